@@ -1,0 +1,1 @@
+//! Call applications: event-driven state machines over media commands and events.

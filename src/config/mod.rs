@@ -1,0 +1,1 @@
+//! Typed configuration: TOML with an embedded default, validation that names every bad key.

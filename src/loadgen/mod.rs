@@ -1,0 +1,1 @@
+//! Load generator and the test user agent it is built from.

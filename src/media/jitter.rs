@@ -1,0 +1,1 @@
+//! Playout buffer: reorders RTP packets and releases one frame per ptime tick.

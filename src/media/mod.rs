@@ -1,0 +1,3 @@
+//! The data plane: port allocation, worker pool, per-leg sessions.
+
+pub mod jitter;

@@ -1,0 +1,1 @@
+//! Prompt catalogue: decode prompt files once, cache per sample rate.

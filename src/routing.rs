@@ -1,0 +1,1 @@
+//! Dial plan: request-URI user part -> application or bridge target.

@@ -1,0 +1,1 @@
+//! Wiring: starts the SIP, media and HTTP parts from a configuration.
