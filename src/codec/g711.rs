@@ -17,7 +17,11 @@ pub fn ulaw_encode(sample: i16) -> u8 {
     };
     pcm = pcm.min(ULAW_CLIP) + ULAW_BIAS;
     let top = ((pcm >> 7) & 0xFF) as u32;
-    let exponent = if top == 0 { 0 } else { 31 - top.leading_zeros() };
+    let exponent = if top == 0 {
+        0
+    } else {
+        31 - top.leading_zeros()
+    };
     let mantissa = (pcm >> (exponent + 3)) & 0x0F;
     !(sign | ((exponent as i32) << 4) | mantissa) as u8
 }

@@ -1,5 +1,8 @@
 //! Signalling: transport, message parsing, transactions (RFC 3261 §17),
 //! dialogs, SDP offer/answer and the B2BUA core.
 
+pub mod peer;
 pub mod sdp;
 pub mod transaction;
+
+pub use peer::{Peer, Transport};

@@ -1,0 +1,74 @@
+//! The codecs mediaplane speaks, as named in SDP (RFC 3551 §6 and rtpmap).
+
+/// A codec (or RTP payload format) known to the codec layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CodecKind {
+    Pcmu,
+    Pcma,
+    TelephoneEvent,
+}
+
+impl CodecKind {
+    /// Every codec, in mediaplane's default preference order.
+    pub const ALL: [CodecKind; 3] = [CodecKind::Pcmu, CodecKind::Pcma, CodecKind::TelephoneEvent];
+
+    /// The encoding name of the rtpmap attribute.
+    pub fn encoding_name(self) -> &'static str {
+        match self {
+            CodecKind::Pcmu => "PCMU",
+            CodecKind::Pcma => "PCMA",
+            CodecKind::TelephoneEvent => "telephone-event",
+        }
+    }
+
+    /// The RTP clock rate written in SDP.
+    pub fn clock_rate(self) -> u32 {
+        8000
+    }
+
+    /// The sample rate of the audio the codec carries (differs from the RTP
+    /// clock for G.722, RFC 3551 §4.5.2).
+    pub fn audio_rate(self) -> u32 {
+        8000
+    }
+
+    /// Channels written in the rtpmap.
+    pub fn channels(self) -> u16 {
+        1
+    }
+
+    /// The static payload type of RFC 3551 Table 4, if any.
+    pub fn static_payload_type(self) -> Option<u8> {
+        match self {
+            CodecKind::Pcmu => Some(0),
+            CodecKind::Pcma => Some(8),
+            CodecKind::TelephoneEvent => None,
+        }
+    }
+
+    /// Looks a codec up by rtpmap name (case-insensitive, RFC 4855 §3) and clock rate.
+    pub fn from_rtpmap(name: &str, clock_rate: u32) -> Option<CodecKind> {
+        CodecKind::ALL
+            .into_iter()
+            .find(|c| c.encoding_name().eq_ignore_ascii_case(name) && c.clock_rate() == clock_rate)
+    }
+
+    /// Looks a codec up by static payload type (used when no rtpmap is given).
+    pub fn from_static_payload_type(pt: u8) -> Option<CodecKind> {
+        CodecKind::ALL
+            .into_iter()
+            .find(|c| c.static_payload_type() == Some(pt))
+    }
+
+    /// Parses a configuration name such as "PCMU" or "telephone-event".
+    pub fn from_name(name: &str) -> Option<CodecKind> {
+        CodecKind::ALL
+            .into_iter()
+            .find(|c| c.encoding_name().eq_ignore_ascii_case(name))
+    }
+
+    /// True for formats that carry audio samples (not events).
+    pub fn is_audio(self) -> bool {
+        !matches!(self, CodecKind::TelephoneEvent)
+    }
+}
