@@ -1,6 +1,9 @@
 //! Signalling: transport, message parsing, transactions (RFC 3261 §17),
 //! dialogs, SDP offer/answer and the B2BUA core.
 
+pub mod framing;
+pub mod ids;
+pub mod message;
 pub mod peer;
 pub mod sdp;
 pub mod transaction;

@@ -1,0 +1,28 @@
+//! Random identifiers: tags (RFC 3261 §19.3), Call-IDs (§8.1.1.4) and
+//! branches (§8.1.1.7, with the magic cookie).
+
+use rand::distr::Alphanumeric;
+use rand::Rng;
+
+fn random_token(len: usize) -> String {
+    rand::rng()
+        .sample_iter(Alphanumeric)
+        .take(len)
+        .map(char::from)
+        .collect()
+}
+
+/// A From/To tag: at least 32 bits of randomness (RFC 3261 §19.3).
+pub fn new_tag() -> String {
+    random_token(12)
+}
+
+/// A globally unique Call-ID.
+pub fn new_call_id() -> String {
+    random_token(24)
+}
+
+/// A branch parameter beginning with the RFC 3261 magic cookie.
+pub fn new_branch() -> String {
+    format!("z9hG4bK{}", random_token(16))
+}
