@@ -1,0 +1,119 @@
+//! The pool of media workers (DESIGN.md threading model): N threads, each a
+//! [`Worker`]; sessions are pinned to a worker by an affinity key so legs that
+//! touch each other's audio share a thread.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use crossbeam_channel::Sender;
+use mio::Waker;
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::media::ports::PortAllocator;
+use crate::media::stats::MediaMetrics;
+use crate::media::worker::{MediaEvent, Worker, WorkerCommand};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PoolError {
+    #[error("media worker {0} is gone")]
+    WorkerGone(usize),
+    #[error("cannot start media worker: {0}")]
+    Start(#[from] std::io::Error),
+}
+
+struct WorkerHandle {
+    commands: Sender<WorkerCommand>,
+    waker: Arc<Waker>,
+    thread: Option<JoinHandle<()>>,
+}
+
+pub struct MediaPool {
+    workers: Vec<WorkerHandle>,
+    ports: Arc<PortAllocator>,
+    metrics: Arc<MediaMetrics>,
+}
+
+impl MediaPool {
+    /// Starts `count` workers (0 = one per core).
+    pub fn start(
+        count: usize,
+        ports: Arc<PortAllocator>,
+        events: UnboundedSender<MediaEvent>,
+    ) -> Result<Self, PoolError> {
+        let count = match count {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let metrics = Arc::new(MediaMetrics::default());
+        let mut workers = Vec::with_capacity(count);
+        for index in 0..count {
+            let (tx, rx) = crossbeam_channel::unbounded();
+            let (worker, waker) = Worker::new(rx, events.clone(), ports.clone(), metrics.clone())?;
+            let thread = std::thread::Builder::new()
+                .name(format!("media-{index}"))
+                .spawn(move || worker.run())?;
+            workers.push(WorkerHandle {
+                commands: tx,
+                waker,
+                thread: Some(thread),
+            });
+        }
+        Ok(MediaPool {
+            workers,
+            ports,
+            metrics,
+        })
+    }
+
+    pub fn worker_count(&self) -> usize {
+        self.workers.len()
+    }
+
+    /// The worker an affinity key (a call or conference room) lives on.
+    pub fn worker_for(&self, affinity: &str) -> usize {
+        let mut hasher = DefaultHasher::new();
+        affinity.hash(&mut hasher);
+        (hasher.finish() % self.workers.len() as u64) as usize
+    }
+
+    pub fn send(&self, worker: usize, command: WorkerCommand) -> Result<(), PoolError> {
+        let handle = self
+            .workers
+            .get(worker)
+            .ok_or(PoolError::WorkerGone(worker))?;
+        handle
+            .commands
+            .send(command)
+            .map_err(|_| PoolError::WorkerGone(worker))?;
+        handle.waker.wake().map_err(|_| PoolError::WorkerGone(worker))
+    }
+
+    pub fn ports(&self) -> &Arc<PortAllocator> {
+        &self.ports
+    }
+
+    pub fn metrics(&self) -> &Arc<MediaMetrics> {
+        &self.metrics
+    }
+
+    /// Stops every worker, closing their sessions.
+    pub fn shutdown(&mut self) {
+        for handle in &self.workers {
+            let _ = handle.commands.send(WorkerCommand::Shutdown);
+            let _ = handle.waker.wake();
+        }
+        for handle in &mut self.workers {
+            if let Some(thread) = handle.thread.take() {
+                let _ = thread.join();
+            }
+        }
+    }
+}
+
+impl Drop for MediaPool {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}

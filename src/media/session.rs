@@ -1,0 +1,420 @@
+//! One media leg, sans-IO: RTP datagrams and time in, RTP datagrams and
+//! events out. The worker owns the sockets and the clock; this owns the
+//! playout buffer, the codec pair, the outgoing stream and the ptime clock.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rtp::header::Header;
+use webrtc_util::marshal::{Marshal, Unmarshal};
+
+use crate::codec::{new_decoder, new_encoder, AudioDecoder, AudioEncoder, CodecError, CodecKind};
+use crate::media::jitter::{PacketInfo, Playout, PlayoutBuffer, PushOutcome};
+use crate::media::stats::{add, bump, set, MediaMetrics, SessionStats};
+
+/// Identifies a session across the control and data planes.
+pub type SessionId = u64;
+
+/// Largest datagram we send or accept.
+pub const MAX_DATAGRAM: usize = 1500;
+
+/// What the session sends.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// Nothing (still receiving, counting and latching).
+    Silence,
+    /// The caller's own audio, after the full receive path.
+    Echo,
+    /// A prompt at the codec's audio rate, from `position`.
+    Prompt {
+        samples: Arc<[i16]>,
+        position: usize,
+    },
+}
+
+/// Negotiated parameters of a leg; also what a re-INVITE changes.
+#[derive(Debug, Clone)]
+pub struct MediaParams {
+    pub codec: CodecKind,
+    pub payload_type: u8,
+    pub telephone_event_pt: Option<u8>,
+    pub ptime_ms: u32,
+    /// Where the signalling says to send; None while on hold.
+    pub remote_rtp: Option<SocketAddr>,
+    pub send: bool,
+    pub receive: bool,
+}
+
+/// Everything needed to create a session.
+#[derive(Debug, Clone)]
+pub struct SessionSetup {
+    pub id: SessionId,
+    pub params: MediaParams,
+    pub jitter_delay_ms: u32,
+    pub media_timeout: Duration,
+    pub stats: Arc<SessionStats>,
+}
+
+/// Something the control plane must hear about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionEvent {
+    PlaybackFinished,
+    MediaTimeout,
+}
+
+/// The outgoing RTP stream's continuity state (RFC 3550 §5.1).
+#[derive(Debug)]
+struct OutgoingStream {
+    ssrc: u32,
+    sequence: u16,
+    timestamp: u32,
+    /// The next packet starts a talkspurt (RFC 3551 §4.1 marker bit).
+    marker: bool,
+}
+
+/// RFC 3550 §6.4.1 / A.8 interarrival jitter, in RTP timestamp units.
+#[derive(Debug, Default)]
+struct JitterEstimate {
+    last: Option<(Instant, u32)>,
+    jitter: f64,
+}
+
+impl JitterEstimate {
+    fn update(&mut self, now: Instant, timestamp: u32, clock_rate: u32) -> f64 {
+        if let Some((then, last_ts)) = self.last {
+            let arrival = now.duration_since(then).as_secs_f64() * clock_rate as f64;
+            let sent = timestamp.wrapping_sub(last_ts) as i32 as f64;
+            let d = (arrival - sent).abs();
+            self.jitter += (d - self.jitter) / 16.0;
+        }
+        self.last = Some((now, timestamp));
+        self.jitter
+    }
+}
+
+pub struct MediaSession {
+    id: SessionId,
+    params: MediaParams,
+    playout: PlayoutBuffer,
+    decoder: Box<dyn AudioDecoder>,
+    encoder: Box<dyn AudioEncoder>,
+    source: Source,
+    out: OutgoingStream,
+    /// Address latched from incoming RTP (symmetric RTP, RFC 4961).
+    latched: Option<SocketAddr>,
+    latched_ssrc: Option<u32>,
+    frame_samples: usize,
+    ts_per_frame: u32,
+    ptime: Duration,
+    next_tick: Instant,
+    last_rx: Instant,
+    media_timeout: Duration,
+    timed_out: bool,
+    pcm: Vec<i16>,
+    packet: [u8; MAX_DATAGRAM],
+    packet_len: usize,
+    pending_events: [Option<SessionEvent>; 2],
+    jitter: JitterEstimate,
+    stats: Arc<SessionStats>,
+    metrics: Arc<MediaMetrics>,
+}
+
+/// Ticks later than this are skipped rather than sent in a burst.
+const MAX_TICK_LAG: u32 = 3;
+
+impl MediaSession {
+    pub fn new(
+        setup: SessionSetup,
+        now: Instant,
+        metrics: Arc<MediaMetrics>,
+    ) -> Result<Self, CodecError> {
+        let params = setup.params;
+        let frame_samples = (params.codec.audio_rate() * params.ptime_ms / 1000) as usize;
+        let ptime = Duration::from_millis(params.ptime_ms as u64);
+        let target_frames = setup.jitter_delay_ms.div_ceil(params.ptime_ms).max(1) as usize;
+        Ok(MediaSession {
+            id: setup.id,
+            decoder: new_decoder(params.codec)?,
+            encoder: new_encoder(params.codec)?,
+            playout: PlayoutBuffer::new(target_frames, MAX_DATAGRAM),
+            source: Source::Silence,
+            out: OutgoingStream {
+                ssrc: rand::random(),
+                sequence: rand::random(),
+                timestamp: rand::random(),
+                marker: true,
+            },
+            latched: None,
+            latched_ssrc: None,
+            frame_samples,
+            ts_per_frame: params.codec.clock_rate() * params.ptime_ms / 1000,
+            ptime,
+            next_tick: now + ptime,
+            last_rx: now,
+            media_timeout: setup.media_timeout,
+            timed_out: false,
+            pcm: vec![0; frame_samples],
+            packet: [0; MAX_DATAGRAM],
+            packet_len: 0,
+            pending_events: [None; 2],
+            jitter: JitterEstimate::default(),
+            stats: setup.stats,
+            metrics,
+            params,
+        })
+    }
+
+    pub fn id(&self) -> SessionId {
+        self.id
+    }
+
+    pub fn set_source(&mut self, source: Source) {
+        self.source = source;
+        self.out.marker = true;
+    }
+
+    /// A re-INVITE changed the leg. A codec change restarts the codec pair and
+    /// the playout buffer; the outgoing stream keeps its SSRC and sequence.
+    pub fn update(&mut self, params: MediaParams, now: Instant) -> Result<(), CodecError> {
+        if params.codec != self.params.codec || params.ptime_ms != self.params.ptime_ms {
+            self.decoder = new_decoder(params.codec)?;
+            self.encoder = new_encoder(params.codec)?;
+            self.frame_samples = (params.codec.audio_rate() * params.ptime_ms / 1000) as usize;
+            self.ts_per_frame = params.codec.clock_rate() * params.ptime_ms / 1000;
+            self.ptime = Duration::from_millis(params.ptime_ms as u64);
+            self.pcm = vec![0; self.frame_samples];
+            self.playout.reset();
+        }
+        if params.remote_rtp != self.params.remote_rtp {
+            // A new signalled address re-opens latching (the peer moved).
+            self.latched = None;
+            self.latched_ssrc = None;
+        }
+        self.params = params;
+        self.last_rx = now;
+        self.timed_out = false;
+        Ok(())
+    }
+
+    /// An RTP or (multiplexed) RTCP datagram arrived on the RTP port.
+    pub fn handle_rtp(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
+        // RFC 5761 §4: payload types 64–95 on the RTP port are RTCP.
+        if datagram.len() >= 2 && (192..=223).contains(&datagram[1]) {
+            bump(&self.stats.rx_rtcp);
+            return;
+        }
+        let mut reader = datagram;
+        let header = match Header::unmarshal(&mut reader) {
+            Ok(h) if h.version == 2 => h,
+            _ => return self.garbage(),
+        };
+        let mut payload = reader;
+        if header.padding {
+            // RFC 3550 §5.1: the last octet counts the padding octets.
+            let pad = payload.last().copied().unwrap_or(0) as usize;
+            if pad == 0 || pad > payload.len() {
+                return self.garbage();
+            }
+            payload = &payload[..payload.len() - pad];
+        }
+        if header.payload_type != self.params.payload_type {
+            if Some(header.payload_type) != self.params.telephone_event_pt {
+                bump(&self.stats.rx_wrong_payload_type);
+            }
+            // Events are the IVR layer's; they still prove the peer is alive.
+            self.last_rx = now;
+            return;
+        }
+        self.latch(from, header.ssrc);
+        if self.latched != Some(from) {
+            bump(&self.stats.rx_foreign_source);
+            return;
+        }
+        self.last_rx = now;
+        bump(&self.stats.rx_packets);
+        add(&self.stats.rx_bytes, datagram.len() as u64);
+        bump(&self.metrics.rx_packets);
+        let jitter = self
+            .jitter
+            .update(now, header.timestamp, self.params.codec.clock_rate());
+        set(
+            &self.stats.jitter_us,
+            (jitter * 1e6 / self.params.codec.clock_rate() as f64) as u64,
+        );
+        if !self.params.receive {
+            return;
+        }
+        let info = PacketInfo {
+            sequence: header.sequence_number,
+            timestamp: header.timestamp,
+            ssrc: header.ssrc,
+            marker: header.marker,
+        };
+        match self.playout.push(now, &info, payload) {
+            PushOutcome::Duplicate => bump(&self.stats.duplicates),
+            PushOutcome::TooLate => bump(&self.stats.late),
+            _ => {}
+        }
+    }
+
+    /// Symmetric RTP: send where the peer's packets come from. The first
+    /// source wins; a new SSRC (the peer restarted its stream) may move it.
+    fn latch(&mut self, from: SocketAddr, ssrc: u32) {
+        if self.latched.is_none() || self.latched_ssrc != Some(ssrc) {
+            self.latched = Some(from);
+            self.latched_ssrc = Some(ssrc);
+        }
+    }
+
+    fn garbage(&mut self) {
+        bump(&self.stats.rx_garbage);
+        bump(&self.metrics.rx_garbage);
+    }
+
+    /// A datagram on the separate RTCP port (parsed by the RTCP layer later).
+    pub fn handle_rtcp(&mut self, _now: Instant, _from: SocketAddr, _datagram: &[u8]) {
+        bump(&self.stats.rx_rtcp);
+    }
+
+    /// When `handle_timeout` next has work.
+    pub fn poll_timeout(&self) -> Instant {
+        self.next_tick
+    }
+
+    /// Runs every ptime tick that is due: one frame out of the playout buffer,
+    /// one frame into the outgoing stream.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if now < self.next_tick {
+            return;
+        }
+        if now > self.next_tick + self.ptime * MAX_TICK_LAG {
+            // The worker stalled: skip the missed ticks instead of bursting.
+            let missed = (now - self.next_tick).as_micros() / self.ptime.as_micros().max(1);
+            self.out.timestamp = self
+                .out
+                .timestamp
+                .wrapping_add(self.ts_per_frame.wrapping_mul(missed as u32));
+            self.next_tick += self.ptime * missed as u32;
+            self.out.marker = true;
+            bump(&self.metrics.worker_late_ticks);
+        }
+        self.next_tick += self.ptime;
+        self.packet_len = 0;
+        self.check_media_timeout(now);
+        let heard = self.receive_frame(now);
+        let have_frame = match &mut self.source {
+            Source::Silence => false,
+            Source::Echo => heard,
+            Source::Prompt { samples, position } => {
+                let end = (*position + self.frame_samples).min(samples.len());
+                let n = end - *position;
+                self.pcm[..n].copy_from_slice(&samples[*position..end]);
+                self.pcm[n..].fill(0);
+                *position = end;
+                if end == samples.len() {
+                    self.source = Source::Silence;
+                    self.push_event(SessionEvent::PlaybackFinished);
+                }
+                n > 0
+            }
+        };
+        if have_frame {
+            self.send_frame();
+        } else {
+            self.out.marker = true;
+        }
+        self.out.timestamp = self.out.timestamp.wrapping_add(self.ts_per_frame);
+    }
+
+    /// Pulls one frame through the playout buffer and the decoder into `pcm`;
+    /// false when nothing is playing out.
+    fn receive_frame(&mut self, now: Instant) -> bool {
+        match self.playout.pop(now) {
+            Playout::Frame { payload, .. } => {
+                match self.decoder.decode(payload, &mut self.pcm) {
+                    Ok(n) if n == self.frame_samples => true,
+                    // A short or undecodable frame is concealed rather than played.
+                    _ => {
+                        self.decoder.conceal(&mut self.pcm);
+                        bump(&self.stats.concealed);
+                        true
+                    }
+                }
+            }
+            Playout::Missing => {
+                self.decoder.conceal(&mut self.pcm);
+                bump(&self.stats.lost);
+                bump(&self.stats.concealed);
+                true
+            }
+            Playout::Idle => false,
+        }
+    }
+
+    fn send_frame(&mut self) {
+        if self.destination().is_none() || !self.params.send {
+            return;
+        }
+        let header = Header {
+            version: 2,
+            marker: self.out.marker,
+            payload_type: self.params.payload_type,
+            sequence_number: self.out.sequence,
+            timestamp: self.out.timestamp,
+            ssrc: self.out.ssrc,
+            ..Default::default()
+        };
+        let Ok(header_len) = header.marshal_to(&mut self.packet) else {
+            return;
+        };
+        let Ok(payload_len) = self
+            .encoder
+            .encode(&self.pcm, &mut self.packet[header_len..])
+        else {
+            return;
+        };
+        self.packet_len = header_len + payload_len;
+        self.out.sequence = self.out.sequence.wrapping_add(1);
+        self.out.marker = false;
+    }
+
+    fn destination(&self) -> Option<SocketAddr> {
+        self.latched.or(self.params.remote_rtp)
+    }
+
+    fn check_media_timeout(&mut self, now: Instant) {
+        let expecting = self.params.receive && self.params.remote_rtp.is_some();
+        if expecting && !self.timed_out && now.duration_since(self.last_rx) >= self.media_timeout {
+            self.timed_out = true;
+            bump(&self.metrics.media_timeouts);
+            self.push_event(SessionEvent::MediaTimeout);
+        }
+    }
+
+    fn push_event(&mut self, event: SessionEvent) {
+        if let Some(slot) = self.pending_events.iter_mut().find(|e| e.is_none()) {
+            *slot = Some(event);
+        }
+    }
+
+    /// The datagram the last tick produced, once.
+    pub fn poll_transmit(&mut self) -> Option<(&[u8], SocketAddr)> {
+        if self.packet_len == 0 {
+            return None;
+        }
+        let to = self.destination()?;
+        let len = std::mem::take(&mut self.packet_len);
+        bump(&self.stats.tx_packets);
+        add(&self.stats.tx_bytes, len as u64);
+        bump(&self.metrics.tx_packets);
+        Some((&self.packet[..len], to))
+    }
+
+    pub fn poll_event(&mut self) -> Option<SessionEvent> {
+        self.pending_events.iter_mut().find_map(|e| e.take())
+    }
+}
+
+#[cfg(test)]
+mod tests;

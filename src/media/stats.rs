@@ -1,0 +1,67 @@
+//! Counters a media session shares with the control plane. Relaxed atomics:
+//! the packet path increments them without locks, the API reads snapshots.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::Serialize;
+
+macro_rules! counters {
+    ($name:ident, $snapshot:ident { $($field:ident),* $(,)? }) => {
+        #[derive(Debug, Default)]
+        pub struct $name { $(pub $field: AtomicU64,)* }
+
+        #[derive(Debug, Default, Clone, Copy, Serialize, PartialEq, Eq)]
+        pub struct $snapshot { $(pub $field: u64,)* }
+
+        impl $name {
+            pub fn snapshot(&self) -> $snapshot {
+                $snapshot { $($field: self.$field.load(Ordering::Relaxed),)* }
+            }
+        }
+    };
+}
+
+counters!(SessionStats, SessionStatsSnapshot {
+    rx_packets,
+    rx_bytes,
+    tx_packets,
+    tx_bytes,
+    rx_garbage,
+    rx_wrong_payload_type,
+    rx_rtcp,
+    rx_foreign_source,
+    lost,
+    late,
+    duplicates,
+    concealed,
+    jitter_us,
+    playout_delay_ms,
+});
+
+counters!(MediaMetrics, MediaMetricsSnapshot {
+    sessions_created,
+    sessions_closed,
+    rx_packets,
+    tx_packets,
+    rx_garbage,
+    media_timeouts,
+    worker_late_ticks,
+});
+
+/// Adds one to a counter.
+#[inline]
+pub fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Adds `n` to a counter.
+#[inline]
+pub fn add(counter: &AtomicU64, n: u64) {
+    counter.fetch_add(n, Ordering::Relaxed);
+}
+
+/// Stores a gauge value.
+#[inline]
+pub fn set(counter: &AtomicU64, value: u64) {
+    counter.store(value, Ordering::Relaxed);
+}

@@ -1,0 +1,306 @@
+//! A media worker thread: owns its sessions and their sockets outright, waits
+//! on readiness (mio) and on the earliest session tick, and talks to the
+//! control plane only through a command channel in and an event channel out.
+//! Nothing on the packet path locks or allocates.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::io::ErrorKind;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Receiver;
+use mio::net::UdpSocket;
+use mio::{Events, Interest, Poll, Token, Waker};
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::media::ports::{PortAllocator, PortPair};
+use crate::media::session::{MediaParams, MediaSession, SessionEvent, SessionId, SessionSetup, Source};
+use crate::media::stats::{bump, MediaMetrics};
+
+/// Control plane → worker.
+#[derive(Debug)]
+pub enum WorkerCommand {
+    Create {
+        setup: Box<SessionSetup>,
+        ports: PortPair,
+    },
+    Update {
+        id: SessionId,
+        params: MediaParams,
+    },
+    SetSource {
+        id: SessionId,
+        source: Source,
+    },
+    Destroy {
+        id: SessionId,
+    },
+    Shutdown,
+}
+
+/// Worker → control plane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaEvent {
+    pub session: SessionId,
+    pub kind: MediaEventKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaEventKind {
+    Session(SessionEvent),
+    /// The session's sockets are closed and its ports returned.
+    Closed,
+    /// The session could not be created (e.g. its codec is unavailable).
+    Failed(String),
+}
+
+pub const WAKER_TOKEN: Token = Token(usize::MAX);
+
+/// Ticks due within this window run together (epoll waits in whole ms).
+const COALESCE: Duration = Duration::from_millis(1);
+
+struct Slot {
+    session: MediaSession,
+    rtp: UdpSocket,
+    rtcp: UdpSocket,
+    rtp_port: u16,
+    generation: u32,
+}
+
+pub struct Worker {
+    poll: Poll,
+    commands: Receiver<WorkerCommand>,
+    events: UnboundedSender<MediaEvent>,
+    ports: Arc<PortAllocator>,
+    metrics: Arc<MediaMetrics>,
+    slots: Vec<Option<Slot>>,
+    free_slots: Vec<usize>,
+    by_id: HashMap<SessionId, usize>,
+    timers: BinaryHeap<Reverse<(Instant, usize, u32)>>,
+    generation: u32,
+    buffer: Box<[u8; 2048]>,
+}
+
+impl Worker {
+    /// Builds a worker and the waker the control plane uses to nudge it.
+    pub fn new(
+        commands: Receiver<WorkerCommand>,
+        events: UnboundedSender<MediaEvent>,
+        ports: Arc<PortAllocator>,
+        metrics: Arc<MediaMetrics>,
+    ) -> std::io::Result<(Self, Arc<Waker>)> {
+        let poll = Poll::new()?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER_TOKEN)?);
+        let worker = Worker {
+            poll,
+            commands,
+            events,
+            ports,
+            metrics,
+            slots: Vec::with_capacity(1024),
+            free_slots: Vec::with_capacity(1024),
+            by_id: HashMap::with_capacity(1024),
+            timers: BinaryHeap::with_capacity(1024),
+            generation: 0,
+            buffer: Box::new([0; 2048]),
+        };
+        Ok((worker, waker))
+    }
+
+    /// Runs until told to shut down or the control plane goes away.
+    pub fn run(mut self) {
+        let mut events = Events::with_capacity(1024);
+        loop {
+            let timeout = self
+                .timers
+                .peek()
+                .map(|Reverse((at, _, _))| at.saturating_duration_since(Instant::now()));
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() == ErrorKind::Interrupted {
+                    continue;
+                }
+                tracing::error!(error = %e, "media worker poll failed");
+                break;
+            }
+            let now = Instant::now();
+            for event in events.iter() {
+                if event.token() == WAKER_TOKEN {
+                    continue;
+                }
+                self.read_socket(now, event.token().0);
+            }
+            if !self.drain_commands(now) {
+                break;
+            }
+            self.run_due_ticks();
+        }
+        let ids: Vec<SessionId> = self.by_id.keys().copied().collect();
+        for id in ids {
+            self.destroy(id);
+        }
+    }
+
+    fn read_socket(&mut self, now: Instant, token: usize) {
+        let (index, is_rtcp) = (token >> 1, token & 1 == 1);
+        let Some(Some(slot)) = self.slots.get_mut(index) else {
+            return;
+        };
+        let socket = if is_rtcp { &slot.rtcp } else { &slot.rtp };
+        // Edge-triggered readiness: read until the socket is empty.
+        loop {
+            match socket.recv_from(&mut self.buffer[..]) {
+                Ok((n, from)) => {
+                    let datagram = &self.buffer[..n];
+                    if is_rtcp {
+                        slot.session.handle_rtcp(now, from, datagram);
+                    } else {
+                        slot.session.handle_rtp(now, from, datagram);
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                // ICMP port unreachable and similar surface here on Linux; they
+                // say nothing the media timeout will not.
+                Err(_) => break,
+            }
+        }
+    }
+
+    /// Applies pending commands; false on shutdown.
+    fn drain_commands(&mut self, now: Instant) -> bool {
+        loop {
+            match self.commands.try_recv() {
+                Ok(WorkerCommand::Shutdown) => return false,
+                Ok(command) => self.apply(now, command),
+                Err(crossbeam_channel::TryRecvError::Empty) => return true,
+                Err(crossbeam_channel::TryRecvError::Disconnected) => return false,
+            }
+        }
+    }
+
+    fn apply(&mut self, now: Instant, command: WorkerCommand) {
+        match command {
+            WorkerCommand::Create { setup, ports } => self.create(now, *setup, ports),
+            WorkerCommand::Update { id, params } => {
+                if let Some(slot) = self.slot_mut(id) {
+                    if let Err(e) = slot.session.update(params, now) {
+                        tracing::warn!(session = id, error = %e, "media update failed");
+                    }
+                }
+            }
+            WorkerCommand::SetSource { id, source } => {
+                if let Some(slot) = self.slot_mut(id) {
+                    slot.session.set_source(source);
+                }
+            }
+            WorkerCommand::Destroy { id } => self.destroy(id),
+            WorkerCommand::Shutdown => {}
+        }
+    }
+
+    fn slot_mut(&mut self, id: SessionId) -> Option<&mut Slot> {
+        let index = *self.by_id.get(&id)?;
+        self.slots.get_mut(index)?.as_mut()
+    }
+
+    fn create(&mut self, now: Instant, setup: SessionSetup, ports: PortPair) {
+        let id = setup.id;
+        let rtp_port = ports.rtp_port;
+        let session = match MediaSession::new(setup, now, self.metrics.clone()) {
+            Ok(s) => s,
+            Err(e) => {
+                self.ports.release(rtp_port);
+                self.emit(id, MediaEventKind::Failed(e.to_string()));
+                return;
+            }
+        };
+        let index = self.free_slots.pop().unwrap_or_else(|| {
+            self.slots.push(None);
+            self.slots.len() - 1
+        });
+        let mut rtp = UdpSocket::from_std(ports.rtp);
+        let mut rtcp = UdpSocket::from_std(ports.rtcp);
+        let registry = self.poll.registry();
+        let registered = registry
+            .register(&mut rtp, Token(index << 1), Interest::READABLE)
+            .and_then(|_| registry.register(&mut rtcp, Token(index << 1 | 1), Interest::READABLE));
+        if let Err(e) = registered {
+            self.free_slots.push(index);
+            self.ports.release(rtp_port);
+            self.emit(id, MediaEventKind::Failed(e.to_string()));
+            return;
+        }
+        self.generation = self.generation.wrapping_add(1);
+        self.timers
+            .push(Reverse((session.poll_timeout(), index, self.generation)));
+        self.slots[index] = Some(Slot {
+            session,
+            rtp,
+            rtcp,
+            rtp_port,
+            generation: self.generation,
+        });
+        self.by_id.insert(id, index);
+        bump(&self.metrics.sessions_created);
+    }
+
+    fn destroy(&mut self, id: SessionId) {
+        let Some(index) = self.by_id.remove(&id) else {
+            return;
+        };
+        let Some(mut slot) = self.slots.get_mut(index).and_then(Option::take) else {
+            return;
+        };
+        let registry = self.poll.registry();
+        let _ = registry.deregister(&mut slot.rtp);
+        let _ = registry.deregister(&mut slot.rtcp);
+        let port = slot.rtp_port;
+        drop(slot);
+        self.ports.release(port);
+        self.free_slots.push(index);
+        bump(&self.metrics.sessions_closed);
+        self.emit(id, MediaEventKind::Closed);
+    }
+
+    fn run_due_ticks(&mut self) {
+        let now = Instant::now();
+        while let Some(&Reverse((at, index, generation))) = self.timers.peek() {
+            if at > now + COALESCE {
+                break;
+            }
+            self.timers.pop();
+            let Some(Some(slot)) = self.slots.get_mut(index) else {
+                continue;
+            };
+            if slot.generation != generation {
+                continue;
+            }
+            slot.session.handle_timeout(at.max(now));
+            while let Some((datagram, to)) = slot.session.poll_transmit() {
+                send(&slot.rtp, datagram, to);
+            }
+            let next = slot.session.poll_timeout();
+            let id = slot.session.id();
+            let mut pending = [None; 2];
+            for p in pending.iter_mut() {
+                *p = slot.session.poll_event();
+            }
+            self.timers.push(Reverse((next, index, generation)));
+            for event in pending.into_iter().flatten() {
+                self.emit(id, MediaEventKind::Session(event));
+            }
+        }
+    }
+
+    fn emit(&self, session: SessionId, kind: MediaEventKind) {
+        // The control plane gone means shutdown; nothing to tell.
+        let _ = self.events.send(MediaEvent { session, kind });
+    }
+}
+
+fn send(socket: &UdpSocket, datagram: &[u8], to: SocketAddr) {
+    // A full send buffer drops this packet, like the network would; the
+    // next tick carries on.
+    let _ = socket.send_to(datagram, to);
+}
