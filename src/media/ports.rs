@@ -113,7 +113,10 @@ mod tests {
         }
         assert!(!pairs.is_empty());
         assert_eq!(alloc.in_use(), pairs.len());
-        assert_eq!(alloc.allocate().unwrap_err(), PortError::Exhausted(47001, 47008));
+        assert_eq!(
+            alloc.allocate().unwrap_err(),
+            PortError::Exhausted(47001, 47008)
+        );
         let port = pairs.pop().unwrap().rtp_port;
         alloc.release(port);
         assert_eq!(alloc.allocate().unwrap().rtp_port, port);

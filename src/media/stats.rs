@@ -21,32 +21,38 @@ macro_rules! counters {
     };
 }
 
-counters!(SessionStats, SessionStatsSnapshot {
-    rx_packets,
-    rx_bytes,
-    tx_packets,
-    tx_bytes,
-    rx_garbage,
-    rx_wrong_payload_type,
-    rx_rtcp,
-    rx_foreign_source,
-    lost,
-    late,
-    duplicates,
-    concealed,
-    jitter_us,
-    playout_delay_ms,
-});
+counters!(
+    SessionStats,
+    SessionStatsSnapshot {
+        rx_packets,
+        rx_bytes,
+        tx_packets,
+        tx_bytes,
+        rx_garbage,
+        rx_wrong_payload_type,
+        rx_rtcp,
+        rx_foreign_source,
+        lost,
+        late,
+        duplicates,
+        concealed,
+        jitter_us,
+        playout_delay_ms,
+    }
+);
 
-counters!(MediaMetrics, MediaMetricsSnapshot {
-    sessions_created,
-    sessions_closed,
-    rx_packets,
-    tx_packets,
-    rx_garbage,
-    media_timeouts,
-    worker_late_ticks,
-});
+counters!(
+    MediaMetrics,
+    MediaMetricsSnapshot {
+        sessions_created,
+        sessions_closed,
+        rx_packets,
+        tx_packets,
+        rx_garbage,
+        media_timeouts,
+        worker_late_ticks,
+    }
+);
 
 /// Adds one to a counter.
 #[inline]

@@ -16,7 +16,8 @@ use rsip::SipMessage;
 #[derive(Debug)]
 pub enum Decoded {
     Message(Box<SipMessage>),
-    /// A request too broken to process but answerable: the 400 to send back.
+    /// A request too broken to process but answerable: the 400 (or 501 for an
+    /// unknown method) to send back.
     Reject {
         response: Vec<u8>,
         reason: String,
@@ -203,9 +204,40 @@ fn truncate(s: &str, max: usize) -> &str {
     }
 }
 
-/// Checks the start line and what RFC 3261 requires of every request; returns
-/// the reason phrase of the 400 on failure.
-fn check(raw: &mut RawMessage, stream: bool) -> Result<(), String> {
+/// Methods the parser knows; any other gets 501 (RFC 3261 §8.2.1).
+const KNOWN_METHODS: [&str; 14] = [
+    "ACK",
+    "BYE",
+    "CANCEL",
+    "INFO",
+    "INVITE",
+    "MESSAGE",
+    "NOTIFY",
+    "OPTIONS",
+    "PRACK",
+    "PUBLISH",
+    "REFER",
+    "REGISTER",
+    "SUBSCRIBE",
+    "UPDATE",
+];
+
+/// A check failure: the status code to answer with and its reason phrase.
+type Failure = (u16, String);
+
+/// Checks the start line and what RFC 3261 requires of every request.
+fn check(raw: &mut RawMessage, stream: bool) -> Result<(), Failure> {
+    check_syntax(raw, stream).map_err(|reason| (400, reason))?;
+    if raw.is_request() {
+        let method = raw.start_line.split(' ').next().unwrap_or("");
+        if !KNOWN_METHODS.contains(&method) {
+            return Err((501, "Not Implemented".to_string()));
+        }
+    }
+    Ok(())
+}
+
+fn check_syntax(raw: &mut RawMessage, stream: bool) -> Result<(), String> {
     let parts: Vec<&str> = raw.start_line.split(' ').collect();
     if raw.is_request() {
         if parts.len() != 3 || parts[2] != "SIP/2.0" {
@@ -328,8 +360,8 @@ pub fn decode(data: &[u8], max_bytes: usize, stream: bool) -> Decoded {
         Ok(raw) => raw,
         Err(reason) => return Decoded::Drop { reason },
     };
-    if let Err(reason) = check(&mut raw, stream) {
-        return reject(&raw, reason);
+    if let Err((code, reason)) = check(&mut raw, stream) {
+        return reject_with(&raw, code, reason);
     }
     let text = raw.to_text();
     let parsed = catch_unwind(AssertUnwindSafe(|| SipMessage::try_from(text.as_slice())));
@@ -376,12 +408,16 @@ fn check_typed(message: &SipMessage) -> Result<(), String> {
 }
 
 fn reject(raw: &RawMessage, reason: String) -> Decoded {
+    reject_with(raw, 400, reason)
+}
+
+fn reject_with(raw: &RawMessage, code: u16, reason: String) -> Decoded {
     if !raw.is_request() || raw.start_line.starts_with("ACK ") {
         // RFC 3261 §17.1.1.3 / §8.2: never answer responses or ACKs.
         return Decoded::Drop { reason };
     }
     let tag = crate::sip::ids::new_tag();
-    match raw_response(raw, 400, &reason, &tag) {
+    match raw_response(raw, code, &reason, &tag) {
         Some(response) => Decoded::Reject { response, reason },
         None => Decoded::Drop { reason },
     }

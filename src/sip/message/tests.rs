@@ -194,3 +194,18 @@ fn responses_parse_and_broken_responses_drop() {
         Decoded::Drop { .. }
     ));
 }
+
+#[test]
+fn unknown_method_gets_501() {
+    let text = INVITE
+        .replace("INVITE sip:", "FOO sip:")
+        .replace("1 INVITE", "1 FOO");
+    match decode(text.as_bytes(), 65535, false) {
+        Decoded::Reject { response, .. } => {
+            assert!(String::from_utf8(response)
+                .unwrap()
+                .starts_with("SIP/2.0 501 "))
+        }
+        other => panic!("expected 501, got {other:?}"),
+    }
+}
