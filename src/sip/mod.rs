@@ -1,10 +1,12 @@
 //! Signalling: transport, message parsing, transactions (RFC 3261 §17),
 //! dialogs, SDP offer/answer and the B2BUA core.
 
+pub mod dialog;
 pub mod framing;
 pub mod ids;
 pub mod message;
 pub mod peer;
+pub mod response;
 pub mod sdp;
 pub mod transaction;
 
