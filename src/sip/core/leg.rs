@@ -1,0 +1,79 @@
+//! A leg: one dialog with its media session and application.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use rsip::Request;
+use serde::Serialize;
+
+use crate::apps::CallApp;
+use crate::codec::CodecKind;
+use crate::media::session::{MediaParams, SessionId};
+use crate::media::stats::{SessionStats, SessionStatsSnapshot};
+use crate::sip::dialog::Dialog;
+use crate::sip::sdp::{LocalMedia, SdpOrigin};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LegState {
+    /// 180 sent, answer pending.
+    Ringing,
+    /// 200 sent, ACK pending.
+    Answered,
+    /// ACK received.
+    Confirmed,
+}
+
+pub struct Leg {
+    pub id: SessionId,
+    pub state: LegState,
+    pub dialog: Dialog,
+    /// The dialog-creating INVITE (for the final response when ringing).
+    pub invite: Request,
+    pub app: Box<dyn CallApp>,
+    pub worker: usize,
+    pub local_media: LocalMedia,
+    pub origin: SdpOrigin,
+    /// The SDP answer we gave, re-sent in the 2xx after a delayed answer.
+    pub answer_sdp: String,
+    pub params: MediaParams,
+    pub stats: Arc<SessionStats>,
+    pub started: Instant,
+    pub rtp_port: u16,
+}
+
+/// What `GET /api/v1/calls` shows of a leg.
+#[derive(Debug, Clone, Serialize)]
+pub struct CallInfo {
+    pub id: SessionId,
+    pub call_id: String,
+    pub application: &'static str,
+    pub state: LegState,
+    pub remote: String,
+    pub codec: &'static str,
+    pub payload_type: u8,
+    pub local_rtp_port: u16,
+    pub remote_rtp: Option<SocketAddr>,
+    pub duration_ms: u64,
+    pub stats: SessionStatsSnapshot,
+}
+
+impl Leg {
+    pub fn info(&self, now: Instant) -> CallInfo {
+        let codec: CodecKind = self.params.codec;
+        CallInfo {
+            id: self.id,
+            call_id: self.dialog.call_id.clone(),
+            application: self.app.name(),
+            state: self.state,
+            remote: self.dialog.peer.to_string(),
+            codec: codec.encoding_name(),
+            payload_type: self.params.payload_type,
+            local_rtp_port: self.rtp_port,
+            remote_rtp: self.params.remote_rtp,
+            duration_ms: now.duration_since(self.started).as_millis() as u64,
+            stats: self.stats.snapshot(),
+        }
+    }
+}

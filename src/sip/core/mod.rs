@@ -1,0 +1,391 @@
+//! The user-agent core of the B2BUA: turns transaction events into legs,
+//! dialogs, media sessions and call applications.
+//!
+//! Driven like the sans-IO machines beneath it: the SIP driver feeds it
+//! datagrams, media events and timer expiries, and drains datagrams to send.
+//! Its only I/O is binding media sockets through the port allocator and
+//! sending commands to the media workers.
+
+mod invite;
+mod leg;
+mod metrics;
+
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use rsip::prelude::*;
+use rsip::Request;
+
+use crate::codec::CodecKind;
+use crate::media::{MediaEvent, MediaEventKind, MediaPool, SessionId, WorkerCommand};
+use crate::prompts::PromptCatalogue;
+use crate::routing::DialPlan;
+use crate::sip::dialog::DialogKey;
+use crate::sip::message::{decode, Decoded};
+use crate::sip::peer::Peer;
+use crate::sip::response::build_response;
+use crate::sip::transaction::{TimerConfig, TransactionEvent, TransactionKey, TransactionLayer, TransactionOutput};
+
+pub use leg::{CallInfo, Leg, LegState};
+pub use metrics::{SipMetrics, SipMetricsSnapshot};
+
+/// The methods we answer (RFC 3261 §20.5 Allow).
+pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS";
+
+/// Settings the core needs from the configuration.
+#[derive(Debug, Clone)]
+pub struct CoreSettings {
+    pub user_agent: String,
+    /// The address written in Contact, Via and SDP; None = the local address
+    /// that routes to each peer.
+    pub advertise: Option<IpAddr>,
+    pub sip_port: u16,
+    pub codecs: Vec<CodecKind>,
+    pub ptime_ms: u32,
+    pub jitter_delay_ms: u32,
+    pub media_timeout: Duration,
+    pub max_calls: usize,
+    pub retry_after_s: u32,
+    pub max_message_bytes: usize,
+    pub timers: TimerConfig,
+    /// How long a new call rings (180) before it is answered; zero answers at once.
+    pub ring_time: Duration,
+}
+
+pub struct SipCore {
+    settings: CoreSettings,
+    layer: TransactionLayer,
+    dialplan: DialPlan,
+    prompts: Arc<PromptCatalogue>,
+    media: MediaPool,
+    legs: HashMap<SessionId, Leg>,
+    by_dialog: HashMap<DialogKey, SessionId>,
+    by_invite: HashMap<TransactionKey, SessionId>,
+    /// Legs ringing until their answer time (route option).
+    answer_timers: BinaryHeap<Reverse<(Instant, SessionId)>>,
+    next_id: SessionId,
+    transmit: VecDeque<(Peer, Bytes)>,
+    metrics: Arc<SipMetrics>,
+}
+
+impl SipCore {
+    pub fn new(
+        settings: CoreSettings,
+        dialplan: DialPlan,
+        prompts: Arc<PromptCatalogue>,
+        media: MediaPool,
+    ) -> Self {
+        SipCore {
+            layer: TransactionLayer::new(settings.timers),
+            settings,
+            dialplan,
+            prompts,
+            media,
+            legs: HashMap::new(),
+            by_dialog: HashMap::new(),
+            by_invite: HashMap::new(),
+            answer_timers: BinaryHeap::new(),
+            next_id: 1,
+            transmit: VecDeque::new(),
+            metrics: Arc::new(SipMetrics::default()),
+        }
+    }
+
+    pub fn metrics(&self) -> Arc<SipMetrics> {
+        self.metrics.clone()
+    }
+
+    pub fn media(&self) -> &MediaPool {
+        &self.media
+    }
+
+    /// A datagram (or framed stream message) arrived.
+    pub fn handle_datagram(&mut self, now: Instant, data: &[u8], source: Peer) {
+        let stream = source.transport.is_reliable();
+        match decode(data, self.settings.max_message_bytes, stream) {
+            Decoded::Message(message) => {
+                metrics::bump(&self.metrics.messages_in);
+                self.layer.handle_message(now, *message, source);
+                self.drain_layer(now);
+            }
+            Decoded::Reject { response, reason } => {
+                metrics::bump(&self.metrics.rejected_malformed);
+                tracing::debug!(%source, %reason, "malformed request answered");
+                self.transmit.push_back((source, Bytes::from(response)));
+            }
+            Decoded::Drop { reason } => {
+                metrics::bump(&self.metrics.dropped_malformed);
+                tracing::debug!(%source, %reason, "unusable message dropped");
+            }
+            Decoded::KeepAlive => {}
+        }
+    }
+
+    /// A media worker reported something about a session.
+    pub fn handle_media_event(&mut self, now: Instant, event: MediaEvent) {
+        match event.kind {
+            MediaEventKind::Session(session_event) => {
+                let Some(leg) = self.legs.get_mut(&event.session) else {
+                    return;
+                };
+                if session_event == crate::media::session::SessionEvent::MediaTimeout {
+                    tracing::info!(call_id = %leg.dialog.call_id, "media timeout, hanging up");
+                    self.hangup(now, event.session);
+                    return;
+                }
+                let actions = leg.app.on_media_event(session_event);
+                self.apply_actions(now, event.session, actions);
+            }
+            MediaEventKind::Failed(reason) => {
+                tracing::warn!(session = event.session, %reason, "media session failed");
+                self.hangup(now, event.session);
+            }
+            MediaEventKind::Closed => {}
+        }
+        self.drain_layer(now);
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.layer.handle_timeout(now);
+        while let Some(&Reverse((at, id))) = self.answer_timers.peek() {
+            if at > now {
+                break;
+            }
+            self.answer_timers.pop();
+            self.answer(now, id);
+        }
+        self.drain_layer(now);
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let answer = self.answer_timers.peek().map(|Reverse((at, _))| *at);
+        match (self.layer.poll_timeout(), answer) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    pub fn poll_transmit(&mut self) -> Option<(Peer, Bytes)> {
+        self.transmit.pop_front()
+    }
+
+    /// Current legs, for the HTTP API.
+    pub fn calls(&self, now: Instant) -> Vec<CallInfo> {
+        let mut calls: Vec<CallInfo> = self.legs.values().map(|l| l.info(now)).collect();
+        calls.sort_by_key(|c| c.id);
+        calls
+    }
+
+    fn drain_layer(&mut self, now: Instant) {
+        while let Some(output) = self.layer.poll_output() {
+            match output {
+                TransactionOutput::Transmit { to, data } => self.transmit.push_back((to, data)),
+                TransactionOutput::Event(event) => self.handle_event(now, event),
+            }
+        }
+    }
+
+    fn handle_event(&mut self, now: Instant, event: TransactionEvent) {
+        match event {
+            TransactionEvent::Request {
+                key,
+                request,
+                source,
+            } => self.handle_request(now, key, request, source),
+            TransactionEvent::Ack { request, .. } => self.handle_ack(&request),
+            TransactionEvent::AckTimeout { key } => {
+                if let Some(id) = self.by_invite.get(&key).copied() {
+                    metrics::bump(&self.metrics.ack_timeouts);
+                    tracing::info!(session = id, "no ACK for our 2xx, hanging up");
+                    self.hangup(now, id);
+                }
+            }
+            TransactionEvent::Terminated { key } => {
+                self.by_invite.remove(&key);
+            }
+            TransactionEvent::Response { .. } | TransactionEvent::Timeout { .. } => {}
+        }
+    }
+
+    fn handle_request(&mut self, now: Instant, key: TransactionKey, request: Request, source: Peer) {
+        let in_dialog = request
+            .to_header()
+            .ok()
+            .and_then(|t| t.tag().ok().flatten())
+            .is_some();
+        match (&request.method, in_dialog) {
+            (rsip::Method::Invite, false) => self.handle_invite(now, key, request, source),
+            (rsip::Method::Invite, true) => self.handle_reinvite(now, key, request),
+            (rsip::Method::Cancel, _) => self.handle_cancel(now, key, request),
+            (rsip::Method::Options, _) => {
+                let extra = vec![
+                    rsip::Header::Allow(ALLOW.into()),
+                    rsip::Header::Accept("application/sdp".into()),
+                ];
+                self.respond(now, &key, &request, 200, None, extra, None);
+            }
+            (rsip::Method::Bye, _) => self.handle_bye(now, key, request),
+            (_, true) if self.leg_for(&request).is_none() => {
+                // RFC 3261 §12.2.2: no such dialog.
+                self.respond(now, &key, &request, 481, None, vec![], None);
+            }
+            _ => {
+                // RFC 3261 §8.2.1: a method we know but do not support here.
+                let extra = vec![rsip::Header::Allow(ALLOW.into())];
+                self.respond(now, &key, &request, 405, None, extra, None);
+            }
+        }
+    }
+
+    fn handle_ack(&mut self, request: &Request) {
+        if let Some(id) = self.leg_for(request) {
+            if let Some(leg) = self.legs.get_mut(&id) {
+                if leg.state == LegState::Answered {
+                    leg.state = LegState::Confirmed;
+                }
+            }
+        }
+    }
+
+    fn handle_bye(&mut self, now: Instant, key: TransactionKey, request: Request) {
+        let Some(id) = self.leg_for(&request) else {
+            self.respond(now, &key, &request, 481, None, vec![], None);
+            return;
+        };
+        self.respond(now, &key, &request, 200, None, vec![], None);
+        self.end_leg(id);
+    }
+
+    fn handle_cancel(&mut self, now: Instant, key: TransactionKey, request: Request) {
+        let invite_key = self.layer.find_invite_for_cancel(&request);
+        let leg = invite_key
+            .as_ref()
+            .and_then(|k| self.by_invite.get(k).copied());
+        let Some(invite_key) = invite_key else {
+            // RFC 3261 §9.2: no matching transaction.
+            self.respond(now, &key, &request, 481, None, vec![], None);
+            return;
+        };
+        self.respond(now, &key, &request, 200, None, vec![], None);
+        let Some(id) = leg else { return };
+        let Some(leg) = self.legs.get(&id) else { return };
+        if leg.state != LegState::Ringing {
+            // Already answered: the CANCEL has no effect (§9.2).
+            return;
+        }
+        let invite = leg.invite.clone();
+        let tag = leg.dialog.local_tag.clone();
+        self.respond(now, &invite_key, &invite, 487, None, vec![], Some(&tag));
+        self.end_leg(id);
+    }
+
+    /// Finds the leg an in-dialog request belongs to (Call-ID + our tag).
+    fn leg_for(&self, request: &Request) -> Option<SessionId> {
+        let call_id = request.call_id_header().ok()?.value().to_string();
+        let local_tag = request.to_header().ok()?.tag().ok()??.value().to_string();
+        self.by_dialog
+            .get(&DialogKey { call_id, local_tag })
+            .copied()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn respond(
+        &mut self,
+        now: Instant,
+        key: &TransactionKey,
+        request: &Request,
+        code: u16,
+        reason: Option<&str>,
+        mut extra: Vec<rsip::Header>,
+        to_tag: Option<&str>,
+    ) {
+        extra.push(rsip::Header::Server(self.settings.user_agent.clone().into()));
+        let generated;
+        let tag = match to_tag {
+            Some(t) => Some(t),
+            None => {
+                generated = crate::sip::ids::new_tag();
+                Some(generated.as_str())
+            }
+        };
+        let response = build_response(request, code, reason, tag, extra, None);
+        if let Err(e) = self.layer.send_response(now, key, response) {
+            tracing::debug!(error = %e, code, "response not sent");
+        }
+        metrics::count_response(&self.metrics, code);
+    }
+
+    /// Our address as the peer should see it.
+    fn local_ip_for(&self, peer: SocketAddr) -> IpAddr {
+        if let Some(ip) = self.settings.advertise {
+            return ip;
+        }
+        // Connecting a UDP socket sends nothing; it asks the kernel which
+        // source address routes to the peer.
+        let bind: SocketAddr = if peer.is_ipv4() {
+            ([0, 0, 0, 0], 0).into()
+        } else {
+            (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+        };
+        std::net::UdpSocket::bind(bind)
+            .and_then(|s| s.connect(peer).and_then(|_| s.local_addr()))
+            .map(|a| a.ip())
+            .unwrap_or(bind.ip())
+    }
+
+    /// Ends a leg from our side: BYE if a dialog exists, media torn down.
+    fn hangup(&mut self, now: Instant, id: SessionId) {
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
+        if matches!(leg.state, LegState::Answered | LegState::Confirmed) {
+            let via_ip = self.local_ip_for(leg.dialog.peer.addr);
+            let branch = crate::sip::ids::new_branch();
+            let destination = leg.dialog.destination();
+            let extra = format!("User-Agent: {}\r\n", self.settings.user_agent);
+            match leg
+                .dialog
+                .request("BYE", &via_ip.to_string(), self.settings.sip_port, &branch, &extra)
+            {
+                Ok(bye) => {
+                    if let Err(e) = self.layer.send_request(now, bye, destination) {
+                        tracing::warn!(error = %e, "BYE not sent");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot build BYE"),
+            }
+        }
+        self.end_leg(id);
+    }
+
+    /// Forgets a leg and releases its media.
+    fn end_leg(&mut self, id: SessionId) {
+        let Some(leg) = self.legs.remove(&id) else {
+            return;
+        };
+        self.by_dialog.remove(&leg.dialog.key());
+        let _ = self
+            .media
+            .send(leg.worker, WorkerCommand::Destroy { id });
+        metrics::bump(&self.metrics.calls_ended);
+    }
+
+    fn apply_actions(&mut self, now: Instant, id: SessionId, actions: Vec<crate::apps::AppAction>) {
+        for action in actions {
+            match action {
+                crate::apps::AppAction::SetSource(source) => {
+                    if let Some(leg) = self.legs.get(&id) {
+                        let _ = self
+                            .media
+                            .send(leg.worker, WorkerCommand::SetSource { id, source });
+                    }
+                }
+                crate::apps::AppAction::Hangup => self.hangup(now, id),
+            }
+        }
+    }
+}

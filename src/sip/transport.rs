@@ -1,0 +1,223 @@
+//! The SIP I/O driver: UDP and TCP sockets on the control-plane runtime,
+//! feeding the [`SipCore`] and sending what it produces. Thin by design: read,
+//! feed, drain, send, sleep until the earliest timeout.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::media::MediaEvent;
+use crate::sip::core::{CallInfo, SipCore};
+use crate::sip::framing::StreamFramer;
+use crate::sip::peer::{Peer, Transport};
+
+/// Requests from the HTTP API, answered by the driver from the core's state.
+#[derive(Debug)]
+pub enum CoreQuery {
+    Calls(oneshot::Sender<Vec<CallInfo>>),
+}
+
+enum StreamEvent {
+    Opened(u64, mpsc::UnboundedSender<Bytes>),
+    Message(u64, SocketAddr, Vec<u8>),
+    Closed(u64),
+}
+
+/// Handle to the running driver.
+#[derive(Clone)]
+pub struct SipHandle {
+    pub queries: mpsc::Sender<CoreQuery>,
+    pub udp_addr: SocketAddr,
+    pub tcp_addr: SocketAddr,
+}
+
+pub struct SipDriver {
+    core: SipCore,
+    udp: Arc<UdpSocket>,
+    streams: HashMap<u64, mpsc::UnboundedSender<Bytes>>,
+}
+
+const MAX_UDP: usize = 65535;
+
+impl SipDriver {
+    /// Binds the sockets and spawns the driver on the current runtime.
+    pub async fn start(
+        core: SipCore,
+        udp_addr: SocketAddr,
+        tcp_addr: SocketAddr,
+        media_events: mpsc::UnboundedReceiver<MediaEvent>,
+        shutdown: watch::Receiver<bool>,
+        max_message: usize,
+    ) -> std::io::Result<SipHandle> {
+        let udp = Arc::new(UdpSocket::bind(udp_addr).await?);
+        let listener = TcpListener::bind(tcp_addr).await?;
+        let handle_udp = udp.local_addr()?;
+        let handle_tcp = listener.local_addr()?;
+        let (stream_tx, stream_rx) = mpsc::channel(4096);
+        tokio::spawn(accept_loop(listener, stream_tx, max_message, shutdown.clone()));
+        let (query_tx, query_rx) = mpsc::channel(64);
+        let driver = SipDriver {
+            core,
+            udp,
+            streams: HashMap::new(),
+        };
+        tokio::spawn(driver.run(stream_rx, media_events, query_rx, shutdown));
+        Ok(SipHandle {
+            queries: query_tx,
+            udp_addr: handle_udp,
+            tcp_addr: handle_tcp,
+        })
+    }
+
+    async fn run(
+        mut self,
+        mut streams: mpsc::Receiver<StreamEvent>,
+        mut media_events: mpsc::UnboundedReceiver<MediaEvent>,
+        mut queries: mpsc::Receiver<CoreQuery>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let mut buf = vec![0u8; MAX_UDP];
+        let udp = self.udp.clone();
+        loop {
+            let deadline = self.core.poll_timeout();
+            let sleep = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                received = udp.recv_from(&mut buf) => match received {
+                    Ok((n, from)) => self.core.handle_datagram(Instant::now(), &buf[..n], Peer::udp(from)),
+                    // ICMP errors from earlier sends surface here; nothing to do.
+                    Err(e) => tracing::trace!(error = %e, "udp receive error"),
+                },
+                Some(event) = streams.recv() => self.stream_event(event),
+                Some(event) = media_events.recv() => self.core.handle_media_event(Instant::now(), event),
+                Some(query) = queries.recv() => match query {
+                    CoreQuery::Calls(reply) => { let _ = reply.send(self.core.calls(Instant::now())); }
+                },
+                _ = sleep => self.core.handle_timeout(Instant::now()),
+                _ = shutdown.changed() => break,
+            }
+            self.flush().await;
+        }
+    }
+
+    fn stream_event(&mut self, event: StreamEvent) {
+        match event {
+            StreamEvent::Opened(id, tx) => {
+                self.streams.insert(id, tx);
+            }
+            StreamEvent::Message(id, from, data) => {
+                let peer = Peer {
+                    transport: Transport::Tcp,
+                    addr: from,
+                    connection: id,
+                };
+                self.core.handle_datagram(Instant::now(), &data, peer);
+            }
+            StreamEvent::Closed(id) => {
+                self.streams.remove(&id);
+            }
+        }
+    }
+
+    async fn flush(&mut self) {
+        while let Some((peer, data)) = self.core.poll_transmit() {
+            match peer.transport {
+                Transport::Udp => {
+                    if let Err(e) = self.udp.send_to(&data, peer.addr).await {
+                        tracing::debug!(error = %e, to = %peer.addr, "udp send failed");
+                    }
+                }
+                Transport::Tcp => match self.streams.get(&peer.connection) {
+                    Some(tx) => {
+                        let _ = tx.send(data);
+                    }
+                    None => tracing::debug!(to = %peer.addr, "tcp connection gone, message dropped"),
+                },
+            }
+        }
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    events: mpsc::Sender<StreamEvent>,
+    max_message: usize,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut next_id = 1u64;
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, from)) => {
+                    let id = next_id;
+                    next_id += 1;
+                    tokio::spawn(connection(stream, from, id, events.clone(), max_message));
+                }
+                Err(e) => tracing::warn!(error = %e, "tcp accept failed"),
+            },
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// One TCP connection: frames inbound messages, writes outbound ones. A
+/// framing error (oversized message) closes only this connection.
+async fn connection(
+    stream: TcpStream,
+    from: SocketAddr,
+    id: u64,
+    events: mpsc::Sender<StreamEvent>,
+    max_message: usize,
+) {
+    let (mut reader, mut writer) = stream.into_split();
+    let (tx, mut rx) = mpsc::unbounded_channel::<Bytes>();
+    if events.send(StreamEvent::Opened(id, tx)).await.is_err() {
+        return;
+    }
+    let write_task = tokio::spawn(async move {
+        while let Some(data) = rx.recv().await {
+            if writer.write_all(&data).await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut framer = StreamFramer::new(max_message);
+    let mut buf = vec![0u8; 16 * 1024];
+    'read: loop {
+        let n = match reader.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        framer.push(&buf[..n]);
+        loop {
+            match framer.next_message() {
+                Ok(Some(message)) => {
+                    if events
+                        .send(StreamEvent::Message(id, from, message))
+                        .await
+                        .is_err()
+                    {
+                        break 'read;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::debug!(%from, error = %e, "closing tcp connection");
+                    break 'read;
+                }
+            }
+        }
+    }
+    let _ = events.send(StreamEvent::Closed(id)).await;
+    write_task.abort();
+}
