@@ -1,1 +1,97 @@
-//! HTTP admin API and Prometheus metrics.
+//! HTTP admin API and Prometheus metrics (DESIGN.md "HTTP admin API").
+
+use std::fmt::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use tokio::sync::oneshot;
+
+use crate::media::stats::MediaMetrics;
+use crate::media::PortAllocator;
+use crate::sip::core::SipMetrics;
+use crate::sip::transport::{CoreQuery, SipHandle};
+
+/// What the handlers read.
+#[derive(Clone)]
+pub struct ApiState {
+    pub sip: SipHandle,
+    pub sip_metrics: Arc<SipMetrics>,
+    pub media_metrics: Arc<MediaMetrics>,
+    pub ports: Arc<PortAllocator>,
+}
+
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+        .route("/api/v1/calls", get(calls))
+        .with_state(state)
+}
+
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+    rtp_ports_in_use: usize,
+    rtp_ports_total: usize,
+}
+
+async fn health(State(state): State<ApiState>) -> Json<Health> {
+    Json(Health {
+        status: "ok",
+        rtp_ports_in_use: state.ports.in_use(),
+        rtp_ports_total: state.ports.capacity(),
+    })
+}
+
+async fn calls(State(state): State<ApiState>) -> Response {
+    let (tx, rx) = oneshot::channel();
+    if state.sip.queries.send(CoreQuery::Calls(tx)).await.is_err() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "signalling stopped").into_response();
+    }
+    match tokio::time::timeout(Duration::from_secs(2), rx).await {
+        Ok(Ok(calls)) => Json(calls).into_response(),
+        _ => (StatusCode::SERVICE_UNAVAILABLE, "signalling busy").into_response(),
+    }
+}
+
+async fn metrics(State(state): State<ApiState>) -> Response {
+    let mut out = String::new();
+    let sip = state.sip_metrics.snapshot();
+    let media = state.media_metrics.snapshot();
+    let mut counter = |name: &str, help: &str, value: u64| {
+        let _ = writeln!(out, "# HELP mediaplane_{name} {help}");
+        let _ = writeln!(out, "# TYPE mediaplane_{name} counter");
+        let _ = writeln!(out, "mediaplane_{name} {value}");
+    };
+    counter("sip_messages_total", "SIP messages parsed", sip.messages_in);
+    counter("sip_malformed_rejected_total", "Malformed requests answered with 400/501", sip.rejected_malformed);
+    counter("sip_malformed_dropped_total", "Unusable messages dropped", sip.dropped_malformed);
+    counter("calls_started_total", "Calls accepted", sip.calls_started);
+    counter("calls_ended_total", "Calls ended", sip.calls_ended);
+    counter("sip_ack_timeouts_total", "2xx never acknowledged", sip.ack_timeouts);
+    counter("sip_responses_2xx_total", "2xx responses sent", sip.responses_2xx);
+    counter("sip_responses_4xx_total", "4xx responses sent", sip.responses_4xx);
+    counter("sip_responses_5xx_total", "5xx responses sent", sip.responses_5xx);
+    counter("sip_rejected_capacity_total", "Calls refused with 503 at capacity", sip.rejected_capacity);
+    counter("media_sessions_created_total", "Media sessions created", media.sessions_created);
+    counter("media_sessions_closed_total", "Media sessions closed", media.sessions_closed);
+    counter("rtp_packets_received_total", "RTP packets accepted", media.rx_packets);
+    counter("rtp_packets_sent_total", "RTP packets sent", media.tx_packets);
+    counter("rtp_garbage_dropped_total", "Datagrams on RTP ports that were not RTP", media.rx_garbage);
+    counter("media_timeouts_total", "Calls ended for lack of RTP", media.media_timeouts);
+    counter("media_late_ticks_total", "Worker ticks skipped because the worker fell behind", media.worker_late_ticks);
+    let _ = writeln!(out, "# HELP mediaplane_rtp_ports_in_use RTP port pairs allocated");
+    let _ = writeln!(out, "# TYPE mediaplane_rtp_ports_in_use gauge");
+    let _ = writeln!(out, "mediaplane_rtp_ports_in_use {}", state.ports.in_use());
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        out,
+    )
+        .into_response()
+}

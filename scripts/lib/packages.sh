@@ -1,0 +1,19 @@
+# Installs Debian packages that are missing. Sourced by scripts/run and scripts/test.
+
+# Packages the build itself needs (none yet beyond the Rust toolchain and pkg-config).
+BUILD_PACKAGES=()
+# Real peers and tools the test suite drives.
+TEST_PACKAGES=(sip-tester)
+
+install_missing() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  ((${#missing[@]})) || return 0
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  echo "installing: ${missing[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
