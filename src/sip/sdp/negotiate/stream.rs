@@ -1,0 +1,174 @@
+//! Rules shared by answering and by reading an answer: which formats are
+//! which codecs, which streams we can use, where the peer wants media.
+
+use std::net::SocketAddr;
+
+use crate::codec::CodecKind;
+use crate::sip::sdp::{Direction, MediaDescription, RtpMap, SessionDescription};
+
+use super::error::NegotiationError;
+
+/// Payload types from here up are dynamic and need an rtpmap (RFC 3551 §3).
+pub(crate) const FIRST_DYNAMIC_PT: u8 = 96;
+pub(crate) const LAST_DYNAMIC_PT: u8 = 127;
+
+/// The ptime used when neither side gives a sane one (RFC 3551 §4.5: 20 ms
+/// is the default packetisation of the sample-based codecs).
+pub(crate) const DEFAULT_PTIME_MS: u32 = 20;
+
+/// DTMF events 0-15 (RFC 4733 §3.2), what our event handling understands.
+pub(crate) const TELEPHONE_EVENT_FMTP: &str = "0-15";
+
+/// The codec a format stands for: by its rtpmap, else by the static table
+/// of RFC 3551 §6 for payload types below the dynamic range.
+pub(crate) fn codec_of(media: &MediaDescription, pt: u8) -> Option<CodecKind> {
+    match media.rtpmaps.get(&pt) {
+        Some(map) => codec_of_rtpmap(map),
+        None if pt < FIRST_DYNAMIC_PT => CodecKind::from_static_payload_type(pt),
+        None => None,
+    }
+}
+
+fn codec_of_rtpmap(map: &RtpMap) -> Option<CodecKind> {
+    CodecKind::from_rtpmap(&map.encoding_name, map.clock_rate)
+        .filter(|codec| codec.channels() == map.channel_count())
+}
+
+/// The rtpmap we write for a codec.
+pub(crate) fn rtpmap_for(codec: CodecKind) -> RtpMap {
+    let channels = codec.channels();
+    RtpMap {
+        encoding_name: codec.encoding_name().to_owned(),
+        clock_rate: codec.clock_rate(),
+        // RFC 4566 §6: the channel count may be left out when it is one.
+        channels: (channels != 1).then_some(channels),
+    }
+}
+
+/// A stream that may carry our audio: an audio m-line that is not disabled
+/// (RFC 3264 §5.1: port 0 means the stream is off).
+pub(crate) fn is_live_audio(media: &MediaDescription) -> bool {
+    media.media.eq_ignore_ascii_case("audio") && media.port != 0
+}
+
+/// Transports we carry: plain RTP. AVPF peers interoperate with a side that
+/// sends no feedback (RFC 4585 §5). Secure profiles need SRTP keys first.
+pub(crate) fn check_transport(media: &MediaDescription) -> Result<(), NegotiationError> {
+    let supported = ["RTP/AVP", "RTP/AVPF"]
+        .iter()
+        .any(|p| media.protocol.eq_ignore_ascii_case(p));
+    if supported {
+        Ok(())
+    } else {
+        Err(NegotiationError::unsupported_transport(&media.protocol))
+    }
+}
+
+/// A packet time we follow: whole 10 ms steps from 10 to 60 ms, which every
+/// frame-based codec we carry can produce.
+pub(crate) fn sane_ptime(ptime_ms: Option<u32>) -> Option<u32> {
+    ptime_ms.filter(|ms| (10..=60).contains(ms) && ms % 10 == 0)
+}
+
+/// RFC 4733 named events, at whatever clock rate.
+pub(crate) fn is_telephone_event(codec: CodecKind) -> bool {
+    codec
+        .encoding_name()
+        .eq_ignore_ascii_case("telephone-event")
+}
+
+/// The first telephone-event format in `media` that `accepts` and whose
+/// clock matches the audio codec's, as RFC 4733 §2.1 requires.
+pub(crate) fn pick_events(
+    media: &MediaDescription,
+    audio: CodecKind,
+    codec_lookup: impl Fn(u8) -> Option<CodecKind>,
+    accepts: impl Fn(CodecKind) -> bool,
+) -> Option<u8> {
+    media.payload_types().find(|&pt| {
+        codec_lookup(pt).is_some_and(|c| {
+            is_telephone_event(c) && accepts(c) && c.clock_rate() == audio.clock_rate()
+        })
+    })
+}
+
+/// Where a peer wants to receive, from its SDP.
+pub(crate) struct RemoteEndpoints {
+    pub rtp: Option<SocketAddr>,
+    pub rtcp: Option<SocketAddr>,
+    /// The old hold of RFC 2543: `c=0.0.0.0` (RFC 3264 §8.4).
+    pub on_hold: bool,
+}
+
+pub(crate) fn remote_endpoints(
+    sdp: &SessionDescription,
+    media: &MediaDescription,
+    rtcp_mux: bool,
+) -> Result<RemoteEndpoints, NegotiationError> {
+    let connection = sdp
+        .connection_for(media)
+        .ok_or(NegotiationError::MissingConnection)?;
+    let ip = connection
+        .ip()
+        .ok_or_else(|| NegotiationError::unusable_address(&connection.address))?;
+    if ip.is_unspecified() {
+        return Ok(RemoteEndpoints {
+            rtp: None,
+            rtcp: None,
+            on_hold: true,
+        });
+    }
+    let rtp = SocketAddr::new(ip, media.port);
+    let rtcp = if rtcp_mux {
+        rtp
+    } else if let Some(rtcp) = &media.rtcp {
+        if rtcp.port == 0 {
+            return Err(NegotiationError::BadPort {
+                port: 0,
+                reason: "RTCP port 0",
+            });
+        }
+        // RFC 3605 §2.1: the address defaults to the media's connection.
+        // ICE implementations write 0.0.0.0 as a placeholder, which must not become
+        // a destination (it would reach our own host).
+        let rtcp_ip = match &rtcp.connection {
+            Some(c) => c
+                .ip()
+                .ok_or_else(|| NegotiationError::unusable_address(&c.address))?,
+            None => ip,
+        };
+        let rtcp_ip = if rtcp_ip.is_unspecified() {
+            ip
+        } else {
+            rtcp_ip
+        };
+        SocketAddr::new(rtcp_ip, rtcp.port)
+    } else {
+        // RFC 3550 §11: RTCP on the next port up.
+        let port = media.port.checked_add(1).ok_or(NegotiationError::BadPort {
+            port: media.port,
+            reason: "no port left for RTCP",
+        })?;
+        SocketAddr::new(ip, port)
+    };
+    Ok(RemoteEndpoints {
+        rtp: Some(rtp),
+        rtcp: Some(rtcp),
+        on_hold: false,
+    })
+}
+
+/// The direction the peer asks for, with the hold of `c=0.0.0.0` read as
+/// "I will not receive" (RFC 3264 §8.4).
+pub(crate) fn peer_direction(
+    sdp: &SessionDescription,
+    media: &MediaDescription,
+    remote: &RemoteEndpoints,
+) -> Direction {
+    let written = sdp.direction_for(media);
+    if remote.on_hold {
+        written.intersect(Direction::SendOnly)
+    } else {
+        written
+    }
+}

@@ -1,0 +1,8 @@
+//! Tests of SDP parsing, building and offer/answer.
+
+mod answer;
+mod build;
+mod fuzz;
+mod offer;
+mod parse;
+mod samples;
