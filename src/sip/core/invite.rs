@@ -95,7 +95,7 @@ impl SipCore {
             ptime_ms: self.settings.ptime_ms,
             rtcp_mux_supported: true,
         };
-        let mut origin = SdpOrigin::new();
+        let mut origin = SdpOrigin::new(rand::random::<u32>() as u64, local_ip);
         let negotiated = match sdp::answer(&offer, &local_media, &mut origin) {
             Ok(n) => n,
             Err(e) => {
