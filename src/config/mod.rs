@@ -1,1 +1,239 @@
 //! Typed configuration: TOML with an embedded default, validation that names every bad key.
+//!
+//! A file need only hold the keys it changes; every other key takes the
+//! value of config/default.toml. A missing `[[routes]]` keeps the default
+//! dial plan; `routes = []` empties it. Loading reports every problem at
+//! once (syntax, unknown keys, types, values, folders, dial plan), each with
+//! its key path, line and what is wrong.
+
+mod error;
+mod overrides;
+mod reader;
+mod routes;
+mod sections;
+mod source;
+mod validate;
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use toml::de::DeTable;
+
+pub use error::{ConfigError, ConfigErrorKind, ConfigErrors};
+pub use overrides::{ConfigOverrides, PortRange, PortRangeError};
+pub use routes::{Application, RouteConfig};
+pub use sections::{
+    HttpConfig, LimitsConfig, MediaConfig, PromptsConfig, SipConfig, StorageConfig,
+};
+
+use reader::{Reader, Table};
+use source::{LineIndex, SourceMap};
+
+/// The text of config/default.toml, built into the binary.
+pub const EMBEDDED_DEFAULT_TOML: &str = include_str!("../../config/default.toml");
+
+const EMBEDDED_ORIGIN: &str = "embedded config/default.toml";
+
+/// The whole configuration, validated.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub sip: SipConfig,
+    pub media: MediaConfig,
+    pub http: HttpConfig,
+    pub storage: StorageConfig,
+    pub prompts: PromptsConfig,
+    pub limits: LimitsConfig,
+    /// The dial plan in file order; compile with [`crate::routing::DialPlan::compile`].
+    pub routes: Vec<RouteConfig>,
+    sources: SourceMap,
+}
+
+impl Config {
+    /// Parses and validates TOML text; `origin` names it in error messages.
+    pub fn from_toml_str(text: &str, origin: &str) -> Result<Config, ConfigErrors> {
+        build(text, origin, None)
+    }
+
+    /// Reads and validates a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        let text = read_file(path)?;
+        build(&text, &path.display().to_string(), None)
+    }
+
+    /// The embedded config/default.toml, validated (its relative prompt
+    /// folder must exist under the working directory).
+    pub fn embedded_default() -> Result<Config, ConfigErrors> {
+        build(EMBEDDED_DEFAULT_TOML, EMBEDDED_ORIGIN, None)
+    }
+
+    /// What the server runs on: the file at `path` (the embedded default when
+    /// `None`) with the overrides applied, validated once as a whole, so that
+    /// an override can repair a value (such as a prompt folder that does not
+    /// exist here) before it is checked.
+    pub fn load_with_overrides(
+        path: Option<&Path>,
+        overrides: &ConfigOverrides,
+    ) -> Result<Config, ConfigErrors> {
+        match path {
+            Some(path) => {
+                let text = read_file(path)?;
+                build(&text, &path.display().to_string(), Some(overrides))
+            }
+            None => build(EMBEDDED_DEFAULT_TOML, EMBEDDED_ORIGIN, Some(overrides)),
+        }
+    }
+
+    /// Checks the configuration as it stands (after edits or overrides).
+    pub fn validate(&self) -> Result<(), ConfigErrors> {
+        let mut errors =
+            validate::check_config(self, self.routes.iter().enumerate(), &HashSet::new());
+        for error in &mut errors {
+            self.sources.locate(error);
+        }
+        ConfigErrors::check(errors)
+    }
+
+    /// The file (or description of the embedded default) it was read from.
+    pub fn origin(&self) -> &str {
+        &self.sources.origin
+    }
+}
+
+/// `mediaplane check-config FILE`: the loaded configuration, or every
+/// problem in it.
+pub fn check_config(path: &Path) -> Result<Config, ConfigErrors> {
+    Config::load(path)
+}
+
+fn read_file(path: &Path) -> Result<String, ConfigErrors> {
+    std::fs::read_to_string(path).map_err(|e| {
+        ConfigErrors::single(ConfigError {
+            origin: Some(path.display().to_string()),
+            line: None,
+            key: None,
+            kind: ConfigErrorKind::Io,
+            message: format!("cannot read: {e}"),
+        })
+    })
+}
+
+/// The dial plan of config/default.toml.
+fn default_routes() -> Vec<RouteConfig> {
+    vec![
+        RouteConfig::new("^echo$", Application::Echo),
+        RouteConfig::new(
+            "^play-(?P<name>[A-Za-z0-9_-]+)$",
+            Application::Play {
+                prompt: "${name}".to_string(),
+            },
+        ),
+    ]
+}
+
+fn build(
+    text: &str,
+    origin: &str,
+    overrides: Option<&ConfigOverrides>,
+) -> Result<Config, ConfigErrors> {
+    let lines = LineIndex::new(text);
+    let (document, syntax_errors) = DeTable::parse_recoverable(text);
+    if !syntax_errors.is_empty() {
+        return Err(syntax_problems(&syntax_errors, &lines, origin));
+    }
+
+    let mut reader = Reader::new(&lines);
+    let mut root = reader.root(&document);
+    let sip = read_section(&mut reader, &mut root, "sip", SipConfig::read);
+    let media = read_section(&mut reader, &mut root, "media", MediaConfig::read);
+    let http = read_section(&mut reader, &mut root, "http", HttpConfig::read);
+    let storage = read_section(&mut reader, &mut root, "storage", StorageConfig::read);
+    let prompts = read_section(&mut reader, &mut root, "prompts", PromptsConfig::read);
+    let limits = read_section(&mut reader, &mut root, "limits", LimitsConfig::read);
+    let route_slots = routes::read_routes(&mut reader, &mut root);
+    reader.finish(root);
+
+    let routes = match &route_slots {
+        Some(slots) => slots.iter().flatten().cloned().collect(),
+        None if reader.failed.contains("routes") => Vec::new(),
+        None => default_routes(),
+    };
+    let mut config = Config {
+        sip,
+        media,
+        http,
+        storage,
+        prompts,
+        limits,
+        routes,
+        sources: SourceMap::new(origin),
+    };
+    config.sources.key_lines = std::mem::take(&mut reader.key_lines);
+    if let Some(overrides) = overrides {
+        overrides.set(&mut config);
+    }
+
+    // Routes are checked under their index in the file, which differs from
+    // the index in `config.routes` when an entry before them was unreadable.
+    let file_routes: Vec<(usize, &RouteConfig)> = match &route_slots {
+        Some(slots) => slots
+            .iter()
+            .enumerate()
+            .filter_map(|(index, route)| route.as_ref().map(|route| (index, route)))
+            .collect(),
+        None => config.routes.iter().enumerate().collect(),
+    };
+    let mut errors = reader.errors;
+    errors.extend(validate::check_config(&config, file_routes, &reader.failed));
+    for error in &mut errors {
+        config.sources.locate(error);
+    }
+    ConfigErrors::check(errors)?;
+    Ok(config)
+}
+
+/// One problem per line with a syntax error: the parser's recovery tends to
+/// cascade (an unclosed array yields several complaints on the same line),
+/// and the first is the one that explains it. Nothing else is checked in a
+/// broken file, since what the parser recovers of it would only add
+/// follow-on complaints.
+fn syntax_problems(errors: &[toml::de::Error], lines: &LineIndex, origin: &str) -> ConfigErrors {
+    let mut problems: Vec<ConfigError> = Vec::new();
+    for error in errors {
+        let line = error.span().map(|span| lines.line_of(span.start));
+        if line.is_some() && problems.iter().any(|p| p.line == line) {
+            continue;
+        }
+        problems.push(ConfigError {
+            origin: Some(origin.to_string()),
+            line,
+            key: None,
+            kind: ConfigErrorKind::Syntax,
+            message: error
+                .message()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
+        });
+    }
+    ConfigErrors::new(problems)
+}
+
+/// Reads one `[section]`; an absent one takes its defaults.
+fn read_section<T: Default>(
+    reader: &mut Reader,
+    root: &mut Table,
+    key: &'static str,
+    read: fn(&mut Reader, &mut Table) -> T,
+) -> T {
+    match reader.section(root, key) {
+        Some(mut table) => {
+            let section = read(reader, &mut table);
+            reader.finish(table);
+            section
+        }
+        None => T::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,119 @@
+//! `[[routes]]`: the dial plan as configured, one entry per rule.
+
+use super::reader::{Reader, Table};
+
+/// One dial-plan rule: a regex on the request-URI user part and the
+/// application it leads to. Parameter strings are templates here (they may
+/// hold `$1` or `${name}`); see [`crate::routing::DialPlan`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteConfig {
+    /// The TOML key `match`.
+    pub pattern: String,
+    pub application: Application<String>,
+}
+
+impl RouteConfig {
+    pub fn new(pattern: impl Into<String>, application: Application<String>) -> Self {
+        RouteConfig {
+            pattern: pattern.into(),
+            application,
+        }
+    }
+}
+
+/// A call application and its parameters. `P` is the parameter type: a
+/// template string in the configuration, a compiled template in the dial
+/// plan, the substituted value in a routing result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Application<P> {
+    /// Answers and returns the caller's own audio.
+    Echo,
+    /// Answers, plays a prompt from the prompts folder, hangs up.
+    Play { prompt: P },
+}
+
+impl<P> Application<P> {
+    /// The names accepted by the `app` key.
+    pub const NAMES: [&'static str; 2] = ["echo", "play"];
+
+    /// The `app` key's value for this application.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Application::Echo => "echo",
+            Application::Play { .. } => "play",
+        }
+    }
+
+    /// The same application with each parameter passed through `f`, which
+    /// also gets the parameter's key.
+    pub fn map<Q>(&self, mut f: impl FnMut(&'static str, &P) -> Q) -> Application<Q> {
+        match self {
+            Application::Echo => Application::Echo,
+            Application::Play { prompt } => Application::Play {
+                prompt: f("prompt", prompt),
+            },
+        }
+    }
+}
+
+/// Reads `[[routes]]`. Entries that could not be read are `None`, so the
+/// indices of the others stay those of the file.
+pub(crate) fn read_routes(r: &mut Reader, root: &mut Table) -> Option<Vec<Option<RouteConfig>>> {
+    let tables = r.array_of_tables(root, "routes")?;
+    Some(
+        tables
+            .into_iter()
+            .map(|table| {
+                let mut t = table?;
+                let (route, keys_checkable) = read_route(r, &mut t);
+                if keys_checkable {
+                    r.finish(t);
+                }
+                route
+            })
+            .collect(),
+    )
+}
+
+/// One route, and whether its other keys can be checked (they cannot when
+/// the application, which decides the valid parameters, is unknown).
+fn read_route(r: &mut Reader, t: &mut Table) -> (Option<RouteConfig>, bool) {
+    let pattern = r.required_string(t, "match");
+    let Some(app) = r.required_string(t, "app") else {
+        return (None, false);
+    };
+    t.set_context(format!("for app `{app}`"));
+    let application = match app.as_str() {
+        "echo" => Some(Application::Echo),
+        "play" => required_param(r, t, "prompt").map(|prompt| Application::Play { prompt }),
+        _ => {
+            let path = t.key_path("app");
+            let line = r.line_of_key(&path);
+            r.invalid(
+                path,
+                line,
+                format!(
+                    "unknown app `{app}`; known: {}",
+                    Application::<String>::NAMES.join(", ")
+                ),
+            );
+            return (None, false);
+        }
+    };
+    let route = pattern
+        .zip(application)
+        .map(|(pattern, application)| RouteConfig::new(pattern, application));
+    (route, true)
+}
+
+/// A parameter every route of its application must give, not empty.
+fn required_param(r: &mut Reader, t: &mut Table, key: &'static str) -> Option<String> {
+    let value = r.required_string(t, key)?;
+    if value.trim().is_empty() {
+        let path = t.key_path(key);
+        let line = r.line_of_key(&path);
+        r.invalid(path, line, "must not be empty");
+        return None;
+    }
+    Some(value)
+}

@@ -1,0 +1,175 @@
+//! Checks on the typed configuration: values in range, keys consistent with
+//! each other, folders that must exist, and the dial plan.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+
+use super::error::ConfigError;
+use super::routes::RouteConfig;
+use super::Config;
+use crate::routing::check_route;
+
+/// Collects failed checks, skipping any that involve a key whose value could
+/// not be read (its default would produce a misleading second complaint).
+struct Checks<'a> {
+    failed: &'a HashSet<String>,
+    problems: Vec<ConfigError>,
+}
+
+impl Checks<'_> {
+    /// `keys[0]` is the key the problem is reported on; the others are keys
+    /// the check also depends on.
+    fn require(&mut self, keys: &[&str], ok: bool, message: impl FnOnce() -> String) {
+        if ok || keys.iter().any(|k| self.failed.contains(*k)) {
+            return;
+        }
+        self.problems.push(ConfigError::invalid(keys[0], message()));
+    }
+}
+
+/// Every problem of `config`. `routes` are the routes with their index in
+/// the file (entries that could not be read at all are left out).
+pub(crate) fn check_config<'r>(
+    config: &Config,
+    routes: impl IntoIterator<Item = (usize, &'r RouteConfig)>,
+    failed: &HashSet<String>,
+) -> Vec<ConfigError> {
+    let mut checks = Checks {
+        failed,
+        problems: Vec::new(),
+    };
+    check_sip(&mut checks, config);
+    check_media(&mut checks, config);
+    check_paths(&mut checks, config);
+    let limits = &config.limits;
+    checks.require(&["limits.max_calls"], limits.max_calls >= 1, || {
+        "must be at least 1".into()
+    });
+    checks.require(
+        &["limits.retry_after_s"],
+        (1..=3600).contains(&limits.retry_after_s),
+        || format!("{} is out of range 1..=3600", limits.retry_after_s),
+    );
+    for (index, route) in routes {
+        checks.problems.extend(check_route(index, route));
+    }
+    checks.problems
+}
+
+fn check_sip(checks: &mut Checks, config: &Config) {
+    let sip = &config.sip;
+    checks.require(&["sip.t1_ms"], (1..=60_000).contains(&sip.t1_ms), || {
+        format!("{} is out of range 1..=60000", sip.t1_ms)
+    });
+    checks.require(
+        &["sip.max_message_bytes"],
+        (1024..=1_048_576).contains(&sip.max_message_bytes),
+        || format!("{} is out of range 1024..=1048576", sip.max_message_bytes),
+    );
+    // The value goes verbatim into a header line.
+    checks.require(
+        &["sip.user_agent"],
+        !sip.user_agent.chars().any(char::is_control),
+        || "must not contain control characters (line breaks would split the header)".into(),
+    );
+    checks.require(
+        &["http.listen", "sip.tcp_listen"],
+        !same_socket(config.http.listen, sip.tcp_listen),
+        || format!("{} is also sip.tcp_listen", config.http.listen),
+    );
+}
+
+/// Two listeners that would collide on one port (port 0 picks a free one).
+fn same_socket(a: SocketAddr, b: SocketAddr) -> bool {
+    a.port() != 0
+        && a.port() == b.port()
+        && (a.ip() == b.ip() || a.ip().is_unspecified() || b.ip().is_unspecified())
+}
+
+fn check_media(checks: &mut Checks, config: &Config) {
+    let media = &config.media;
+    let (min, max) = (media.rtp_port_min, media.rtp_port_max);
+    checks.require(
+        &["media.rtp_port_min"],
+        min > 0 && min.is_multiple_of(2),
+        || {
+            format!(
+                "{min} must be an even port above 0: RTP takes even ports, RTCP the odd one above"
+            )
+        },
+    );
+    checks.require(
+        &["media.rtp_port_max", "media.rtp_port_min"],
+        max > min,
+        || format!("{max} is not above rtp_port_min ({min})"),
+    );
+    checks.require(
+        &["media.rtp_port_max", "media.rtp_port_min"],
+        max <= min || media.rtp_port_pairs() >= 2,
+        || format!("the range {min}-{max} holds fewer than 2 RTP/RTCP port pairs"),
+    );
+    let sip_port = config.sip.udp_listen.port();
+    checks.require(
+        &["media.rtp_port_min", "media.rtp_port_max", "sip.udp_listen"],
+        !(min..=max).contains(&sip_port)
+            || !(media.bind_address == config.sip.udp_listen.ip()
+                || media.bind_address.is_unspecified()
+                || config.sip.udp_listen.ip().is_unspecified()),
+        || format!("the range {min}-{max} contains the SIP UDP port {sip_port}"),
+    );
+    checks.require(&["media.workers"], media.workers <= 1024, || {
+        format!("{} is more than 1024 (0 = one per core)", media.workers)
+    });
+    checks.require(
+        &["media.codecs"],
+        media.codecs.iter().any(|c| c.is_audio()),
+        || "lists no audio codec (telephone-event alone carries no audio)".into(),
+    );
+    for (index, codec) in media.codecs.iter().enumerate() {
+        let key = format!("media.codecs[{index}]");
+        checks.require(
+            &[&key, "media.codecs"],
+            !media.codecs[..index].contains(codec),
+            || format!("{} is listed twice", codec.encoding_name()),
+        );
+    }
+    let ptime = media.ptime_ms;
+    checks.require(
+        &["media.ptime_ms"],
+        (10..=60).contains(&ptime) && ptime.is_multiple_of(10),
+        || format!("{ptime} must be a multiple of 10 from 10 to 60"),
+    );
+    checks.require(
+        &["media.jitter_delay_ms"],
+        media.jitter_delay_ms <= 1000,
+        || format!("{} is more than 1000", media.jitter_delay_ms),
+    );
+    checks.require(
+        &["media.media_timeout_s"],
+        media.media_timeout_s >= 1,
+        || "must be at least 1".into(),
+    );
+}
+
+fn check_paths(checks: &mut Checks, config: &Config) {
+    checks.require(
+        &["storage.data_dir"],
+        !config.storage.data_dir.as_os_str().is_empty(),
+        || "must not be empty".into(),
+    );
+    let prompts = &config.prompts;
+    // Relative paths resolve against the working directory, as at run time.
+    checks.require(&["prompts.dir"], prompts.dir.is_dir(), || {
+        format!("folder `{}` does not exist", prompts.dir.display())
+    });
+    // The language names a sub-folder of prompts, so it must stay one path component.
+    let language = &prompts.language;
+    checks.require(
+        &["prompts.language"],
+        !language.is_empty()
+            && language
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+        || format!("`{language}` is not a language tag (letters, digits, `-`, `_`)"),
+    );
+}
