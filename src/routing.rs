@@ -24,11 +24,14 @@ pub struct RouteTarget {
     /// Index of the matching entry in `[[routes]]` (0-based).
     pub route_index: usize,
     pub application: Application<String>,
+    /// How long to ring before answering.
+    pub ring: std::time::Duration,
 }
 
 #[derive(Clone, Debug)]
 struct CompiledRoute {
     index: usize,
+    ring_ms: u32,
     regex: Regex,
     application: Application<Template>,
 }
@@ -59,6 +62,7 @@ impl DialPlan {
             let captures = route.regex.captures(user)?;
             Some(RouteTarget {
                 route_index: route.index,
+                ring: std::time::Duration::from_millis(route.ring_ms as u64),
                 application: route
                     .application
                     .map(|_, template| template.expand(&captures)),
@@ -102,6 +106,7 @@ fn compile_route(index: usize, route: &RouteConfig) -> Result<CompiledRoute, Vec
     match regex {
         Some(regex) if errors.is_empty() => Ok(CompiledRoute {
             index,
+            ring_ms: route.ring_ms,
             regex,
             application,
         }),

@@ -10,6 +10,9 @@ pub struct RouteConfig {
     /// The TOML key `match`.
     pub pattern: String,
     pub application: Application<String>,
+    /// The TOML key `ring_ms`: how long a matching call rings (180) before
+    /// it is answered; 0 answers at once.
+    pub ring_ms: u32,
 }
 
 impl RouteConfig {
@@ -17,6 +20,7 @@ impl RouteConfig {
         RouteConfig {
             pattern: pattern.into(),
             application,
+            ring_ms: 0,
         }
     }
 }
@@ -100,9 +104,11 @@ fn read_route(r: &mut Reader, t: &mut Table) -> (Option<RouteConfig>, bool) {
             return (None, false);
         }
     };
-    let route = pattern
-        .zip(application)
-        .map(|(pattern, application)| RouteConfig::new(pattern, application));
+    let ring_ms = r.integer::<u32>(t, "ring_ms").unwrap_or(0);
+    let route = pattern.zip(application).map(|(pattern, application)| RouteConfig {
+        ring_ms,
+        ..RouteConfig::new(pattern, application)
+    });
     (route, true)
 }
 

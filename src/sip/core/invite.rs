@@ -2,7 +2,7 @@
 //! a re-INVITE within a dialog (renegotiate, update media).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use rsip::prelude::*;
 use rsip::Request;
@@ -12,7 +12,7 @@ use crate::apps::{CallApp, EchoApp, PlaybackApp};
 use crate::media::session::{MediaParams, SessionSetup};
 use crate::media::stats::SessionStats;
 use crate::media::WorkerCommand;
-use crate::routing::RouteTarget;
+use crate::config::Application;
 use crate::sip::dialog::Dialog;
 use crate::sip::peer::Peer;
 use crate::sip::sdp::{self, LocalMedia, NegotiatedAudio, SdpOrigin, SessionDescription};
@@ -69,7 +69,7 @@ impl SipCore {
             .dialplan
             .route(&user)
             .ok_or_else(|| Refusal::new(404, None))?;
-        if let RouteTarget::Play { prompt } = &target {
+        if let Application::Play { prompt } = &target.application {
             if !self.prompts.contains(prompt) {
                 return Err(Refusal::new(404, Some(format!("No prompt {prompt}"))));
             }
@@ -103,9 +103,9 @@ impl SipCore {
                 return Err(Refusal::new(488, Some(e.to_string())));
             }
         };
-        let app: Box<dyn CallApp> = match &target {
-            RouteTarget::Echo => Box::new(EchoApp),
-            RouteTarget::Play { prompt } => {
+        let app: Box<dyn CallApp> = match &target.application {
+            Application::Echo => Box::new(EchoApp),
+            Application::Play { prompt } => {
                 let rate = negotiated.audio.codec.audio_rate();
                 match self.prompts.get(prompt, rate) {
                     Some(samples) => Box::new(PlaybackApp::new(samples)),
@@ -114,11 +114,6 @@ impl SipCore {
                         return Err(Refusal::new(404, Some(format!("No prompt {prompt}"))));
                     }
                 }
-            }
-            #[allow(unreachable_patterns)]
-            _ => {
-                self.media.ports().release(ports.rtp_port);
-                return Err(Refusal::new(480, Some("Application not available".into())));
             }
         };
         let local_tag = crate::sip::ids::new_tag();
@@ -149,7 +144,7 @@ impl SipCore {
         {
             return Err(Refusal::new(500, Some("Media plane unavailable".into())));
         }
-        let ring = self.route_ring_time(&target);
+        let ring = target.ring;
         let leg = Leg {
             id,
             state: LegState::Ringing,
@@ -179,11 +174,6 @@ impl SipCore {
             self.answer_timers.push(std::cmp::Reverse((now + ring, id)));
         }
         Ok(())
-    }
-
-    /// How long a route rings before answering (lets callers CANCEL).
-    fn route_ring_time(&self, _target: &RouteTarget) -> Duration {
-        self.settings.ring_time
     }
 
     fn busy(&self, reason: &str) -> Refusal {

@@ -52,8 +52,6 @@ pub struct CoreSettings {
     pub retry_after_s: u32,
     pub max_message_bytes: usize,
     pub timers: TimerConfig,
-    /// How long a new call rings (180) before it is answered; zero answers at once.
-    pub ring_time: Duration,
 }
 
 pub struct SipCore {
