@@ -1,1 +1,185 @@
 //! Wiring: starts the SIP, media and HTTP parts from a configuration.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::api::{self, ApiState};
+use crate::config::{Config, ConfigErrors};
+use crate::media::pool::PoolError;
+use crate::media::{MediaPool, PortAllocator};
+use crate::prompts::{PromptCatalogue, PromptError};
+use crate::routing::DialPlan;
+use crate::sip::core::{CoreSettings, SipCore};
+use crate::sip::transaction::TimerConfig;
+use crate::sip::transport::{SipDriver, SipHandle};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("configuration:\n{0}")]
+    Config(#[from] ConfigErrors),
+    #[error("prompts folder {path}: {source}")]
+    Prompts {
+        path: PathBuf,
+        #[source]
+        source: PromptError,
+    },
+    #[error("cannot bind {what} on {addr}: {source}")]
+    Bind {
+        what: &'static str,
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Media(#[from] PoolError),
+}
+
+/// A running server.
+pub struct Server {
+    shutdown: watch::Sender<bool>,
+    sip: SipHandle,
+    http_addr: SocketAddr,
+    ports: Arc<PortAllocator>,
+    http_task: JoinHandle<()>,
+}
+
+impl Server {
+    /// Binds every socket, starts the media workers and the SIP and HTTP tasks
+    /// on the current tokio runtime.
+    pub async fn start(config: Config) -> Result<Server, ServerError> {
+        let prompts = PromptCatalogue::load(&config.prompts.dir, &config.prompts.language)
+            .map_err(|source| ServerError::Prompts {
+                path: config.prompts.dir.clone(),
+                source,
+            })?;
+        for problem in prompts.problems() {
+            tracing::warn!(%problem, "prompt skipped");
+        }
+        let dialplan = DialPlan::compile(&config.routes)?;
+        let udp = bind_udp(config.sip.udp_listen).await?;
+        let tcp = TcpListener::bind(config.sip.tcp_listen)
+            .await
+            .map_err(|source| ServerError::Bind {
+                what: "SIP TCP",
+                addr: config.sip.tcp_listen,
+                source,
+            })?;
+        let http = TcpListener::bind(config.http.listen)
+            .await
+            .map_err(|source| ServerError::Bind {
+                what: "HTTP",
+                addr: config.http.listen,
+                source,
+            })?;
+        let sip_port = udp.local_addr().map(|a| a.port()).unwrap_or(5060);
+        let http_addr = http.local_addr().unwrap_or(config.http.listen);
+        let media = &config.media;
+        let ports = Arc::new(PortAllocator::new(
+            media.bind_address,
+            media.rtp_port_min,
+            media.rtp_port_max,
+        ));
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let pool = MediaPool::start(media.worker_count(), ports.clone(), events_tx)?;
+        let t1 = config.sip.t1();
+        let settings = CoreSettings {
+            user_agent: config.sip.user_agent.clone(),
+            advertise: config.sip.advertise_address,
+            sip_port,
+            codecs: media.codecs.clone(),
+            ptime_ms: media.ptime_ms,
+            jitter_delay_ms: media.jitter_delay_ms,
+            media_timeout: media.media_timeout(),
+            max_calls: config.limits.max_calls,
+            retry_after_s: config.limits.retry_after_s,
+            max_message_bytes: config.sip.max_message_bytes,
+            timers: TimerConfig {
+                t1,
+                t2: TimerConfig::default().t2.max(t1),
+                t4: TimerConfig::default().t4.max(t1),
+            },
+        };
+        let core = SipCore::new(settings, dialplan, Arc::new(prompts), pool);
+        let sip_metrics = core.metrics();
+        let media_metrics = core.media().metrics().clone();
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let sip = SipDriver::start(
+            core,
+            udp,
+            tcp,
+            events_rx,
+            shutdown_rx.clone(),
+            config.sip.max_message_bytes,
+        )
+        .map_err(|source| ServerError::Bind {
+            what: "SIP",
+            addr: config.sip.udp_listen,
+            source,
+        })?;
+        let state = ApiState {
+            sip: sip.clone(),
+            sip_metrics,
+            media_metrics,
+            ports: ports.clone(),
+        };
+        let mut http_shutdown = shutdown_rx;
+        let http_task = tokio::spawn(async move {
+            let serve = axum::serve(http, api::router(state)).with_graceful_shutdown(async move {
+                let _ = http_shutdown.changed().await;
+            });
+            if let Err(e) = serve.await {
+                tracing::error!(error = %e, "HTTP server failed");
+            }
+        });
+        tracing::info!(
+            sip_udp = %sip.udp_addr,
+            sip_tcp = %sip.tcp_addr,
+            http = %http_addr,
+            "mediaplane started"
+        );
+        Ok(Server {
+            shutdown,
+            sip,
+            http_addr,
+            ports,
+            http_task,
+        })
+    }
+
+    pub fn sip_udp_addr(&self) -> SocketAddr {
+        self.sip.udp_addr
+    }
+
+    pub fn sip_tcp_addr(&self) -> SocketAddr {
+        self.sip.tcp_addr
+    }
+
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http_addr
+    }
+
+    pub fn ports(&self) -> &Arc<PortAllocator> {
+        &self.ports
+    }
+
+    /// Stops the SIP and HTTP tasks; the media workers stop with the core.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.http_task.await;
+    }
+}
+
+async fn bind_udp(addr: SocketAddr) -> Result<UdpSocket, ServerError> {
+    UdpSocket::bind(addr)
+        .await
+        .map_err(|source| ServerError::Bind {
+            what: "SIP UDP",
+            addr,
+            source,
+        })
+}

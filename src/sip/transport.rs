@@ -46,17 +46,16 @@ pub struct SipDriver {
 const MAX_UDP: usize = 65535;
 
 impl SipDriver {
-    /// Binds the sockets and spawns the driver on the current runtime.
-    pub async fn start(
+    /// Spawns the driver on the current runtime over bound sockets.
+    pub fn start(
         core: SipCore,
-        udp_addr: SocketAddr,
-        tcp_addr: SocketAddr,
+        udp: UdpSocket,
+        listener: TcpListener,
         media_events: mpsc::UnboundedReceiver<MediaEvent>,
         shutdown: watch::Receiver<bool>,
         max_message: usize,
     ) -> std::io::Result<SipHandle> {
-        let udp = Arc::new(UdpSocket::bind(udp_addr).await?);
-        let listener = TcpListener::bind(tcp_addr).await?;
+        let udp = Arc::new(udp);
         let handle_udp = udp.local_addr()?;
         let handle_tcp = listener.local_addr()?;
         let (stream_tx, stream_rx) = mpsc::channel(4096);
