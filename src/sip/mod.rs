@@ -4,5 +4,6 @@
 pub mod peer;
 pub mod sdp;
 pub mod transaction;
+pub mod via;
 
 pub use peer::{Peer, Transport};
