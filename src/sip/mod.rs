@@ -9,5 +9,6 @@ pub mod peer;
 pub mod response;
 pub mod sdp;
 pub mod transaction;
+pub mod via;
 
 pub use peer::{Peer, Transport};
