@@ -1,13 +1,13 @@
 //! The data plane: port allocation, worker pool, per-leg sessions.
 
 pub mod jitter;
-// pub mod pool;
+pub mod pool;
 pub mod ports;
-// pub mod session;
+pub mod session;
 pub mod stats;
-// pub mod worker;
+pub mod worker;
 
-// pub use pool::MediaPool;
-// pub use ports::PortAllocator;
-// pub use session::{MediaParams, SessionId, SessionSetup, Source};
-// pub use worker::{MediaEvent, MediaEventKind, WorkerCommand};
+pub use pool::MediaPool;
+pub use ports::PortAllocator;
+pub use session::{MediaParams, SessionId, SessionSetup, Source};
+pub use worker::{MediaEvent, MediaEventKind, WorkerCommand};

@@ -1,6 +1,7 @@
 //! Signalling: transport, message parsing, transactions (RFC 3261 §17),
 //! dialogs, SDP offer/answer and the B2BUA core.
 
+pub mod core;
 pub mod dialog;
 pub mod framing;
 pub mod ids;
@@ -9,6 +10,7 @@ pub mod peer;
 pub mod response;
 pub mod sdp;
 pub mod transaction;
+pub mod transport;
 pub mod via;
 
 pub use peer::{Peer, Transport};
