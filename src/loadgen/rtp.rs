@@ -1,0 +1,436 @@
+//! `RtpStream`: a G.711 RTP endpoint for tests and load generation. It sends
+//! frames paced on a 20 ms deadline schedule and records what it receives.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::UdpSocket;
+use tokio::task::JoinHandle;
+use tokio::time::{sleep_until, Instant};
+use webrtc_util::marshal::Marshal;
+
+use super::frame_tag;
+use super::rtp_capture::{receive_loop, CaptureOptions, CaptureShared};
+pub use super::rtp_capture::{ReceivedPacket, RtpCounters};
+use crate::codec::g711::{alaw_encode, ulaw_encode};
+use crate::codec::CodecKind;
+
+/// Packetisation interval (RFC 3551 §4.5: 20 ms default for G.711).
+pub const FRAME_DURATION: Duration = Duration::from_millis(20);
+/// Samples in one 20 ms frame at 8 kHz.
+pub const FRAME_SAMPLES: usize = 160;
+
+const RTP_HEADER_LEN: usize = 12;
+const MAX_PAYLOAD: usize = 1400;
+/// Lateness the schedule catches up on by sending at once; beyond it the
+/// sender is taken to have paused, and timing restarts from now.
+const MAX_CATCH_UP: Duration = Duration::from_millis(200);
+
+#[derive(Debug, thiserror::Error)]
+pub enum RtpError {
+    #[error("RTP socket error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("no remote address set for the RTP stream")]
+    NoRemote,
+    #[error("{0} is not a G.711 codec")]
+    UnsupportedCodec(&'static str),
+    #[error("payload of {0} bytes is larger than {MAX_PAYLOAD}")]
+    PayloadTooLarge(usize),
+    #[error("RTP header marshal failed: {0}")]
+    Marshal(String),
+    #[error("timed out with {received} packets received")]
+    Timeout { received: u64 },
+}
+
+/// How a stream is set up.
+#[derive(Clone, Copy, Debug)]
+pub struct RtpStreamOptions {
+    pub codec: CodecKind,
+    pub payload_type: u8,
+    /// Keep decoded samples of every received packet (costs memory over long runs).
+    pub keep_samples: bool,
+    /// Keep a record of every received packet.
+    pub keep_packets: bool,
+}
+
+impl RtpStreamOptions {
+    /// Keeps everything; the payload type is the codec's static one.
+    pub fn new(codec: CodecKind) -> Self {
+        RtpStreamOptions {
+            codec,
+            payload_type: codec.static_payload_type().unwrap_or(0),
+            keep_samples: true,
+            keep_packets: true,
+        }
+    }
+}
+
+/// A bound RTP socket that sends paced G.711 frames and captures the reply.
+#[derive(Debug)]
+pub struct RtpStream {
+    socket: Arc<UdpSocket>,
+    local_addr: SocketAddr,
+    remote: Option<SocketAddr>,
+    codec: CodecKind,
+    payload_type: u8,
+    ssrc: u32,
+    sequence: u16,
+    timestamp: u32,
+    marker: bool,
+    next_due: Option<Instant>,
+    packets_sent: u64,
+    next_tag: u32,
+    /// Header and payload of the packet being sent, reused for every packet.
+    packet: Vec<u8>,
+    /// A 400 Hz tone frame in the stream's codec, body of tagged frames.
+    tone_frame: [u8; FRAME_SAMPLES],
+    capture: Arc<CaptureShared>,
+    receive_task: JoinHandle<()>,
+}
+
+impl Drop for RtpStream {
+    fn drop(&mut self) {
+        self.receive_task.abort();
+    }
+}
+
+impl RtpStream {
+    /// Binds 127.0.0.1:0.
+    pub async fn bind(options: RtpStreamOptions) -> Result<RtpStream, RtpError> {
+        Self::bind_on(IpAddr::V4(Ipv4Addr::LOCALHOST), options).await
+    }
+
+    /// Binds an ephemeral port on `ip`.
+    pub async fn bind_on(ip: IpAddr, options: RtpStreamOptions) -> Result<RtpStream, RtpError> {
+        let encode = encoder_for(options.codec)?;
+        let socket = Arc::new(UdpSocket::bind(SocketAddr::new(ip, 0)).await?);
+        let local_addr = socket.local_addr()?;
+        let capture = Arc::new(CaptureShared::new(
+            CaptureOptions {
+                keep_samples: options.keep_samples,
+                keep_packets: options.keep_packets,
+            },
+            options.codec.clock_rate(),
+        ));
+        let receive_task = tokio::spawn(receive_loop(socket.clone(), capture.clone()));
+        Ok(RtpStream {
+            socket,
+            local_addr,
+            remote: None,
+            codec: options.codec,
+            payload_type: options.payload_type,
+            // Random initial values (RFC 3550 §5.1).
+            ssrc: rand::random(),
+            sequence: rand::random(),
+            timestamp: rand::random(),
+            marker: true,
+            next_due: None,
+            packets_sent: 0,
+            next_tag: 0,
+            packet: vec![0u8; RTP_HEADER_LEN + MAX_PAYLOAD],
+            tone_frame: tone_frame(encode),
+            capture,
+            receive_task,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn remote(&self) -> Option<SocketAddr> {
+        self.remote
+    }
+
+    /// Where packets go, usually from the SDP answer.
+    pub fn set_remote(&mut self, remote: SocketAddr) {
+        self.remote = Some(remote);
+    }
+
+    /// Switches the codec sent, e.g. to the one an answer chose.
+    pub fn set_codec(&mut self, codec: CodecKind, payload_type: u8) -> Result<(), RtpError> {
+        self.tone_frame = tone_frame(encoder_for(codec)?);
+        self.codec = codec;
+        self.payload_type = payload_type;
+        Ok(())
+    }
+
+    pub fn codec(&self) -> CodecKind {
+        self.codec
+    }
+
+    pub fn ssrc(&self) -> u32 {
+        self.ssrc
+    }
+
+    pub fn packets_sent(&self) -> u64 {
+        self.packets_sent
+    }
+
+    /// Sends a whole buffer as 20 ms frames, paced in real time; a short last
+    /// frame is padded with silence. Returns the number of frames sent.
+    pub async fn send_samples(&mut self, samples: &[i16]) -> Result<u64, RtpError> {
+        let encode = encoder_for(self.codec)?;
+        let silence = encode(0);
+        let mut frames = 0;
+        for chunk in samples.chunks(FRAME_SAMPLES) {
+            let payload = &mut self.packet[RTP_HEADER_LEN..RTP_HEADER_LEN + FRAME_SAMPLES];
+            for (code, sample) in payload.iter_mut().zip(chunk) {
+                *code = encode(*sample);
+            }
+            payload[chunk.len()..].fill(silence);
+            self.send_packet(FRAME_SAMPLES, None).await?;
+            frames += 1;
+        }
+        Ok(frames)
+    }
+
+    /// Sends one already-encoded payload as the next 20 ms frame, paced.
+    pub async fn send_payload(&mut self, payload: &[u8]) -> Result<(), RtpError> {
+        let len = payload.len();
+        let slot = self
+            .packet
+            .get_mut(RTP_HEADER_LEN..RTP_HEADER_LEN + len)
+            .ok_or(RtpError::PayloadTooLarge(len))?;
+        slot.copy_from_slice(payload);
+        self.send_packet(len, None).await
+    }
+
+    /// Sends the next tone frame carrying a frame tag, paced; an echo of it is
+    /// matched to its send time. Returns the tag.
+    pub async fn send_tagged_frame(&mut self) -> Result<u32, RtpError> {
+        let tag = self.next_tag;
+        let payload = &mut self.packet[RTP_HEADER_LEN..RTP_HEADER_LEN + FRAME_SAMPLES];
+        payload.copy_from_slice(&self.tone_frame);
+        frame_tag::write_tag(tag, payload);
+        self.send_packet(FRAME_SAMPLES, Some(tag)).await?;
+        self.next_tag = (tag + 1) % frame_tag::TAG_MODULUS;
+        Ok(tag)
+    }
+
+    /// Sends `self.packet[12..12 + payload_len]` at the next frame deadline.
+    async fn send_packet(&mut self, payload_len: usize, tag: Option<u32>) -> Result<(), RtpError> {
+        let remote = self.remote.ok_or(RtpError::NoRemote)?;
+        let now = Instant::now();
+        let due = match self.next_due {
+            Some(due) if now.saturating_duration_since(due) <= MAX_CATCH_UP => due,
+            Some(due) => {
+                // After a pause the timestamp advances by the time that passed,
+                // and the marker starts a new talkspurt (RFC 3551 §4.1).
+                let gap = now.saturating_duration_since(due);
+                let gap_ticks = gap.as_millis() as u64 * u64::from(self.codec.clock_rate()) / 1000;
+                self.timestamp = self.timestamp.wrapping_add(gap_ticks as u32);
+                self.marker = true;
+                now
+            }
+            None => now,
+        };
+        sleep_until(due).await;
+
+        let header = rtp::header::Header {
+            version: 2,
+            marker: self.marker,
+            payload_type: self.payload_type,
+            sequence_number: self.sequence,
+            timestamp: self.timestamp,
+            ssrc: self.ssrc,
+            ..Default::default()
+        };
+        header
+            .marshal_to(&mut self.packet[..RTP_HEADER_LEN])
+            .map_err(|e| RtpError::Marshal(e.to_string()))?;
+        if let Some(tag) = tag {
+            // Logged before sending: a fast echo may arrive before send_to returns.
+            self.capture.record_send(tag, Instant::now());
+        }
+        self.socket
+            .send_to(&self.packet[..RTP_HEADER_LEN + payload_len], remote)
+            .await?;
+
+        self.sequence = self.sequence.wrapping_add(1);
+        self.timestamp = self.timestamp.wrapping_add(FRAME_SAMPLES as u32);
+        self.marker = false;
+        self.packets_sent += 1;
+        self.next_due = Some(due + FRAME_DURATION);
+        Ok(())
+    }
+
+    /// Decoded samples of every received PCMU/PCMA packet, in arrival order.
+    pub fn received_samples(&self) -> Vec<i16> {
+        self.capture.state().samples.clone()
+    }
+
+    /// Every received packet, in arrival order.
+    pub fn received_packets(&self) -> Vec<ReceivedPacket> {
+        self.capture.state().packets.clone()
+    }
+
+    pub fn counters(&self) -> RtpCounters {
+        self.capture.counters(self.packets_sent)
+    }
+
+    /// Round-trip times of echoed tagged frames in microseconds, moved out.
+    pub fn take_round_trips_us(&self) -> Vec<u32> {
+        std::mem::take(&mut self.capture.state().round_trips_us)
+    }
+
+    /// Waits until at least `count` packets have been received in total.
+    pub async fn wait_for_packets(&self, count: u64, timeout: Duration) -> Result<u64, RtpError> {
+        let mut received = self.capture.subscribe_received();
+        let waited = tokio::time::timeout(timeout, received.wait_for(|n| *n >= count))
+            .await
+            .map(|r| r.map(|n| *n));
+        match waited {
+            Ok(Ok(n)) => Ok(n),
+            _ => Err(RtpError::Timeout {
+                received: *received.borrow(),
+            }),
+        }
+    }
+}
+
+type Encoder = fn(i16) -> u8;
+
+fn encoder_for(codec: CodecKind) -> Result<Encoder, RtpError> {
+    match codec {
+        CodecKind::Pcmu => Ok(ulaw_encode),
+        CodecKind::Pcma => Ok(alaw_encode),
+        other => Err(RtpError::UnsupportedCodec(other.encoding_name())),
+    }
+}
+
+/// 400 Hz divides 20 ms into whole periods, so frames join without a click.
+fn tone_frame(encode: Encoder) -> [u8; FRAME_SAMPLES] {
+    let mut frame = [0u8; FRAME_SAMPLES];
+    for (i, code) in frame.iter_mut().enumerate() {
+        let phase = 2.0 * std::f64::consts::PI * 400.0 * i as f64 / 8000.0;
+        *code = encode((phase.sin() * 4000.0) as i16);
+    }
+    frame
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::g711::ulaw_decode;
+    use webrtc_util::marshal::Unmarshal;
+
+    /// A UDP socket that returns every datagram to its sender.
+    async fn echo_socket() -> (SocketAddr, JoinHandle<()>) {
+        let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = socket.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            let mut buf = [0u8; 2048];
+            while let Ok((n, from)) = socket.recv_from(&mut buf).await {
+                let _ = socket.send_to(&buf[..n], from).await;
+            }
+        });
+        (addr, task)
+    }
+
+    #[tokio::test]
+    async fn frames_are_paced_and_echo_is_captured() {
+        let (echo, task) = echo_socket().await;
+        let mut stream = RtpStream::bind(RtpStreamOptions::new(CodecKind::Pcmu))
+            .await
+            .unwrap();
+        stream.set_remote(echo);
+        let samples: Vec<i16> = (0..FRAME_SAMPLES * 10)
+            .map(|i| ((i as i32 * 37) % 20000 - 10000) as i16)
+            .collect();
+        let started = Instant::now();
+        assert_eq!(stream.send_samples(&samples).await.unwrap(), 10);
+        // Ten frames leave at 0, 20, ..., 180 ms: no faster than the schedule.
+        assert!(started.elapsed() >= Duration::from_millis(180));
+        stream
+            .wait_for_packets(10, Duration::from_secs(2))
+            .await
+            .unwrap();
+
+        let expected: Vec<i16> = samples
+            .iter()
+            .map(|s| ulaw_decode(ulaw_encode(*s)))
+            .collect();
+        assert_eq!(stream.received_samples(), expected);
+        let packets = stream.received_packets();
+        assert_eq!(packets.len(), 10);
+        assert!(packets[0].marker && !packets[1].marker);
+        for pair in packets.windows(2) {
+            assert_eq!(pair[1].sequence, pair[0].sequence.wrapping_add(1));
+            assert_eq!(pair[1].timestamp, pair[0].timestamp.wrapping_add(160));
+        }
+        let counters = stream.counters();
+        assert_eq!(counters.packets_sent, 10);
+        assert_eq!(counters.packets_received, 10);
+        assert_eq!(counters.lost, 0);
+        assert_eq!(counters.echoes_matched, 0);
+        task.abort();
+    }
+
+    #[tokio::test]
+    async fn tagged_frames_yield_round_trips() {
+        let (echo, task) = echo_socket().await;
+        let mut stream = RtpStream::bind(RtpStreamOptions::new(CodecKind::Pcma))
+            .await
+            .unwrap();
+        stream.set_remote(echo);
+        for expected_tag in 0..5 {
+            assert_eq!(stream.send_tagged_frame().await.unwrap(), expected_tag);
+        }
+        stream
+            .wait_for_packets(5, Duration::from_secs(2))
+            .await
+            .unwrap();
+        let counters = stream.counters();
+        assert_eq!(counters.echoes_matched, 5);
+        let rtts = stream.take_round_trips_us();
+        assert_eq!(rtts.len(), 5);
+        assert!(rtts.iter().all(|us| *us < 100_000), "{rtts:?}");
+        assert!(stream.take_round_trips_us().is_empty());
+        assert!(stream.received_packets()[0].round_trip.is_some());
+        task.abort();
+    }
+
+    #[tokio::test]
+    async fn sent_packets_carry_the_configured_header() {
+        let receiver = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let mut options = RtpStreamOptions::new(CodecKind::Pcmu);
+        options.payload_type = 96;
+        let mut stream = RtpStream::bind(options).await.unwrap();
+        assert!(matches!(
+            stream.send_payload(&[1, 2, 3]).await,
+            Err(RtpError::NoRemote)
+        ));
+        stream.set_remote(receiver.local_addr().unwrap());
+        stream.send_payload(&[1, 2, 3]).await.unwrap();
+        let mut buf = [0u8; 64];
+        let (n, from) = tokio::time::timeout(Duration::from_secs(2), receiver.recv_from(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(from, stream.local_addr());
+        let mut cursor = &buf[..n];
+        let header = rtp::header::Header::unmarshal(&mut cursor).unwrap();
+        assert_eq!(header.payload_type, 96);
+        assert_eq!(header.ssrc, stream.ssrc());
+        assert_eq!(cursor, &[1, 2, 3]);
+        assert!(matches!(
+            stream.send_payload(&[0u8; 2000]).await,
+            Err(RtpError::PayloadTooLarge(2000))
+        ));
+        assert!(matches!(
+            stream.set_codec(CodecKind::TelephoneEvent, 101),
+            Err(RtpError::UnsupportedCodec(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn waiting_for_packets_is_bounded() {
+        let stream = RtpStream::bind(RtpStreamOptions::new(CodecKind::Pcmu))
+            .await
+            .unwrap();
+        let waited = stream.wait_for_packets(1, Duration::from_millis(50)).await;
+        assert!(matches!(waited, Err(RtpError::Timeout { received: 0 })));
+    }
+}
