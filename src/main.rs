@@ -62,9 +62,9 @@ fn main() -> ExitCode {
             }
         },
         Some(Command::Loadgen(args)) => run_async(async move {
-            match loadgen::run(args).await {
+            match loadgen::run(&args).await {
                 Ok(report) => {
-                    println!("{report}");
+                    println!("{}", report.render(args.json));
                     ExitCode::SUCCESS
                 }
                 Err(e) => {

@@ -1,0 +1,232 @@
+//! Calls over loopback with the in-repo test user agent: echo, playback,
+//! teardown from either side, CANCEL, a lost ACK, capacity and timeouts.
+
+mod common;
+
+use std::time::Duration;
+
+use mediaplane::codec::g711::{ulaw_decode, ulaw_encode};
+use mediaplane::codec::CodecKind;
+use mediaplane::config::{Application, RouteConfig};
+use mediaplane::loadgen::simple_sdp::sdp_offer;
+use mediaplane::loadgen::ua::{InviteOptions, TestUserAgent, UaError};
+use mediaplane::prompts::PromptCatalogue;
+
+use common::{call, route_first, wait_for, TestServer};
+
+/// μ-law codes cycling through the whole table except 0x7F (negative zero,
+/// which decodes to the same sample as 0xFF): decode → encode is exact for them.
+fn ulaw_exact_signal(frames: usize) -> Vec<i16> {
+    (0..frames * 160)
+        .map(|i| {
+            let code = ((i * 37 + i / 160) % 256) as u8;
+            ulaw_decode(if code == 0x7F { 0x7E } else { code })
+        })
+        .collect()
+}
+
+async fn ports_released(server: &TestServer) -> bool {
+    wait_for(Duration::from_secs(3), || async { server.ports_in_use() == 0 }).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn echo_returns_the_callers_audio_sample_for_sample() {
+    let server = TestServer::start(|_| {}).await;
+    let mut active = call(&server, "echo", &[CodecKind::Pcmu]).await;
+
+    // Latency first: tagged frames are matched to their echo.
+    for _ in 0..50 {
+        active.rtp.send_tagged_frame().await.unwrap();
+    }
+    active.rtp.wait_for_packets(48, Duration::from_secs(2)).await.unwrap();
+    let mut round_trips = active.rtp.take_round_trips_us();
+    assert!(round_trips.len() >= 45, "echoed tagged frames: {}", round_trips.len());
+    round_trips.sort_unstable();
+    let median_ms = round_trips[round_trips.len() / 2] as f64 / 1000.0;
+    println!("echo added latency: median {median_ms:.1} ms over {} frames", round_trips.len());
+    // The playout delay (40 ms by default) plus at most one ptime of tick phase.
+    assert!((20.0..=100.0).contains(&median_ms), "median round trip {median_ms} ms");
+
+    // Then exactness: one second of audio comes back unchanged.
+    let before = active.rtp.received_samples().len();
+    let sent = ulaw_exact_signal(50);
+    active.rtp.send_samples(&sent).await.unwrap();
+    active.rtp.wait_for_packets(50 + 48, Duration::from_secs(2)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let received = active.rtp.received_samples()[before..].to_vec();
+    let start = received
+        .windows(160)
+        .position(|w| w == &sent[..160])
+        .expect("first sent frame found in the echo");
+    let echoed = &received[start..];
+    assert!(echoed.len() >= sent.len(), "whole signal echoed");
+    assert_eq!(&echoed[..sent.len()], &sent[..], "echo is sample-exact");
+    active.hang_up().await;
+    assert!(ports_released(&server).await, "ports returned after our BYE");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn play_welcome_returns_the_prompt_then_hangs_up() {
+    let server = TestServer::start(|_| {}).await;
+    let mut active = call(&server, "play-welcome", &[CodecKind::Pcmu]).await;
+    let bye = active.call.wait_bye(Duration::from_secs(10)).await.expect("server BYE");
+    assert_eq!(bye.method(), Some("BYE"));
+    let prompts = PromptCatalogue::load(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/prompts").as_ref(),
+        "en",
+    )
+    .unwrap();
+    let expected: Vec<i16> = prompts
+        .get("welcome", 8000)
+        .unwrap()
+        .iter()
+        .map(|&s| ulaw_decode(ulaw_encode(s)))
+        .collect();
+    let received = active.rtp.received_samples();
+    assert!(
+        received.len() >= expected.len(),
+        "received {} samples, prompt has {}",
+        received.len(),
+        expected.len()
+    );
+    assert_eq!(&received[..expected.len()], &expected[..], "prompt audio exact");
+    assert!(ports_released(&server).await, "ports returned after the server's BYE");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_target_and_missing_prompt_get_404_and_options_200() {
+    let server = TestServer::start(|_| {}).await;
+    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
+    let offer = sdp_offer("127.0.0.1:4000".parse().unwrap(), &[CodecKind::Pcmu]);
+    for user in ["nobody", "play-nosuchprompt"] {
+        let uri = format!("sip:{user}@{}", server.sip_addr());
+        match ua.invite(&uri, &offer).await {
+            Err(UaError::Rejected { status, .. }) => assert_eq!(status, 404, "{user}"),
+            other => panic!("{user}: expected 404, got {:?}", other.map(|c| c.state())),
+        }
+    }
+    let options = ua
+        .options(&format!("sip:{}", server.sip_addr()), Duration::from_secs(2))
+        .await
+        .unwrap();
+    assert_eq!(options.status_code(), Some(200));
+    assert!(options.header("Allow").unwrap_or_default().contains("INVITE"));
+    assert_eq!(server.ports_in_use(), 0);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_before_answer_gives_487() {
+    let server = TestServer::start(|c| {
+        let route = RouteConfig {
+            ring_ms: 5000,
+            ..RouteConfig::new("^slow-echo$", Application::Echo)
+        };
+        route_first(c, route);
+    })
+    .await;
+    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
+    let offer = sdp_offer("127.0.0.1:4000".parse().unwrap(), &[CodecKind::Pcmu]);
+    let uri = format!("sip:slow-echo@{}", server.sip_addr());
+    let mut call = ua
+        .start_invite(&uri, &offer, &InviteOptions::default())
+        .await
+        .unwrap();
+    let ringing = call.wait_provisional(Duration::from_secs(2)).await.unwrap();
+    assert_eq!(ringing.status_code(), Some(180));
+    assert_eq!(server.ports_in_use(), 1, "media allocated while ringing");
+    let outcome = call.cancel(Duration::from_secs(3)).await.unwrap();
+    assert_eq!(outcome.cancel_response.status_code(), Some(200));
+    assert_eq!(outcome.invite_response.status_code(), Some(487));
+    assert!(ports_released(&server).await, "ports returned after CANCEL");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_ack_retransmits_the_200_then_timer_h_ends_the_call() {
+    // T1 = 50 ms makes 64·T1 = 3.2 s.
+    let server = TestServer::start(|c| c.sip.t1_ms = 50).await;
+    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
+    let offer = sdp_offer("127.0.0.1:4000".parse().unwrap(), &[CodecKind::Pcmu]);
+    let uri = format!("sip:echo@{}", server.sip_addr());
+    let options = InviteOptions {
+        send_ack: false,
+        ..InviteOptions::default()
+    };
+    let mut call = ua.invite_with(&uri, &offer, &options).await.unwrap();
+    let count = call.wait_ok_count(4, Duration::from_secs(2)).await.unwrap();
+    assert!(count >= 4, "200 retransmitted while unacknowledged: {count}");
+    let bye = call.wait_bye(Duration::from_secs(6)).await.expect("BYE after Timer H");
+    assert_eq!(bye.method(), Some("BYE"));
+    assert!(ports_released(&server).await, "ports returned");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn capacity_and_port_exhaustion_get_503_with_retry_after() {
+    // One RTP port pair only.
+    let server = TestServer::start(|c| {
+        c.media.rtp_port_min = 39000 + (std::process::id() % 400) as u16 * 2;
+        c.media.rtp_port_max = c.media.rtp_port_min + 1;
+    })
+    .await;
+    let first = call(&server, "echo", &[CodecKind::Pcmu]).await;
+    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
+    let offer = sdp_offer("127.0.0.1:4000".parse().unwrap(), &[CodecKind::Pcmu]);
+    match ua
+        .invite(&format!("sip:echo@{}", server.sip_addr()), &offer)
+        .await
+    {
+        Err(UaError::Rejected { status, response, .. }) => {
+            assert_eq!(status, 503);
+            assert!(response.header("Retry-After").is_some(), "Retry-After present");
+        }
+        other => panic!("expected 503, got {:?}", other.map(|c| c.state())),
+    }
+    first.hang_up().await;
+    assert!(ports_released(&server).await);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_caller_is_hung_up_after_the_media_timeout() {
+    let server = TestServer::start(|c| c.media.media_timeout_s = 1).await;
+    let mut active = call(&server, "echo", &[CodecKind::Pcmu]).await;
+    let bye = active
+        .call
+        .wait_bye(Duration::from_secs(4))
+        .await
+        .expect("BYE after media timeout");
+    assert_eq!(bye.method(), Some("BYE"));
+    assert!(ports_released(&server).await);
+    let metrics = server.metrics_text().await;
+    assert_eq!(common::metric(&metrics, "mediaplane_media_timeouts_total"), 1.0);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pcma_over_tcp_echoes() {
+    let server = TestServer::start(|_| {}).await;
+    let ua = TestUserAgent::connect_tcp(server.sip_tcp_addr()).await.unwrap();
+    let mut options = mediaplane::loadgen::rtp::RtpStreamOptions::new(CodecKind::Pcma);
+    options.payload_type = 8;
+    let mut rtp = mediaplane::loadgen::rtp::RtpStream::bind(options).await.unwrap();
+    let offer = sdp_offer(rtp.local_addr(), &[CodecKind::Pcma]);
+    let mut call = ua
+        .invite(&format!("sip:echo@{};transport=tcp", server.sip_tcp_addr()), &offer)
+        .await
+        .unwrap();
+    let answer = call.answer_sdp().unwrap();
+    assert_eq!(answer.payload_type, 8, "PCMA chosen");
+    rtp.set_remote(answer.rtp_addr());
+    for _ in 0..30 {
+        rtp.send_tagged_frame().await.unwrap();
+    }
+    rtp.wait_for_packets(25, Duration::from_secs(2)).await.unwrap();
+    assert!(rtp.counters().echoes_matched >= 25);
+    call.bye(Duration::from_secs(3)).await.unwrap();
+    assert!(ports_released(&server).await);
+    server.stop().await;
+}
