@@ -10,7 +10,9 @@ use rtp::header::Header;
 use webrtc_util::marshal::{Marshal, Unmarshal};
 
 use crate::codec::{new_decoder, new_encoder, AudioDecoder, AudioEncoder, CodecError, CodecKind};
-use crate::media::jitter::{PacketInfo, Playout, PlayoutBuffer, PushOutcome};
+use crate::media::jitter::{
+    PacketInfo, Playout, PlayoutBuffer, PlayoutConfig, PlayoutConfigError, PushOutcome,
+};
 use crate::media::stats::{add, bump, set, MediaMetrics, SessionStats};
 
 /// Identifies a session across the control and data planes.
@@ -97,6 +99,7 @@ pub struct MediaSession {
     id: SessionId,
     params: MediaParams,
     playout: PlayoutBuffer,
+    jitter_delay_ms: u32,
     decoder: Box<dyn AudioDecoder>,
     encoder: Box<dyn AudioEncoder>,
     source: Source,
@@ -120,6 +123,27 @@ pub struct MediaSession {
     metrics: Arc<MediaMetrics>,
 }
 
+/// Why a session cannot be created or changed.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error(transparent)]
+    Codec(#[from] CodecError),
+    #[error("playout buffer: {0}")]
+    Playout(#[from] PlayoutConfigError),
+}
+
+fn playout_buffer(params: &MediaParams, jitter_delay_ms: u32) -> Result<PlayoutBuffer, PlayoutConfigError> {
+    let target = jitter_delay_ms.div_ceil(params.ptime_ms).max(1) as u16;
+    PlayoutBuffer::new(PlayoutConfig {
+        ptime: Duration::from_millis(params.ptime_ms as u64),
+        clock_rate: params.codec.clock_rate(),
+        target_delay_frames: target,
+        capacity_frames: (target * 4).max(16),
+        max_payload: MAX_DATAGRAM,
+        ..PlayoutConfig::default()
+    })
+}
+
 /// Ticks later than this are skipped rather than sent in a burst.
 const MAX_TICK_LAG: u32 = 3;
 
@@ -128,16 +152,16 @@ impl MediaSession {
         setup: SessionSetup,
         now: Instant,
         metrics: Arc<MediaMetrics>,
-    ) -> Result<Self, CodecError> {
+    ) -> Result<Self, SessionError> {
         let params = setup.params;
         let frame_samples = (params.codec.audio_rate() * params.ptime_ms / 1000) as usize;
         let ptime = Duration::from_millis(params.ptime_ms as u64);
-        let target_frames = setup.jitter_delay_ms.div_ceil(params.ptime_ms).max(1) as usize;
         Ok(MediaSession {
             id: setup.id,
             decoder: new_decoder(params.codec)?,
             encoder: new_encoder(params.codec)?,
-            playout: PlayoutBuffer::new(target_frames, MAX_DATAGRAM),
+            playout: playout_buffer(&params, setup.jitter_delay_ms)?,
+            jitter_delay_ms: setup.jitter_delay_ms,
             source: Source::Silence,
             out: OutgoingStream {
                 ssrc: rand::random(),
@@ -176,7 +200,7 @@ impl MediaSession {
 
     /// A re-INVITE changed the leg. A codec change restarts the codec pair and
     /// the playout buffer; the outgoing stream keeps its SSRC and sequence.
-    pub fn update(&mut self, params: MediaParams, now: Instant) -> Result<(), CodecError> {
+    pub fn update(&mut self, params: MediaParams, now: Instant) -> Result<(), SessionError> {
         if params.codec != self.params.codec || params.ptime_ms != self.params.ptime_ms {
             self.decoder = new_decoder(params.codec)?;
             self.encoder = new_encoder(params.codec)?;
@@ -184,7 +208,7 @@ impl MediaSession {
             self.ts_per_frame = params.codec.clock_rate() * params.ptime_ms / 1000;
             self.ptime = Duration::from_millis(params.ptime_ms as u64);
             self.pcm = vec![0; self.frame_samples];
-            self.playout.reset();
+            self.playout = playout_buffer(&params, self.jitter_delay_ms)?;
         }
         if params.remote_rtp != self.params.remote_rtp {
             // A new signalled address re-opens latching (the peer moved).

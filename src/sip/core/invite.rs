@@ -194,6 +194,10 @@ impl SipCore {
         else {
             return;
         };
+        let Some(peer) = self.legs.get(&id).map(|l| l.dialog.peer) else {
+            return;
+        };
+        let contact = self.contact_for(peer);
         let Some(leg) = self.legs.get_mut(&id) else {
             return;
         };
@@ -204,7 +208,6 @@ impl SipCore {
         let invite = leg.invite.clone();
         let tag = leg.dialog.local_tag.clone();
         let body = leg.answer_sdp.clone().into_bytes();
-        let contact = self.contact_for(leg.dialog.peer);
         let actions = leg.app.start();
         let extra = vec![
             rsip::Header::Contact(contact.into()),

@@ -337,11 +337,14 @@ impl SipCore {
 
     /// Ends a leg from our side: BYE if a dialog exists, media torn down.
     fn hangup(&mut self, now: Instant, id: SessionId) {
+        let Some(peer) = self.legs.get(&id).map(|l| l.dialog.peer) else {
+            return;
+        };
+        let via_ip = self.local_ip_for(peer.addr);
         let Some(leg) = self.legs.get_mut(&id) else {
             return;
         };
         if matches!(leg.state, LegState::Answered | LegState::Confirmed) {
-            let via_ip = self.local_ip_for(leg.dialog.peer.addr);
             let branch = crate::sip::ids::new_branch();
             let destination = leg.dialog.destination();
             let extra = format!("User-Agent: {}\r\n", self.settings.user_agent);

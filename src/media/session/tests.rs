@@ -1,0 +1,152 @@
+use super::*;
+use crate::codec::g711::{ulaw_decode, ulaw_encode};
+
+fn setup(remote: Option<SocketAddr>) -> SessionSetup {
+    SessionSetup {
+        id: 7,
+        params: MediaParams {
+            codec: CodecKind::Pcmu,
+            payload_type: 0,
+            telephone_event_pt: Some(101),
+            ptime_ms: 20,
+            remote_rtp: remote,
+            send: true,
+            receive: true,
+        },
+        jitter_delay_ms: 40,
+        media_timeout: Duration::from_secs(2),
+        stats: Arc::new(SessionStats::default()),
+    }
+}
+
+fn session(now: Instant) -> MediaSession {
+    let remote = "127.0.0.1:4000".parse().ok();
+    MediaSession::new(setup(remote), now, Arc::new(MediaMetrics::default())).unwrap()
+}
+
+fn rtp(seq: u16, ts: u32, payload: &[u8]) -> Vec<u8> {
+    let header = Header {
+        version: 2,
+        payload_type: 0,
+        sequence_number: seq,
+        timestamp: ts,
+        ssrc: 0x1234,
+        ..Default::default()
+    };
+    let mut buf = vec![0u8; 12 + payload.len()];
+    let n = header.marshal_to(&mut buf).unwrap();
+    buf[n..].copy_from_slice(payload);
+    buf
+}
+
+/// Runs ticks up to `until`, collecting every datagram sent.
+fn run(session: &mut MediaSession, now: &mut Instant, until: Instant) -> Vec<(Vec<u8>, SocketAddr)> {
+    let mut out = Vec::new();
+    while *now < until {
+        *now = session.poll_timeout();
+        session.handle_timeout(*now);
+        while let Some((data, to)) = session.poll_transmit() {
+            out.push((data.to_vec(), to));
+        }
+    }
+    out
+}
+
+#[test]
+fn echo_returns_payload_bytes_through_decode_and_encode() {
+    let start = Instant::now();
+    let mut now = start;
+    let mut s = session(now);
+    s.set_source(Source::Echo);
+    let from: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+    let mut sent = Vec::new();
+    let mut echoed = Vec::new();
+    for i in 0..20u16 {
+        let payload: Vec<u8> = (0..160).map(|k| ((i as usize * 7 + k) % 256) as u8).map(|c| if c == 0x7f { 0x7e } else { c }).collect();
+        s.handle_rtp(now, from, &rtp(i, i as u32 * 160, &payload));
+        sent.push(payload);
+        echoed.extend(run(&mut s, &mut now, start + Duration::from_millis(20 * (i as u64 + 1))));
+    }
+    echoed.extend(run(&mut s, &mut now, start + Duration::from_millis(600)));
+    assert!(echoed.iter().all(|(_, to)| *to == from), "latched to the source");
+    let payloads: Vec<&[u8]> = echoed.iter().map(|(d, _)| &d[12..]).collect();
+    assert_eq!(payloads.len(), 20, "one packet per received frame");
+    for (got, want) in payloads.iter().zip(&sent) {
+        assert_eq!(got, want);
+    }
+    // Outgoing sequence numbers are consecutive and timestamps advance by 160.
+    let seqs: Vec<u16> = echoed.iter().map(|(d, _)| u16::from_be_bytes([d[2], d[3]])).collect();
+    assert!(seqs.windows(2).all(|w| w[1] == w[0].wrapping_add(1)));
+    assert_eq!(s.stats.snapshot().rx_packets, 20);
+}
+
+#[test]
+fn prompt_plays_frame_by_frame_then_reports_finished() {
+    let mut now = Instant::now();
+    let start = now;
+    let mut s = session(now);
+    let samples: Vec<i16> = (0..400).map(|i| ((i * 97) % 20000) as i16 - 10000).collect();
+    s.set_source(Source::Prompt {
+        samples: Arc::from(samples.clone()),
+        position: 0,
+    });
+    let out = run(&mut s, &mut now, start + Duration::from_millis(200));
+    assert_eq!(out.len(), 3, "400 samples = 3 frames, the last padded");
+    assert_eq!(out[0].1, "127.0.0.1:4000".parse().unwrap(), "signalled address before latching");
+    assert_eq!(out[0].0[1] & 0x80, 0x80, "marker on the first packet");
+    let decoded: Vec<i16> = out.iter().flat_map(|(d, _)| d[12..].iter().map(|&c| ulaw_decode(c))).collect();
+    let expected: Vec<i16> = samples.iter().map(|&x| ulaw_decode(ulaw_encode(x))).collect();
+    assert_eq!(&decoded[..400], &expected[..]);
+    assert!(decoded[400..].iter().all(|&x| x == 0));
+    assert_eq!(s.poll_event(), Some(SessionEvent::PlaybackFinished));
+    assert_eq!(s.poll_event(), None);
+}
+
+#[test]
+fn garbage_is_counted_and_not_played() {
+    let now = Instant::now();
+    let mut s = session(now);
+    let from: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+    s.handle_rtp(now, from, b"hello");
+    s.handle_rtp(now, from, &[0x40; 40]); // version 1
+    let mut padded = rtp(1, 160, &[1, 2, 3]);
+    padded[0] |= 0x20;
+    *padded.last_mut().unwrap() = 200; // padding longer than the packet
+    s.handle_rtp(now, from, &padded);
+    let mut wrong_pt = rtp(2, 320, &[0; 160]);
+    wrong_pt[1] = 18;
+    s.handle_rtp(now, from, &wrong_pt);
+    let stats = s.stats.snapshot();
+    assert_eq!(stats.rx_garbage, 3);
+    assert_eq!(stats.rx_wrong_payload_type, 1);
+    assert_eq!(stats.rx_packets, 0);
+}
+
+#[test]
+fn silence_past_the_media_timeout_raises_one_event() {
+    let mut now = Instant::now();
+    let start = now;
+    let mut s = session(now);
+    run(&mut s, &mut now, start + Duration::from_millis(1900));
+    assert_eq!(s.poll_event(), None);
+    run(&mut s, &mut now, start + Duration::from_millis(2100));
+    assert_eq!(s.poll_event(), Some(SessionEvent::MediaTimeout));
+    run(&mut s, &mut now, start + Duration::from_millis(4000));
+    assert_eq!(s.poll_event(), None, "reported once");
+}
+
+#[test]
+fn a_stalled_worker_skips_ticks_instead_of_bursting() {
+    let start = Instant::now();
+    let mut s = session(start);
+    s.set_source(Source::Prompt {
+        samples: Arc::from(vec![100i16; 8000]),
+        position: 0,
+    });
+    let late = start + Duration::from_millis(500);
+    s.handle_timeout(late);
+    assert!(s.poll_transmit().is_some());
+    assert!(s.poll_timeout() > late, "next tick after now");
+    s.handle_timeout(late);
+    assert!(s.poll_transmit().is_none(), "no burst of catch-up packets");
+}
