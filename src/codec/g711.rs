@@ -110,3 +110,86 @@ pub fn ulaw_decode(code: u8) -> i16 {
 pub fn alaw_decode(code: u8) -> i16 {
     ALAW_TABLE[code as usize]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_ulaw_code_round_trips_except_negative_zero() {
+        for code in 0..=255u8 {
+            let expected = if code == 0x7F { 0xFF } else { code };
+            assert_eq!(ulaw_encode(ulaw_decode(code)), expected, "code {code:#04x}");
+        }
+        // Both zeros decode to 0 (G.711 Table 2a, character signals 0x7F / 0xFF).
+        assert_eq!(ulaw_decode(0x7F), 0);
+        assert_eq!(ulaw_decode(0xFF), 0);
+    }
+
+    #[test]
+    fn every_alaw_code_round_trips() {
+        for code in 0..=255u8 {
+            assert_eq!(alaw_encode(alaw_decode(code)), code, "code {code:#04x}");
+        }
+    }
+
+    #[test]
+    fn decoded_values_match_the_g711_tables() {
+        // μ-law: code 0x00 is the most negative step, 0x80 the most positive.
+        assert_eq!(ulaw_decode(0x00), -32124);
+        assert_eq!(ulaw_decode(0x80), 32124);
+        assert_eq!(ulaw_decode(0xFE), 8);
+        assert_eq!(ulaw_decode(0x7E), -8);
+        // A-law: even bits inverted on the line (0xD5 / 0x55 are the ±smallest steps).
+        assert_eq!(alaw_decode(0xD5), 8);
+        assert_eq!(alaw_decode(0x55), -8);
+        assert_eq!(alaw_decode(0x2A), -32256);
+        assert_eq!(alaw_decode(0xAA), 32256);
+    }
+
+    #[test]
+    fn encoding_is_monotonic_over_the_whole_i16_range() {
+        // Quantising must never reorder two inputs: decode(encode(x)) is a
+        // non-decreasing staircase, and its steps match the law's 8 segments.
+        let mut previous_ulaw = i16::MIN;
+        let mut previous_alaw = i16::MIN;
+        let mut ulaw_levels = 0;
+        let mut alaw_levels = 0;
+        for x in i16::MIN..=i16::MAX {
+            let u = ulaw_decode(ulaw_encode(x));
+            let a = alaw_decode(alaw_encode(x));
+            assert!(u >= previous_ulaw, "μ-law reorders at {x}");
+            assert!(a >= previous_alaw, "A-law reorders at {x}");
+            if x == i16::MIN || u != previous_ulaw {
+                ulaw_levels += 1;
+            }
+            if x == i16::MIN || a != previous_alaw {
+                alaw_levels += 1;
+            }
+            previous_ulaw = u;
+            previous_alaw = a;
+        }
+        // μ-law has one zero level for its two zero codes; A-law has none.
+        assert_eq!(ulaw_levels, 255);
+        assert_eq!(alaw_levels, 256);
+    }
+
+    #[test]
+    fn clipping_saturates_at_the_extreme_codes() {
+        assert_eq!(ulaw_encode(i16::MAX), 0x80);
+        assert_eq!(ulaw_encode(i16::MIN), 0x00);
+        assert_eq!(alaw_encode(i16::MAX), 0xAA);
+        assert_eq!(alaw_encode(i16::MIN), 0x2A);
+    }
+
+    #[test]
+    fn small_signals_stay_near_zero() {
+        assert_eq!(ulaw_encode(0), 0xFF);
+        assert_eq!(alaw_encode(0), 0xD5);
+        assert_eq!(alaw_encode(-1), 0x55);
+        for x in -8..=8i16 {
+            assert!(ulaw_decode(ulaw_encode(x)).abs() <= 8);
+            assert!(alaw_decode(alaw_encode(x)).abs() <= 8);
+        }
+    }
+}

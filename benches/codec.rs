@@ -1,0 +1,58 @@
+//! Cost of the G.711 codecs per 20 ms frame (160 samples at 8 kHz), through
+//! the same trait objects the media path uses.
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use mediaplane::codec::{new_decoder, new_encoder, CodecKind};
+
+const FRAME: usize = 160;
+
+fn speech_like_frame() -> [i16; FRAME] {
+    // Two tones at a speech-like level; the codecs' cost does not depend on
+    // content, but constant input would flatter branch prediction.
+    let mut frame = [0i16; FRAME];
+    for (i, s) in frame.iter_mut().enumerate() {
+        let t = i as f64 / 8000.0;
+        let v = 6000.0 * (2.0 * std::f64::consts::PI * 310.0 * t).sin()
+            + 3000.0 * (2.0 * std::f64::consts::PI * 1230.0 * t).sin();
+        *s = v as i16;
+    }
+    frame
+}
+
+fn g711(c: &mut Criterion) {
+    let pcm = speech_like_frame();
+    for kind in [CodecKind::Pcmu, CodecKind::Pcma] {
+        let name = kind.encoding_name();
+        let mut encoder = new_encoder(kind).expect("G.711 encoder");
+        let mut decoder = new_decoder(kind).expect("G.711 decoder");
+        let mut payload = [0u8; FRAME];
+        let mut out = [0i16; FRAME];
+
+        c.bench_function(&format!("{name} encode 20 ms"), |b| {
+            b.iter(|| encoder.encode(black_box(&pcm), &mut payload))
+        });
+        encoder.encode(&pcm, &mut payload).expect("encode");
+        c.bench_function(&format!("{name} decode 20 ms"), |b| {
+            b.iter(|| decoder.decode(black_box(&payload), &mut out))
+        });
+        c.bench_function(&format!("{name} encode+decode 20 ms"), |b| {
+            b.iter(|| {
+                let n = encoder.encode(black_box(&pcm), &mut payload)?;
+                decoder.decode(&payload[..n], &mut out)
+            })
+        });
+        c.bench_function(&format!("{name} conceal 20 ms"), |b| {
+            b.iter(|| {
+                // A good frame first, so every concealment does the fade work.
+                let n = decoder.decode(black_box(&payload), &mut out);
+                let m = decoder.conceal(&mut out);
+                (n, m)
+            })
+        });
+    }
+}
+
+criterion_group!(benches, g711);
+criterion_main!(benches);

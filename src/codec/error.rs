@@ -1,0 +1,22 @@
+//! Errors of the codec layer.
+
+use thiserror::Error;
+
+use super::CodecKind;
+
+/// Why a codec could not be created or could not process a frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
+pub enum CodecError {
+    /// The payload format carries no audio samples (telephone-event, RFC 4733).
+    #[error("{} is not an audio codec", .0.encoding_name())]
+    NotAudio(CodecKind),
+    /// The caller's output buffer cannot hold the result.
+    #[error("output buffer too small: {needed} needed, {available} available")]
+    OutputTooSmall { needed: usize, available: usize },
+    /// A received payload carried nothing to decode.
+    #[error("empty payload")]
+    EmptyPayload,
+    /// The codec has no in-band forward error correction.
+    #[error("{} has no in-band FEC", .0.encoding_name())]
+    FecUnsupported(CodecKind),
+}
