@@ -63,10 +63,16 @@ fn main() -> ExitCode {
         },
         Some(Command::Loadgen(args)) => run_async(async move {
             match loadgen::run(&args).await {
-                Ok(report) => {
-                    println!("{}", report.render(args.json));
-                    ExitCode::SUCCESS
-                }
+                Ok(report) => match report.render(args.json) {
+                    Ok(text) => {
+                        println!("{text}");
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => {
+                        eprintln!("loadgen: cannot render the report: {e}");
+                        ExitCode::FAILURE
+                    }
+                },
                 Err(e) => {
                     eprintln!("loadgen: {e}");
                     ExitCode::FAILURE

@@ -53,7 +53,7 @@ fn hostile_messages() -> Vec<(&'static str, Vec<u8>, Option<u16>)> {
         ("Max-Forwards garbage", invite(15).replace("Max-Forwards: 70", "Max-Forwards: many").into_bytes(), Some(400)),
         ("header without colon", invite(16).replace("Max-Forwards: 70", "Max-Forwards 70").into_bytes(), None),
         ("header name with space", invite(17).replace("Max-Forwards: 70", "Max Forwards: 70").into_bytes(), None),
-        ("huge header", invite(18).replace("Max-Forwards: 70", &format!("X-Huge: {}", "A".repeat(70_000))).into_bytes(), None),
+        ("huge header", invite(18).replace("Max-Forwards: 70", &format!("X-Huge: {}", "A".repeat(20_000))).into_bytes(), None),
         ("non-UTF-8 header", { let mut b = invite(19).into_bytes(); let at = b.len() - 30; b[at] = 0xff; b[at + 1] = 0xfe; b }, None),
         ("NUL bytes", vec![0u8; 512], None),
         ("random binary", (0..700u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect(), None),
@@ -73,10 +73,17 @@ fn hostile_messages() -> Vec<(&'static str, Vec<u8>, Option<u16>)> {
 async fn next_status(sock: &UdpSocket, wait: Duration) -> Option<(u16, String)> {
     let mut buf = vec![0u8; 65536];
     loop {
-        let (n, _) = tokio::time::timeout(wait, sock.recv_from(&mut buf)).await.ok()?.ok()?;
+        let (n, _) = tokio::time::timeout(wait, sock.recv_from(&mut buf))
+            .await
+            .ok()?
+            .ok()?;
         let text = String::from_utf8_lossy(&buf[..n]).to_string();
         let line = text.lines().next().unwrap_or("").to_string();
-        let code: u16 = line.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+        let code: u16 = line
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
         if code == 100 {
             continue;
         }
@@ -86,7 +93,7 @@ async fn next_status(sock: &UdpSocket, wait: Duration) -> Option<(u16, String)> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_sip_is_answered_or_dropped_and_calls_still_work() {
-    let server = TestServer::start(|_| {}).await;
+    let server = TestServer::start(|c| c.sip.max_message_bytes = 8192).await;
     let messages = hostile_messages();
     assert!(messages.len() >= 25, "at least 25 hostile messages");
     let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
@@ -99,7 +106,10 @@ async fn hostile_sip_is_answered_or_dropped_and_calls_still_work() {
                     .unwrap_or_else(|| panic!("{name}: no response"));
                 assert_eq!(got, *code, "{name}: got {line}");
                 if *code == 400 {
-                    assert!(line.len() > "SIP/2.0 400 ".len(), "{name}: 400 without a reason");
+                    assert!(
+                        line.len() > "SIP/2.0 400 ".len(),
+                        "{name}: 400 without a reason"
+                    );
                 }
             }
             None => {
@@ -108,20 +118,44 @@ async fn hostile_sip_is_answered_or_dropped_and_calls_still_work() {
                 // queued ahead of it.
                 let options = "OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKopt;rport\r\nFrom: <sip:t@127.0.0.1>;tag=o\r\nTo: <sip:127.0.0.1>\r\nCall-ID: probe\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
                     .replace("z9hG4bKopt", &format!("z9hG4bKopt{}", name.len() * 7919 + bytes.len()));
-                sock.send_to(options.as_bytes(), server.sip_addr()).await.unwrap();
+                sock.send_to(options.as_bytes(), server.sip_addr())
+                    .await
+                    .unwrap();
                 let (got, line) = next_status(&sock, Duration::from_secs(2))
                     .await
                     .unwrap_or_else(|| panic!("{name}: server did not answer OPTIONS afterwards"));
-                assert_eq!(got, 200, "{name}: expected only the OPTIONS answer, got {line}");
+                assert_eq!(
+                    got, 200,
+                    "{name}: expected only the OPTIONS answer, got {line}"
+                );
             }
         }
     }
     // A normal call still works end to end.
     let report = common::echo_call(&server, Duration::from_millis(600)).await;
-    assert!(report.echoed_frames > 10, "echo after hostile input: {report:?}");
+    assert!(
+        report.echoed_frames > 10,
+        "echo after hostile input: {report:?}"
+    );
     let metrics = server.metrics_text().await;
-    assert!(common::metric(&metrics, "mediaplane_sip_malformed_rejected_total") >= 15.0);
-    assert!(common::metric(&metrics, "mediaplane_sip_malformed_dropped_total") >= 8.0);
+    // Every 400/501 except the bad-SDP one (answered by the call logic, not the
+    // message checks) is counted as malformed and rejected.
+    let rejects = messages
+        .iter()
+        .filter(|m| matches!(m.2, Some(400) | Some(501)))
+        .count()
+        - 1;
+    // Every drop except the well-formed stray response and the blank datagram
+    // (a keep-alive) is counted as malformed and dropped.
+    let drops = messages.iter().filter(|m| m.2.is_none()).count() - 2;
+    assert_eq!(
+        common::metric(&metrics, "mediaplane_sip_malformed_rejected_total"),
+        rejects as f64
+    );
+    assert_eq!(
+        common::metric(&metrics, "mediaplane_sip_malformed_dropped_total"),
+        drops as f64
+    );
     server.stop().await;
 }
 
@@ -135,7 +169,10 @@ async fn garbage_on_rtp_port_is_dropped_and_counted() {
         junk.send_to(g, call.server_rtp).await.unwrap();
     }
     let counted = common::wait_for(Duration::from_secs(3), || async {
-        common::metric(&server.metrics_text().await, "mediaplane_rtp_garbage_dropped_total") >= 4.0
+        common::metric(
+            &server.metrics_text().await,
+            "mediaplane_rtp_garbage_dropped_total",
+        ) >= 4.0
     })
     .await;
     assert!(counted, "garbage datagrams counted");

@@ -26,7 +26,10 @@ fn ulaw_exact_signal(frames: usize) -> Vec<i16> {
 }
 
 async fn ports_released(server: &TestServer) -> bool {
-    wait_for(Duration::from_secs(3), || async { server.ports_in_use() == 0 }).await
+    wait_for(Duration::from_secs(3), || async {
+        server.ports_in_use() == 0
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -38,20 +41,38 @@ async fn echo_returns_the_callers_audio_sample_for_sample() {
     for _ in 0..50 {
         active.rtp.send_tagged_frame().await.unwrap();
     }
-    active.rtp.wait_for_packets(48, Duration::from_secs(2)).await.unwrap();
+    active
+        .rtp
+        .wait_for_packets(48, Duration::from_secs(2))
+        .await
+        .unwrap();
     let mut round_trips = active.rtp.take_round_trips_us();
-    assert!(round_trips.len() >= 45, "echoed tagged frames: {}", round_trips.len());
+    assert!(
+        round_trips.len() >= 45,
+        "echoed tagged frames: {}",
+        round_trips.len()
+    );
     round_trips.sort_unstable();
     let median_ms = round_trips[round_trips.len() / 2] as f64 / 1000.0;
-    println!("echo added latency: median {median_ms:.1} ms over {} frames", round_trips.len());
+    println!(
+        "echo added latency: median {median_ms:.1} ms over {} frames",
+        round_trips.len()
+    );
     // The playout delay (40 ms by default) plus at most one ptime of tick phase.
-    assert!((20.0..=100.0).contains(&median_ms), "median round trip {median_ms} ms");
+    assert!(
+        (20.0..=100.0).contains(&median_ms),
+        "median round trip {median_ms} ms"
+    );
 
     // Then exactness: one second of audio comes back unchanged.
     let before = active.rtp.received_samples().len();
     let sent = ulaw_exact_signal(50);
     active.rtp.send_samples(&sent).await.unwrap();
-    active.rtp.wait_for_packets(50 + 48, Duration::from_secs(2)).await.unwrap();
+    active
+        .rtp
+        .wait_for_packets(50 + 48, Duration::from_secs(2))
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
     let received = active.rtp.received_samples()[before..].to_vec();
     let start = received
@@ -62,7 +83,10 @@ async fn echo_returns_the_callers_audio_sample_for_sample() {
     assert!(echoed.len() >= sent.len(), "whole signal echoed");
     assert_eq!(&echoed[..sent.len()], &sent[..], "echo is sample-exact");
     active.hang_up().await;
-    assert!(ports_released(&server).await, "ports returned after our BYE");
+    assert!(
+        ports_released(&server).await,
+        "ports returned after our BYE"
+    );
     server.stop().await;
 }
 
@@ -70,7 +94,11 @@ async fn echo_returns_the_callers_audio_sample_for_sample() {
 async fn play_welcome_returns_the_prompt_then_hangs_up() {
     let server = TestServer::start(|_| {}).await;
     let mut active = call(&server, "play-welcome", &[CodecKind::Pcmu]).await;
-    let bye = active.call.wait_bye(Duration::from_secs(10)).await.expect("server BYE");
+    let bye = active
+        .call
+        .wait_bye(Duration::from_secs(10))
+        .await
+        .expect("server BYE");
     assert_eq!(bye.method(), Some("BYE"));
     let prompts = PromptCatalogue::load(
         concat!(env!("CARGO_MANIFEST_DIR"), "/prompts").as_ref(),
@@ -90,8 +118,15 @@ async fn play_welcome_returns_the_prompt_then_hangs_up() {
         received.len(),
         expected.len()
     );
-    assert_eq!(&received[..expected.len()], &expected[..], "prompt audio exact");
-    assert!(ports_released(&server).await, "ports returned after the server's BYE");
+    assert_eq!(
+        &received[..expected.len()],
+        &expected[..],
+        "prompt audio exact"
+    );
+    assert!(
+        ports_released(&server).await,
+        "ports returned after the server's BYE"
+    );
     server.stop().await;
 }
 
@@ -108,11 +143,17 @@ async fn unknown_target_and_missing_prompt_get_404_and_options_200() {
         }
     }
     let options = ua
-        .options(&format!("sip:{}", server.sip_addr()), Duration::from_secs(2))
+        .options(
+            &format!("sip:{}", server.sip_addr()),
+            Duration::from_secs(2),
+        )
         .await
         .unwrap();
     assert_eq!(options.status_code(), Some(200));
-    assert!(options.header("Allow").unwrap_or_default().contains("INVITE"));
+    assert!(options
+        .header("Allow")
+        .unwrap_or_default()
+        .contains("INVITE"));
     assert_eq!(server.ports_in_use(), 0);
     server.stop().await;
 }
@@ -134,7 +175,7 @@ async fn cancel_before_answer_gives_487() {
         .start_invite(&uri, &offer, &InviteOptions::default())
         .await
         .unwrap();
-    let ringing = call.wait_provisional(Duration::from_secs(2)).await.unwrap();
+    let ringing = call.wait_status(180, Duration::from_secs(2)).await.unwrap();
     assert_eq!(ringing.status_code(), Some(180));
     assert_eq!(server.ports_in_use(), 1, "media allocated while ringing");
     let outcome = call.cancel(Duration::from_secs(3)).await.unwrap();
@@ -157,8 +198,14 @@ async fn lost_ack_retransmits_the_200_then_timer_h_ends_the_call() {
     };
     let mut call = ua.invite_with(&uri, &offer, &options).await.unwrap();
     let count = call.wait_ok_count(4, Duration::from_secs(2)).await.unwrap();
-    assert!(count >= 4, "200 retransmitted while unacknowledged: {count}");
-    let bye = call.wait_bye(Duration::from_secs(6)).await.expect("BYE after Timer H");
+    assert!(
+        count >= 4,
+        "200 retransmitted while unacknowledged: {count}"
+    );
+    let bye = call
+        .wait_bye(Duration::from_secs(6))
+        .await
+        .expect("BYE after Timer H");
     assert_eq!(bye.method(), Some("BYE"));
     assert!(ports_released(&server).await, "ports returned");
     server.stop().await;
@@ -179,9 +226,14 @@ async fn capacity_and_port_exhaustion_get_503_with_retry_after() {
         .invite(&format!("sip:echo@{}", server.sip_addr()), &offer)
         .await
     {
-        Err(UaError::Rejected { status, response, .. }) => {
+        Err(UaError::Rejected {
+            status, response, ..
+        }) => {
             assert_eq!(status, 503);
-            assert!(response.header("Retry-After").is_some(), "Retry-After present");
+            assert!(
+                response.header("Retry-After").is_some(),
+                "Retry-After present"
+            );
         }
         other => panic!("expected 503, got {:?}", other.map(|c| c.state())),
     }
@@ -202,20 +254,30 @@ async fn silent_caller_is_hung_up_after_the_media_timeout() {
     assert_eq!(bye.method(), Some("BYE"));
     assert!(ports_released(&server).await);
     let metrics = server.metrics_text().await;
-    assert_eq!(common::metric(&metrics, "mediaplane_media_timeouts_total"), 1.0);
+    assert_eq!(
+        common::metric(&metrics, "mediaplane_media_timeouts_total"),
+        1.0
+    );
     server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pcma_over_tcp_echoes() {
     let server = TestServer::start(|_| {}).await;
-    let ua = TestUserAgent::connect_tcp(server.sip_tcp_addr()).await.unwrap();
+    let ua = TestUserAgent::connect_tcp(server.sip_tcp_addr())
+        .await
+        .unwrap();
     let mut options = mediaplane::loadgen::rtp::RtpStreamOptions::new(CodecKind::Pcma);
     options.payload_type = 8;
-    let mut rtp = mediaplane::loadgen::rtp::RtpStream::bind(options).await.unwrap();
+    let mut rtp = mediaplane::loadgen::rtp::RtpStream::bind(options)
+        .await
+        .unwrap();
     let offer = sdp_offer(rtp.local_addr(), &[CodecKind::Pcma]);
     let mut call = ua
-        .invite(&format!("sip:echo@{};transport=tcp", server.sip_tcp_addr()), &offer)
+        .invite(
+            &format!("sip:echo@{};transport=tcp", server.sip_tcp_addr()),
+            &offer,
+        )
         .await
         .unwrap();
     let answer = call.answer_sdp().unwrap();
@@ -224,7 +286,9 @@ async fn pcma_over_tcp_echoes() {
     for _ in 0..30 {
         rtp.send_tagged_frame().await.unwrap();
     }
-    rtp.wait_for_packets(25, Duration::from_secs(2)).await.unwrap();
+    rtp.wait_for_packets(25, Duration::from_secs(2))
+        .await
+        .unwrap();
     assert!(rtp.counters().echoes_matched >= 25);
     call.bye(Duration::from_secs(3)).await.unwrap();
     assert!(ports_released(&server).await);

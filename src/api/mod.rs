@@ -70,28 +70,83 @@ async fn metrics(State(state): State<ApiState>) -> Response {
         let _ = writeln!(out, "mediaplane_{name} {value}");
     };
     counter("sip_messages_total", "SIP messages parsed", sip.messages_in);
-    counter("sip_malformed_rejected_total", "Malformed requests answered with 400/501", sip.rejected_malformed);
-    counter("sip_malformed_dropped_total", "Unusable messages dropped", sip.dropped_malformed);
+    counter(
+        "sip_malformed_rejected_total",
+        "Malformed requests answered with 400/501",
+        sip.rejected_malformed,
+    );
+    counter(
+        "sip_malformed_dropped_total",
+        "Unusable messages dropped",
+        sip.dropped_malformed,
+    );
     counter("calls_started_total", "Calls accepted", sip.calls_started);
     counter("calls_ended_total", "Calls ended", sip.calls_ended);
-    counter("sip_ack_timeouts_total", "2xx never acknowledged", sip.ack_timeouts);
-    counter("sip_responses_2xx_total", "2xx responses sent", sip.responses_2xx);
-    counter("sip_responses_4xx_total", "4xx responses sent", sip.responses_4xx);
-    counter("sip_responses_5xx_total", "5xx responses sent", sip.responses_5xx);
-    counter("sip_rejected_capacity_total", "Calls refused with 503 at capacity", sip.rejected_capacity);
-    counter("media_sessions_created_total", "Media sessions created", media.sessions_created);
-    counter("media_sessions_closed_total", "Media sessions closed", media.sessions_closed);
-    counter("rtp_packets_received_total", "RTP packets accepted", media.rx_packets);
-    counter("rtp_packets_sent_total", "RTP packets sent", media.tx_packets);
-    counter("rtp_garbage_dropped_total", "Datagrams on RTP ports that were not RTP", media.rx_garbage);
-    counter("media_timeouts_total", "Calls ended for lack of RTP", media.media_timeouts);
-    counter("media_late_ticks_total", "Worker ticks skipped because the worker fell behind", media.worker_late_ticks);
-    let _ = writeln!(out, "# HELP mediaplane_rtp_ports_in_use RTP port pairs allocated");
+    counter(
+        "sip_ack_timeouts_total",
+        "2xx never acknowledged",
+        sip.ack_timeouts,
+    );
+    counter(
+        "sip_responses_2xx_total",
+        "2xx responses sent",
+        sip.responses_2xx,
+    );
+    counter(
+        "sip_responses_4xx_total",
+        "4xx responses sent",
+        sip.responses_4xx,
+    );
+    counter(
+        "sip_responses_5xx_total",
+        "5xx responses sent",
+        sip.responses_5xx,
+    );
+    counter(
+        "sip_rejected_capacity_total",
+        "Calls refused with 503 at capacity",
+        sip.rejected_capacity,
+    );
+    counter(
+        "media_sessions_created_total",
+        "Media sessions created",
+        media.sessions_created,
+    );
+    counter(
+        "media_sessions_closed_total",
+        "Media sessions closed",
+        media.sessions_closed,
+    );
+    counter(
+        "rtp_packets_received_total",
+        "RTP packets accepted",
+        media.rx_packets,
+    );
+    counter(
+        "rtp_packets_sent_total",
+        "RTP packets sent",
+        media.tx_packets,
+    );
+    counter(
+        "rtp_garbage_dropped_total",
+        "Datagrams on RTP ports that were not RTP",
+        media.rx_garbage,
+    );
+    counter(
+        "media_timeouts_total",
+        "Calls ended for lack of RTP",
+        media.media_timeouts,
+    );
+    counter(
+        "media_late_ticks_total",
+        "Worker ticks skipped because the worker fell behind",
+        media.worker_late_ticks,
+    );
+    let _ = writeln!(
+        out,
+        "# HELP mediaplane_rtp_ports_in_use RTP port pairs allocated"
+    );
     let _ = writeln!(out, "# TYPE mediaplane_rtp_ports_in_use gauge");
     let _ = writeln!(out, "mediaplane_rtp_ports_in_use {}", state.ports.in_use());
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        out,
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }

@@ -105,10 +105,12 @@ fn read_route(r: &mut Reader, t: &mut Table) -> (Option<RouteConfig>, bool) {
         }
     };
     let ring_ms = r.integer::<u32>(t, "ring_ms").unwrap_or(0);
-    let route = pattern.zip(application).map(|(pattern, application)| RouteConfig {
-        ring_ms,
-        ..RouteConfig::new(pattern, application)
-    });
+    let route = pattern
+        .zip(application)
+        .map(|(pattern, application)| RouteConfig {
+            ring_ms,
+            ..RouteConfig::new(pattern, application)
+        });
     (route, true)
 }
 

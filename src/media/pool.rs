@@ -87,7 +87,10 @@ impl MediaPool {
             .commands
             .send(command)
             .map_err(|_| PoolError::WorkerGone(worker))?;
-        handle.waker.wake().map_err(|_| PoolError::WorkerGone(worker))
+        handle
+            .waker
+            .wake()
+            .map_err(|_| PoolError::WorkerGone(worker))
     }
 
     pub fn ports(&self) -> &Arc<PortAllocator> {

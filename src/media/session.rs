@@ -132,7 +132,10 @@ pub enum SessionError {
     Playout(#[from] PlayoutConfigError),
 }
 
-fn playout_buffer(params: &MediaParams, jitter_delay_ms: u32) -> Result<PlayoutBuffer, PlayoutConfigError> {
+fn playout_buffer(
+    params: &MediaParams,
+    jitter_delay_ms: u32,
+) -> Result<PlayoutBuffer, PlayoutConfigError> {
     let target = jitter_delay_ms.div_ceil(params.ptime_ms).max(1) as u16;
     PlayoutBuffer::new(PlayoutConfig {
         ptime: Duration::from_millis(params.ptime_ms as u64),

@@ -16,7 +16,9 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::media::ports::{PortAllocator, PortPair};
-use crate::media::session::{MediaParams, MediaSession, SessionEvent, SessionId, SessionSetup, Source};
+use crate::media::session::{
+    MediaParams, MediaSession, SessionEvent, SessionId, SessionSetup, Source,
+};
 use crate::media::stats::{bump, MediaMetrics};
 
 /// Control plane → worker.

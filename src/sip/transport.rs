@@ -59,7 +59,12 @@ impl SipDriver {
         let handle_udp = udp.local_addr()?;
         let handle_tcp = listener.local_addr()?;
         let (stream_tx, stream_rx) = mpsc::channel(4096);
-        tokio::spawn(accept_loop(listener, stream_tx, max_message, shutdown.clone()));
+        tokio::spawn(accept_loop(
+            listener,
+            stream_tx,
+            max_message,
+            shutdown.clone(),
+        ));
         let (query_tx, query_rx) = mpsc::channel(64);
         let driver = SipDriver {
             core,
@@ -140,7 +145,9 @@ impl SipDriver {
                     Some(tx) => {
                         let _ = tx.send(data);
                     }
-                    None => tracing::debug!(to = %peer.addr, "tcp connection gone, message dropped"),
+                    None => {
+                        tracing::debug!(to = %peer.addr, "tcp connection gone, message dropped")
+                    }
                 },
             }
         }

@@ -89,7 +89,10 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     (status, body)
 }
 
@@ -129,7 +132,11 @@ pub struct ActiveCall {
 
 impl ActiveCall {
     pub async fn hang_up(mut self) {
-        let ok = self.call.bye(Duration::from_secs(3)).await.expect("BYE answered");
+        let ok = self
+            .call
+            .bye(Duration::from_secs(3))
+            .await
+            .expect("BYE answered");
         assert_eq!(ok.status_code(), Some(200));
     }
 }

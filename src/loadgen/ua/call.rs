@@ -226,6 +226,22 @@ impl Call {
         .await?
     }
 
+    /// The first response to the INVITE with status `code` (e.g. 180).
+    pub async fn wait_status(
+        &mut self,
+        code: u16,
+        timeout: Duration,
+    ) -> Result<ReceivedMessage, UaError> {
+        let cseq = self.invite_cseq;
+        self.wait_until(timeout, "a response with the awaited status", move |call| {
+            call.responses
+                .iter()
+                .find(|r| r.status_code() == Some(code) && r.cseq() == Some((cseq, "INVITE")))
+                .cloned()
+        })
+        .await
+    }
+
     /// The final response to the INVITE (already ACKed by the user agent
     /// unless the call was placed with `send_ack: false`).
     pub async fn wait_final(&mut self, timeout: Duration) -> Result<ReceivedMessage, UaError> {

@@ -40,7 +40,11 @@ fn rtp(seq: u16, ts: u32, payload: &[u8]) -> Vec<u8> {
 }
 
 /// Runs ticks up to `until`, collecting every datagram sent.
-fn run(session: &mut MediaSession, now: &mut Instant, until: Instant) -> Vec<(Vec<u8>, SocketAddr)> {
+fn run(
+    session: &mut MediaSession,
+    now: &mut Instant,
+    until: Instant,
+) -> Vec<(Vec<u8>, SocketAddr)> {
     let mut out = Vec::new();
     while *now < until {
         *now = session.poll_timeout();
@@ -62,20 +66,39 @@ fn echo_returns_payload_bytes_through_decode_and_encode() {
     let mut sent = Vec::new();
     let mut echoed = Vec::new();
     for i in 0..20u16 {
-        let payload: Vec<u8> = (0..160).map(|k| ((i as usize * 7 + k) % 256) as u8).map(|c| if c == 0x7f { 0x7e } else { c }).collect();
+        let payload: Vec<u8> = (0..160)
+            .map(|k| ((i as usize * 7 + k) % 256) as u8)
+            .map(|c| if c == 0x7f { 0x7e } else { c })
+            .collect();
         s.handle_rtp(now, from, &rtp(i, i as u32 * 160, &payload));
         sent.push(payload);
-        echoed.extend(run(&mut s, &mut now, start + Duration::from_millis(20 * (i as u64 + 1))));
+        echoed.extend(run(
+            &mut s,
+            &mut now,
+            start + Duration::from_millis(20 * (i as u64 + 1)),
+        ));
     }
     echoed.extend(run(&mut s, &mut now, start + Duration::from_millis(600)));
-    assert!(echoed.iter().all(|(_, to)| *to == from), "latched to the source");
+    assert!(
+        echoed.iter().all(|(_, to)| *to == from),
+        "latched to the source"
+    );
     let payloads: Vec<&[u8]> = echoed.iter().map(|(d, _)| &d[12..]).collect();
-    assert_eq!(payloads.len(), 20, "one packet per received frame");
+    // Every frame comes back; after the stream stops, a few concealed frames
+    // follow until the playout buffer goes idle.
+    assert!(
+        (20..=31).contains(&payloads.len()),
+        "{} packets",
+        payloads.len()
+    );
     for (got, want) in payloads.iter().zip(&sent) {
         assert_eq!(got, want);
     }
     // Outgoing sequence numbers are consecutive and timestamps advance by 160.
-    let seqs: Vec<u16> = echoed.iter().map(|(d, _)| u16::from_be_bytes([d[2], d[3]])).collect();
+    let seqs: Vec<u16> = echoed
+        .iter()
+        .map(|(d, _)| u16::from_be_bytes([d[2], d[3]]))
+        .collect();
     assert!(seqs.windows(2).all(|w| w[1] == w[0].wrapping_add(1)));
     assert_eq!(s.stats.snapshot().rx_packets, 20);
 }
@@ -85,17 +108,29 @@ fn prompt_plays_frame_by_frame_then_reports_finished() {
     let mut now = Instant::now();
     let start = now;
     let mut s = session(now);
-    let samples: Vec<i16> = (0..400).map(|i| ((i * 97) % 20000) as i16 - 10000).collect();
+    let samples: Vec<i16> = (0..400)
+        .map(|i| ((i * 97) % 20000) as i16 - 10000)
+        .collect();
     s.set_source(Source::Prompt {
         samples: Arc::from(samples.clone()),
         position: 0,
     });
     let out = run(&mut s, &mut now, start + Duration::from_millis(200));
     assert_eq!(out.len(), 3, "400 samples = 3 frames, the last padded");
-    assert_eq!(out[0].1, "127.0.0.1:4000".parse().unwrap(), "signalled address before latching");
+    assert_eq!(
+        out[0].1,
+        "127.0.0.1:4000".parse().unwrap(),
+        "signalled address before latching"
+    );
     assert_eq!(out[0].0[1] & 0x80, 0x80, "marker on the first packet");
-    let decoded: Vec<i16> = out.iter().flat_map(|(d, _)| d[12..].iter().map(|&c| ulaw_decode(c))).collect();
-    let expected: Vec<i16> = samples.iter().map(|&x| ulaw_decode(ulaw_encode(x))).collect();
+    let decoded: Vec<i16> = out
+        .iter()
+        .flat_map(|(d, _)| d[12..].iter().map(|&c| ulaw_decode(c)))
+        .collect();
+    let expected: Vec<i16> = samples
+        .iter()
+        .map(|&x| ulaw_decode(ulaw_encode(x)))
+        .collect();
     assert_eq!(&decoded[..400], &expected[..]);
     assert!(decoded[400..].iter().all(|&x| x == 0));
     assert_eq!(s.poll_event(), Some(SessionEvent::PlaybackFinished));

@@ -9,10 +9,10 @@ use rsip::Request;
 
 use super::{metrics, Leg, LegState, SipCore, ALLOW};
 use crate::apps::{CallApp, EchoApp, PlaybackApp};
+use crate::config::Application;
 use crate::media::session::{MediaParams, SessionSetup};
 use crate::media::stats::SessionStats;
 use crate::media::WorkerCommand;
-use crate::config::Application;
 use crate::sip::dialog::Dialog;
 use crate::sip::peer::Peer;
 use crate::sip::sdp::{self, LocalMedia, NegotiatedAudio, SdpOrigin, SessionDescription};
@@ -36,14 +36,28 @@ impl Refusal {
 }
 
 impl SipCore {
-    pub(super) fn handle_invite(&mut self, now: Instant, key: TransactionKey, request: Request, source: Peer) {
+    pub(super) fn handle_invite(
+        &mut self,
+        now: Instant,
+        key: TransactionKey,
+        request: Request,
+        source: Peer,
+    ) {
         // RFC 3261 §17.2.1: 100 Trying at once stops the caller's retransmissions.
         self.respond(now, &key, &request, 100, None, vec![], None);
         match self.start_leg(now, &key, &request, source) {
             Ok(()) => metrics::bump(&self.metrics.calls_started),
             Err(refusal) => {
                 let reason = refusal.reason.as_deref();
-                self.respond(now, &key, &request, refusal.code, reason, refusal.extra, None);
+                self.respond(
+                    now,
+                    &key,
+                    &request,
+                    refusal.code,
+                    reason,
+                    refusal.extra,
+                    None,
+                );
             }
         }
     }
@@ -139,7 +153,13 @@ impl SipCore {
         };
         if self
             .media
-            .send(worker, WorkerCommand::Create { setup: Box::new(setup), ports })
+            .send(
+                worker,
+                WorkerCommand::Create {
+                    setup: Box::new(setup),
+                    ports,
+                },
+            )
             .is_err()
         {
             return Err(Refusal::new(500, Some("Media plane unavailable".into())));
@@ -249,10 +269,20 @@ impl SipCore {
             return;
         };
         let cseq = request.cseq_header().ok().and_then(|c| c.seq().ok());
-        let Some(leg) = self.legs.get_mut(&id) else { return };
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
         if !cseq.is_some_and(|c| leg.dialog.accept_remote_cseq(c)) {
             // RFC 3261 §12.2.2: out of order.
-            self.respond(now, &key, &request, 500, Some("CSeq out of order"), vec![], None);
+            self.respond(
+                now,
+                &key,
+                &request,
+                500,
+                Some("CSeq out of order"),
+                vec![],
+                None,
+            );
             return;
         }
         let tag = leg.dialog.local_tag.clone();
@@ -276,7 +306,9 @@ impl SipCore {
         let worker = leg.worker;
         let body = leg.answer_sdp.clone().into_bytes();
         let peer = leg.dialog.peer;
-        let _ = self.media.send(worker, WorkerCommand::Update { id, params });
+        let _ = self
+            .media
+            .send(worker, WorkerCommand::Update { id, params });
         let extra = vec![
             rsip::Header::Contact(self.contact_for(peer).into()),
             rsip::Header::Allow(ALLOW.into()),

@@ -10,8 +10,8 @@ mod invite;
 mod leg;
 mod metrics;
 
-use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,7 +28,9 @@ use crate::sip::dialog::DialogKey;
 use crate::sip::message::{decode, Decoded};
 use crate::sip::peer::Peer;
 use crate::sip::response::build_response;
-use crate::sip::transaction::{TimerConfig, TransactionEvent, TransactionKey, TransactionLayer, TransactionOutput};
+use crate::sip::transaction::{
+    TimerConfig, TransactionEvent, TransactionKey, TransactionLayer, TransactionOutput,
+};
 
 pub use leg::{CallInfo, Leg, LegState};
 pub use metrics::{SipMetrics, SipMetricsSnapshot};
@@ -209,7 +211,13 @@ impl SipCore {
         }
     }
 
-    fn handle_request(&mut self, now: Instant, key: TransactionKey, request: Request, source: Peer) {
+    fn handle_request(
+        &mut self,
+        now: Instant,
+        key: TransactionKey,
+        request: Request,
+        source: Peer,
+    ) {
         let in_dialog = request
             .to_header()
             .ok()
@@ -270,7 +278,9 @@ impl SipCore {
         };
         self.respond(now, &key, &request, 200, None, vec![], None);
         let Some(id) = leg else { return };
-        let Some(leg) = self.legs.get(&id) else { return };
+        let Some(leg) = self.legs.get(&id) else {
+            return;
+        };
         if leg.state != LegState::Ringing {
             // Already answered: the CANCEL has no effect (§9.2).
             return;
@@ -301,7 +311,9 @@ impl SipCore {
         mut extra: Vec<rsip::Header>,
         to_tag: Option<&str>,
     ) {
-        extra.push(rsip::Header::Server(self.settings.user_agent.clone().into()));
+        extra.push(rsip::Header::Server(
+            self.settings.user_agent.clone().into(),
+        ));
         let generated;
         let tag = match to_tag {
             Some(t) => Some(t),
@@ -348,10 +360,13 @@ impl SipCore {
             let branch = crate::sip::ids::new_branch();
             let destination = leg.dialog.destination();
             let extra = format!("User-Agent: {}\r\n", self.settings.user_agent);
-            match leg
-                .dialog
-                .request("BYE", &via_ip.to_string(), self.settings.sip_port, &branch, &extra)
-            {
+            match leg.dialog.request(
+                "BYE",
+                &via_ip.to_string(),
+                self.settings.sip_port,
+                &branch,
+                &extra,
+            ) {
                 Ok(bye) => {
                     if let Err(e) = self.layer.send_request(now, bye, destination) {
                         tracing::warn!(error = %e, "BYE not sent");
@@ -369,9 +384,7 @@ impl SipCore {
             return;
         };
         self.by_dialog.remove(&leg.dialog.key());
-        let _ = self
-            .media
-            .send(leg.worker, WorkerCommand::Destroy { id });
+        let _ = self.media.send(leg.worker, WorkerCommand::Destroy { id });
         metrics::bump(&self.metrics.calls_ended);
     }
 
