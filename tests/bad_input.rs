@@ -36,7 +36,7 @@ fn hostile_messages() -> Vec<(&'static str, Vec<u8>, Option<u16>)> {
     let base = invite(0);
     let mut v: Vec<(&'static str, Vec<u8>, Option<u16>)> = vec![
         ("truncated start line", b"INVITE sip:echo@127.0".to_vec(), None),
-        ("truncated headers", base[..base.len() / 2].as_bytes().to_vec(), None),
+        ("truncated headers", base.as_bytes()[..base.len() / 2].to_vec(), None),
         ("bad start line", base.replacen("SIP/2.0\r\n", "SIP/9.9\r\n", 1).into_bytes(), Some(400)),
         ("no request uri scheme", base.replacen("sip:echo@127.0.0.1 SIP", "echo SIP", 1).into_bytes(), Some(400)),
         ("unknown method", base.replace("INVITE sip", "FROBNICATE sip").replace("1 INVITE", "1 FROBNICATE").into_bytes(), Some(501)),
