@@ -1,5 +1,5 @@
 //! Random identifiers: tags (RFC 3261 §19.3), Call-IDs (§8.1.1.4) and
-//! branches (§8.1.1.7, with the magic cookie).
+//! branches (§8.1.1.7, made by the transaction layer).
 
 use rand::distr::Alphanumeric;
 use rand::Rng;
@@ -22,7 +22,4 @@ pub fn new_call_id() -> String {
     random_token(24)
 }
 
-/// A branch parameter beginning with the RFC 3261 magic cookie.
-pub fn new_branch() -> String {
-    format!("z9hG4bK{}", random_token(16))
-}
+pub use crate::sip::transaction::new_branch;

@@ -32,7 +32,7 @@ pub use message::{
     full_header_name, header_param, header_uri, split_header_list, MessageError, ReceivedMessage,
 };
 pub use options::{InviteOptions, UaConfig, DEFAULT_T1, DEFAULT_T2, TIMER_B};
-pub use request::{contact_uri, new_branch, new_call_id, new_tag, via_value, BRANCH_COOKIE};
+pub use request::{contact_uri, new_branch, new_call_id, new_tag, via_value};
 pub use transport::{take_stream_message, FramingError};
 
 use crate::sip::Transport;

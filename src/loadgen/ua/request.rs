@@ -7,26 +7,11 @@ use std::net::{IpAddr, SocketAddr};
 use super::message::{full_header_name, ReceivedMessage};
 use crate::sip::Transport;
 
-/// The magic cookie that marks RFC 3261 branch IDs (§8.1.1.7).
-pub const BRANCH_COOKIE: &str = "z9hG4bK";
-
-/// A fresh Via branch.
-pub fn new_branch() -> String {
-    format!("{BRANCH_COOKIE}{:016x}", rand::random::<u64>())
-}
-
-/// A fresh From/To tag (RFC 3261 §19.3: at least 32 bits of randomness).
-pub fn new_tag() -> String {
-    format!("{:08x}", rand::random::<u32>())
-}
+pub use crate::sip::ids::{new_branch, new_tag};
 
 /// A fresh Call-ID, unique in space and time (RFC 3261 §8.1.1.4).
 pub fn new_call_id(host: IpAddr) -> String {
-    format!(
-        "{:016x}{:08x}@{host}",
-        rand::random::<u64>(),
-        rand::random::<u32>()
-    )
+    format!("{}@{host}", crate::sip::ids::new_call_id())
 }
 
 /// The Via value for a request sent from `local`, asking for rport (RFC 3581).
@@ -167,7 +152,7 @@ mod tests {
         let m = parse(text);
         assert_eq!(m.method(), Some("INVITE"));
         assert_eq!(m.top_via_branch(), Some(branch.as_str()));
-        assert!(branch.starts_with(BRANCH_COOKIE));
+        assert!(branch.starts_with(crate::sip::transaction::MAGIC_COOKIE));
         assert_eq!(m.header("Content-Length"), Some("5"));
         assert_eq!(m.body(), b"v=0\r\n");
         assert_eq!(m.header("Route"), Some("<sip:proxy;lr>"));
