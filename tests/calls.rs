@@ -294,3 +294,66 @@ async fn pcma_over_tcp_echoes() {
     assert!(ports_released(&server).await);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reinvite_puts_the_call_on_hold_and_back() {
+    let server = TestServer::start(|_| {}).await;
+    let mut active = call(&server, "echo", &[CodecKind::Pcmu]).await;
+    let local = active.rtp.local_addr();
+    let offer = |direction: &str| {
+        format!(
+            "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+             m=audio {} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na={direction}\r\n",
+            local.port()
+        )
+    };
+    // Hold: we offer sendonly, the answer must be recvonly and nothing comes back.
+    let hold = offer("sendonly");
+    let ok = active
+        .call
+        .request(
+            "INVITE",
+            &[],
+            Some(("application/sdp", &hold)),
+            Duration::from_secs(3),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ok.status_code(), Some(200));
+    assert!(ok.body_text().contains("a=recvonly"), "{}", ok.body_text());
+    let before = active.rtp.counters().packets_received;
+    for _ in 0..20 {
+        active.rtp.send_tagged_frame().await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        active.rtp.counters().packets_received,
+        before,
+        "no audio while held"
+    );
+    // Unhold: sendrecv again, the echo resumes.
+    let resume = offer("sendrecv");
+    let ok = active
+        .call
+        .request(
+            "INVITE",
+            &[],
+            Some(("application/sdp", &resume)),
+            Duration::from_secs(3),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ok.status_code(), Some(200));
+    assert!(ok.body_text().contains("a=sendrecv"), "{}", ok.body_text());
+    for _ in 0..20 {
+        active.rtp.send_tagged_frame().await.unwrap();
+    }
+    active
+        .rtp
+        .wait_for_packets(before + 15, Duration::from_secs(2))
+        .await
+        .unwrap();
+    // The call survives past the 2xx retransmission window: the ACKs counted.
+    active.hang_up().await;
+    server.stop().await;
+}

@@ -348,7 +348,31 @@ impl Call {
         self.shared
             .send_request(&self.call_id, cseq, method, Bytes::from(text))
             .await?;
-        self.wait_final_response_to(cseq, method, timeout).await
+        let response = self.wait_final_response_to(cseq, method, timeout).await?;
+        if method == "INVITE"
+            && response
+                .status_code()
+                .is_some_and(|c| (200..300).contains(&c))
+        {
+            // RFC 3261 §13.2.2.4: a re-INVITE's 2xx is acknowledged like the first.
+            let via = via_value(self.shared.transport, self.shared.local_addr, &new_branch());
+            let ack = OutgoingRequest {
+                method: "ACK",
+                request_uri: &remote_target,
+                via: &via,
+                from: &self.from,
+                to: &self.to,
+                call_id: &self.call_id,
+                cseq,
+                contact: None,
+                routes: &self.routes,
+                extra_headers: &[],
+                body: None,
+            }
+            .render();
+            self.shared.send_to_server(ack.as_bytes()).await?;
+        }
+        Ok(response)
     }
 
     async fn wait_final_response_to(

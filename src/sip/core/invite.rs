@@ -229,24 +229,37 @@ impl SipCore {
         let tag = leg.dialog.local_tag.clone();
         let body = leg.answer_sdp.clone().into_bytes();
         let actions = leg.app.start();
+        self.send_ok_with_sdp(now, &key, &invite, &tag, contact, body);
+        self.apply_actions(now, id, actions);
+    }
+
+    /// A 200 carrying our SDP, Contact and Allow (RFC 3261 §13.3.1.4).
+    fn send_ok_with_sdp(
+        &mut self,
+        now: Instant,
+        key: &TransactionKey,
+        request: &Request,
+        tag: &str,
+        contact: String,
+        sdp: Vec<u8>,
+    ) {
         let extra = vec![
             rsip::Header::Contact(contact.into()),
             rsip::Header::Allow(ALLOW.into()),
             rsip::Header::Server(self.settings.user_agent.clone().into()),
         ];
         let response = crate::sip::response::build_response(
-            &invite,
+            request,
             200,
             None,
-            Some(&tag),
+            Some(tag),
             extra,
-            Some(("application/sdp", body)),
+            Some(("application/sdp", sdp)),
         );
-        if let Err(e) = self.layer.send_response(now, &key, response) {
+        if let Err(e) = self.layer.send_response(now, key, response) {
             tracing::warn!(error = %e, "200 not sent");
         }
         metrics::count_response(&self.metrics, 200);
-        self.apply_actions(now, id, actions);
     }
 
     fn contact_for(&self, peer: Peer) -> String {
@@ -309,21 +322,8 @@ impl SipCore {
         let _ = self
             .media
             .send(worker, WorkerCommand::Update { id, params });
-        let extra = vec![
-            rsip::Header::Contact(self.contact_for(peer).into()),
-            rsip::Header::Allow(ALLOW.into()),
-        ];
-        let response = crate::sip::response::build_response(
-            &request,
-            200,
-            None,
-            Some(&tag),
-            extra,
-            Some(("application/sdp", body)),
-        );
-        if let Err(e) = self.layer.send_response(now, &key, response) {
-            tracing::warn!(error = %e, "re-INVITE 200 not sent");
-        }
+        let contact = self.contact_for(peer);
+        self.send_ok_with_sdp(now, &key, &request, &tag, contact, body);
     }
 }
 
