@@ -17,7 +17,7 @@ fn free_udp_port() -> u16 {
     loop {
         let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         let port = socket.local_addr().unwrap().port();
-        if port % 2 == 0 && port < 65000 {
+        if port.is_multiple_of(2) && port < 65000 {
             return port;
         }
     }
