@@ -119,7 +119,21 @@ fn example_full_is_valid_and_matches_the_defaults() {
     assert_eq!(example.limits, embedded.limits);
     assert_eq!(example.routes[..2], embedded.routes[..]);
     let plan = DialPlan::compile(&example.routes).unwrap();
-    assert_eq!(plan.route("1000").unwrap().route_index, 2);
+    let target = plan.route("1000").unwrap();
+    assert_eq!(target.route_index, 2);
+    assert_eq!(target.ring, std::time::Duration::from_millis(2000));
+    assert_eq!(plan.route("echo").unwrap().ring, std::time::Duration::ZERO);
+}
+
+#[test]
+fn a_bad_ring_time_is_reported_with_its_key() {
+    let prompts = tempfile::tempdir().unwrap();
+    let text = format!(
+        "[[routes]]\nmatch = \"^x$\"\napp = \"echo\"\nring_ms = -5\n{}",
+        prompts_section(prompts.path())
+    );
+    let errors = Config::from_toml_str(&text, "t.toml").unwrap_err();
+    assert_eq!(errors.keys(), vec![Some("routes[0].ring_ms")]);
 }
 
 const MANY_PROBLEMS: &str = r#"storage = "not a table"
