@@ -64,6 +64,7 @@ fn hostile_messages() -> Vec<(&'static str, Vec<u8>, Option<u16>)> {
         ("SDP with no common codec", { let sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 99\r\na=rtpmap:99 NOPE/8000\r\n"; invite(26).replace("Content-Length: 0\r\n\r\n", &format!("Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}", sdp.len())).into_bytes() }, Some(488)),
         ("BYE for unknown dialog", invite(27).replace("INVITE sip", "BYE sip").replace("1 INVITE", "2 BYE").replace("To: <sip:echo@127.0.0.1>", "To: <sip:echo@127.0.0.1>;tag=nosuch").into_bytes(), Some(481)),
         ("CANCEL for unknown transaction", invite(28).replace("INVITE sip", "CANCEL sip").replace("1 INVITE", "1 CANCEL").into_bytes(), Some(481)),
+        ("requires an unsupported extension", invite(30).replace("Max-Forwards: 70", "Max-Forwards: 70\r\nRequire: 100rel, timer").into_bytes(), Some(420)),
         ("folded line first", invite(29).replacen("Via:", " Via:", 1).into_bytes(), None),
     ];
     v.push(("empty datagram of spaces", b"   \t  ".to_vec(), None));

@@ -223,6 +223,12 @@ impl SipCore {
             .ok()
             .and_then(|t| t.tag().ok().flatten())
             .is_some();
+        if let Some(required) = required_extensions(&request) {
+            // RFC 3261 §8.2.2.3: we support no extension a request may require.
+            let extra = vec![rsip::Header::Unsupported(required.into())];
+            self.respond(now, &key, &request, 420, None, extra, None);
+            return;
+        }
         match (&request.method, in_dialog) {
             (rsip::Method::Invite, false) => self.handle_invite(now, key, request, source),
             (rsip::Method::Invite, true) => self.handle_reinvite(now, key, request),
@@ -402,4 +408,22 @@ impl SipCore {
             }
         }
     }
+}
+
+/// The option tags of a request's Require headers; None when there are none
+/// or the request is a CANCEL, whose Require is ignored (RFC 3261 §9.1).
+fn required_extensions(request: &Request) -> Option<String> {
+    if request.method == rsip::Method::Cancel {
+        return None;
+    }
+    let tags: Vec<String> = request
+        .headers
+        .iter()
+        .filter_map(|h| match h {
+            rsip::Header::Require(r) => Some(r.value().to_string()),
+            _ => None,
+        })
+        .filter(|v| !v.trim().is_empty())
+        .collect();
+    (!tags.is_empty()).then(|| tags.join(", "))
 }
