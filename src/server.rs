@@ -91,6 +91,7 @@ impl Server {
             user_agent: config.sip.user_agent.clone(),
             advertise: config.sip.advertise_address,
             sip_port,
+            sip_tcp_port: tcp.local_addr().map(|a| a.port()).unwrap_or(sip_port),
             codecs: media.codecs.clone(),
             ptime_ms: media.ptime_ms,
             jitter_delay_ms: media.jitter_delay_ms,

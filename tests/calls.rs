@@ -357,3 +357,96 @@ async fn reinvite_puts_the_call_on_hold_and_back() {
     active.hang_up().await;
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offerless_reinvite_gets_our_offer_and_the_ack_answer_applies() {
+    let server = TestServer::start(|_| {}).await;
+    let mut active = call(&server, "echo", &[CodecKind::Pcmu]).await;
+    let port = active.rtp.local_addr().port();
+    // A session refresh: the offer in the 2xx is answered sendrecv in the ACK.
+    active.call.set_late_answer(format!(
+        "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+         m=audio {port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n"
+    ));
+    let ok = active
+        .call
+        .request("INVITE", &[], None, Duration::from_secs(3))
+        .await
+        .unwrap();
+    assert_eq!(ok.status_code(), Some(200));
+    assert!(
+        ok.body_text().contains("m=audio"),
+        "the 2xx carries an offer"
+    );
+    // The echo keeps flowing.
+    for _ in 0..20 {
+        active.rtp.send_tagged_frame().await.unwrap();
+    }
+    active
+        .rtp
+        .wait_for_packets(15, Duration::from_secs(2))
+        .await
+        .unwrap();
+    // A second offerless re-INVITE answered inactive stops the server's audio.
+    active.call.set_late_answer(format!(
+        "v=0\r\no=- 1 3 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+         m=audio {port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=inactive\r\n"
+    ));
+    active
+        .call
+        .request("INVITE", &[], None, Duration::from_secs(3))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let settled = active.rtp.counters().packets_received;
+    for _ in 0..15 {
+        active.rtp.send_tagged_frame().await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(
+        active.rtp.counters().packets_received,
+        settled,
+        "inactive: nothing sent"
+    );
+    active.hang_up().await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bye_in_an_early_dialog_ends_the_invite_with_487_and_record_route_is_kept() {
+    let server = TestServer::start(|c| {
+        let route = RouteConfig {
+            ring_ms: 5000,
+            ..RouteConfig::new("^slow-echo$", Application::Echo)
+        };
+        route_first(c, route);
+    })
+    .await;
+    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
+    let offer = sdp_offer("127.0.0.1:4000".parse().unwrap(), &[CodecKind::Pcmu]);
+    let uri = format!("sip:slow-echo@{}", server.sip_addr());
+    let options = InviteOptions {
+        extra_headers: vec!["Record-Route: <sip:127.0.0.1:9;lr>".into()],
+        ..InviteOptions::default()
+    };
+    let mut call = ua.start_invite(&uri, &offer, &options).await.unwrap();
+    let ringing = call.wait_status(180, Duration::from_secs(2)).await.unwrap();
+    assert_eq!(ringing.header("Record-Route"), Some("<sip:127.0.0.1:9;lr>"));
+    assert!(ringing.header("Contact").is_some(), "180 carries Contact");
+    let to_tag = ringing.to_tag().unwrap().to_string();
+    let bye = format!(
+        "BYE sip:slow-echo@{server} SIP/2.0\r\nVia: {via}\r\nMax-Forwards: 70\r\n\
+         From: {from}\r\nTo: {to};tag={to_tag}\r\nCall-ID: {call_id}\r\nCSeq: 2 BYE\r\n\
+         Content-Length: 0\r\n\r\n",
+        server = server.sip_addr(),
+        via = ua.via_value(&mediaplane::loadgen::ua::new_branch()),
+        from = call.from_header(),
+        to = call.to_header(),
+        call_id = call.call_id(),
+    );
+    ua.send_raw(bye.as_bytes()).await.unwrap();
+    let last = call.wait_final(Duration::from_secs(2)).await.unwrap();
+    assert_eq!(last.status_code(), Some(487));
+    assert!(ports_released(&server).await);
+    server.stop().await;
+}

@@ -3,6 +3,7 @@
 pub mod jitter;
 pub mod pool;
 pub mod ports;
+pub mod rtp_header;
 pub mod session;
 pub mod stats;
 pub mod worker;

@@ -87,10 +87,12 @@ impl MediaPool {
             .commands
             .send(command)
             .map_err(|_| PoolError::WorkerGone(worker))?;
-        handle
-            .waker
-            .wake()
-            .map_err(|_| PoolError::WorkerGone(worker))
+        // The command is queued; a failed wake only delays it to the
+        // worker's next tick.
+        if let Err(e) = handle.waker.wake() {
+            tracing::warn!(worker, error = %e, "cannot wake media worker");
+        }
+        Ok(())
     }
 
     pub fn ports(&self) -> &Arc<PortAllocator> {

@@ -46,18 +46,27 @@ impl PortAllocator {
     /// Binds the next free pair. A port another process holds is skipped and
     /// put to the back of the queue for later.
     pub fn allocate(&self) -> Result<PortPair, PortError> {
-        let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
-        for _ in 0..free.len() {
-            let Some(port) = free.pop_front() else { break };
+        let attempts = self.lock().len();
+        for _ in 0..attempts {
+            // The lock is not held across bind(): workers release ports
+            // while we search.
+            let Some(port) = self.lock().pop_front() else {
+                break;
+            };
             match self.bind_pair(port) {
                 Ok(pair) => {
                     self.in_use.fetch_add(1, Ordering::Relaxed);
                     return Ok(pair);
                 }
-                Err(_) => free.push_back(port),
+                Err(_) => self.lock().push_back(port),
             }
         }
         Err(PortError::Exhausted(self.range.0, self.range.1))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<u16>> {
+        // The queue stays consistent even if a holder panicked.
+        self.free.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn bind_pair(&self, port: u16) -> std::io::Result<PortPair> {
@@ -74,8 +83,7 @@ impl PortAllocator {
 
     /// Returns a pair once its sockets are closed.
     pub fn release(&self, rtp_port: u16) {
-        let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
-        free.push_back(rtp_port);
+        self.lock().push_back(rtp_port);
         self.in_use.fetch_sub(1, Ordering::Relaxed);
     }
 

@@ -7,12 +7,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rtp::header::Header;
-use webrtc_util::marshal::{Marshal, Unmarshal};
+use webrtc_util::marshal::Marshal;
 
 use crate::codec::{new_decoder, new_encoder, AudioDecoder, AudioEncoder, CodecError, CodecKind};
 use crate::media::jitter::{
     PacketInfo, Playout, PlayoutBuffer, PlayoutConfig, PlayoutConfigError, PushOutcome,
 };
+use crate::media::rtp_header;
 use crate::media::stats::{add, bump, set, MediaMetrics, SessionStats};
 
 /// Identifies a session across the control and data planes.
@@ -106,13 +107,15 @@ pub struct MediaSession {
     out: OutgoingStream,
     /// Address latched from incoming RTP (symmetric RTP, RFC 4961).
     latched: Option<SocketAddr>,
-    latched_ssrc: Option<u32>,
     frame_samples: usize,
     ts_per_frame: u32,
     ptime: Duration,
     next_tick: Instant,
     last_rx: Instant,
     media_timeout: Duration,
+    /// The media timeout runs only once the call is answered: phones send
+    /// no RTP while ringing.
+    armed: bool,
     timed_out: bool,
     pcm: Vec<i16>,
     packet: [u8; MAX_DATAGRAM],
@@ -147,8 +150,12 @@ fn playout_buffer(
     })
 }
 
-/// Ticks later than this are skipped rather than sent in a burst.
-const MAX_TICK_LAG: u32 = 3;
+/// Ticks later than this are skipped rather than sent in a burst: at most
+/// one packet goes out early to catch up.
+const MAX_TICK_LAG: u32 = 1;
+
+/// How long the latched RTP source must be silent before another may take over.
+const RELATCH_AFTER: Duration = Duration::from_secs(1);
 
 impl MediaSession {
     pub fn new(
@@ -173,7 +180,7 @@ impl MediaSession {
                 marker: true,
             },
             latched: None,
-            latched_ssrc: None,
+            armed: false,
             frame_samples,
             ts_per_frame: params.codec.clock_rate() * params.ptime_ms / 1000,
             ptime,
@@ -196,6 +203,12 @@ impl MediaSession {
         self.id
     }
 
+    /// The call was answered: the media timeout starts counting from now.
+    pub fn answered(&mut self, now: Instant) {
+        self.armed = true;
+        self.last_rx = now;
+    }
+
     pub fn set_source(&mut self, source: Source) {
         self.source = source;
         self.out.marker = true;
@@ -216,7 +229,6 @@ impl MediaSession {
         if params.remote_rtp != self.params.remote_rtp {
             // A new signalled address re-opens latching (the peer moved).
             self.latched = None;
-            self.latched_ssrc = None;
         }
         self.params = params;
         self.last_rx = now;
@@ -231,34 +243,21 @@ impl MediaSession {
             bump(&self.stats.rx_rtcp);
             return;
         }
-        let mut reader = datagram;
-        let header = match Header::unmarshal(&mut reader) {
-            Ok(h) if h.version == 2 => h,
-            _ => return self.garbage(),
+        let Ok((header, payload)) = rtp_header::parse(datagram) else {
+            return self.garbage();
         };
-        let mut payload = reader;
-        if header.padding {
-            // RFC 3550 §5.1: the last octet counts the padding octets.
-            let pad = payload.last().copied().unwrap_or(0) as usize;
-            if pad == 0 || pad > payload.len() {
-                return self.garbage();
-            }
-            payload = &payload[..payload.len() - pad];
-        }
-        if header.payload_type != self.params.payload_type {
-            if Some(header.payload_type) != self.params.telephone_event_pt {
-                bump(&self.stats.rx_wrong_payload_type);
-            }
-            // Events are the IVR layer's; they still prove the peer is alive.
-            self.last_rx = now;
-            return;
-        }
-        self.latch(from, header.ssrc);
-        if self.latched != Some(from) {
+        if !self.accept_source(now, from) {
             bump(&self.stats.rx_foreign_source);
             return;
         }
         self.last_rx = now;
+        if header.payload_type != self.params.payload_type {
+            // Events are the IVR layer's; anything else is counted.
+            if Some(header.payload_type) != self.params.telephone_event_pt {
+                bump(&self.stats.rx_wrong_payload_type);
+            }
+            return;
+        }
         bump(&self.stats.rx_packets);
         add(&self.stats.rx_bytes, datagram.len() as u64);
         bump(&self.metrics.rx_packets);
@@ -273,7 +272,7 @@ impl MediaSession {
             return;
         }
         let info = PacketInfo {
-            sequence: header.sequence_number,
+            sequence: header.sequence,
             timestamp: header.timestamp,
             ssrc: header.ssrc,
             marker: header.marker,
@@ -285,12 +284,19 @@ impl MediaSession {
         }
     }
 
-    /// Symmetric RTP: send where the peer's packets come from. The first
-    /// source wins; a new SSRC (the peer restarted its stream) may move it.
-    fn latch(&mut self, from: SocketAddr, ssrc: u32) {
-        if self.latched.is_none() || self.latched_ssrc != Some(ssrc) {
-            self.latched = Some(from);
-            self.latched_ssrc = Some(ssrc);
+    /// Symmetric RTP (RFC 4961): the first source heard is latched and our
+    /// packets go there. Packets from elsewhere are dropped while the latched
+    /// source is alive, so a stranger spraying the port range cannot take the
+    /// stream; once it has been quiet for [`RELATCH_AFTER`], a new source (a
+    /// peer whose NAT binding changed) takes over.
+    fn accept_source(&mut self, now: Instant, from: SocketAddr) -> bool {
+        match self.latched {
+            Some(addr) if addr == from => true,
+            Some(_) if now.duration_since(self.last_rx) < RELATCH_AFTER => false,
+            _ => {
+                self.latched = Some(from);
+                true
+            }
         }
     }
 
@@ -411,7 +417,7 @@ impl MediaSession {
     }
 
     fn check_media_timeout(&mut self, now: Instant) {
-        let expecting = self.params.receive && self.params.remote_rtp.is_some();
+        let expecting = self.armed && self.params.receive && self.params.remote_rtp.is_some();
         if expecting && !self.timed_out && now.duration_since(self.last_rx) >= self.media_timeout {
             self.timed_out = true;
             bump(&self.metrics.media_timeouts);

@@ -7,6 +7,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::io::ErrorKind;
 use std::net::SocketAddr;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -36,6 +37,10 @@ pub enum WorkerCommand {
         id: SessionId,
         source: Source,
     },
+    /// The leg was answered (arms the media timeout).
+    Answered {
+        id: SessionId,
+    },
     Destroy {
         id: SessionId,
     },
@@ -60,6 +65,9 @@ pub enum MediaEventKind {
 
 pub const WAKER_TOKEN: Token = Token(usize::MAX);
 
+/// Datagrams read from one socket before the worker moves on.
+const READS_PER_VISIT: usize = 32;
+
 /// Ticks due within this window run together (epoll waits in whole ms).
 const COALESCE: Duration = Duration::from_millis(1);
 
@@ -83,6 +91,10 @@ pub struct Worker {
     timers: BinaryHeap<Reverse<(Instant, usize, u32)>>,
     generation: u32,
     buffer: Box<[u8; 2048]>,
+    /// Sockets left readable after their read budget, revisited first.
+    unread: Vec<usize>,
+    /// The other half of the `unread` double buffer (kept to avoid allocating).
+    spare: Vec<usize>,
 }
 
 impl Worker {
@@ -107,6 +119,8 @@ impl Worker {
             timers: BinaryHeap::with_capacity(1024),
             generation: 0,
             buffer: Box::new([0; 2048]),
+            unread: Vec::with_capacity(2048),
+            spare: Vec::with_capacity(2048),
         };
         Ok((worker, waker))
     }
@@ -115,10 +129,13 @@ impl Worker {
     pub fn run(mut self) {
         let mut events = Events::with_capacity(1024);
         loop {
-            let timeout = self
-                .timers
-                .peek()
-                .map(|Reverse((at, _, _))| at.saturating_duration_since(Instant::now()));
+            let timeout = if self.unread.is_empty() {
+                self.timers
+                    .peek()
+                    .map(|Reverse((at, _, _))| at.saturating_duration_since(Instant::now()))
+            } else {
+                Some(Duration::ZERO)
+            };
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == ErrorKind::Interrupted {
                     continue;
@@ -127,12 +144,21 @@ impl Worker {
                 break;
             }
             let now = Instant::now();
-            for event in events.iter() {
-                if event.token() == WAKER_TOKEN {
-                    continue;
+            let mut pending = std::mem::take(&mut self.spare);
+            pending.append(&mut self.unread);
+            pending.extend(
+                events
+                    .iter()
+                    .map(|e| e.token())
+                    .filter(|t| *t != WAKER_TOKEN)
+                    .map(|t| t.0),
+            );
+            for token in pending.drain(..) {
+                if !self.read_socket(now, token) {
+                    self.unread.push(token);
                 }
-                self.read_socket(now, event.token().0);
             }
+            self.spare = pending;
             if !self.drain_commands(now) {
                 break;
             }
@@ -144,29 +170,51 @@ impl Worker {
         }
     }
 
-    fn read_socket(&mut self, now: Instant, token: usize) {
+    /// Reads a socket until it is empty or the per-visit budget is spent;
+    /// false when datagrams remain (the socket is revisited next loop, so one
+    /// flooded port cannot starve the other sessions' ticks).
+    fn read_socket(&mut self, now: Instant, token: usize) -> bool {
         let (index, is_rtcp) = (token >> 1, token & 1 == 1);
         let Some(Some(slot)) = self.slots.get_mut(index) else {
-            return;
+            return true;
         };
         let socket = if is_rtcp { &slot.rtcp } else { &slot.rtp };
-        // Edge-triggered readiness: read until the socket is empty.
-        loop {
-            match socket.recv_from(&mut self.buffer[..]) {
-                Ok((n, from)) => {
-                    let datagram = &self.buffer[..n];
-                    if is_rtcp {
-                        slot.session.handle_rtcp(now, from, datagram);
-                    } else {
-                        slot.session.handle_rtp(now, from, datagram);
+        let session = &mut slot.session;
+        let buffer = &mut self.buffer[..];
+        // A session that panics is isolated: it is closed, the worker goes on.
+        let drained = catch_unwind(AssertUnwindSafe(|| {
+            for _ in 0..READS_PER_VISIT {
+                match socket.recv_from(buffer) {
+                    Ok((n, from)) => {
+                        let datagram = &buffer[..n];
+                        if is_rtcp {
+                            session.handle_rtcp(now, from, datagram);
+                        } else {
+                            session.handle_rtp(now, from, datagram);
+                        }
                     }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => return true,
+                    // ICMP port unreachable and similar surface here on Linux;
+                    // they say nothing the media timeout will not.
+                    Err(_) => return true,
                 }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                // ICMP port unreachable and similar surface here on Linux; they
-                // say nothing the media timeout will not.
-                Err(_) => break,
+            }
+            false
+        }));
+        match drained {
+            Ok(done) => done,
+            Err(_) => {
+                let id = slot.session.id();
+                self.fail(id, "media session panicked on input");
+                true
             }
         }
+    }
+
+    fn fail(&mut self, id: SessionId, reason: &str) {
+        tracing::error!(session = id, reason, "closing media session");
+        self.emit(id, MediaEventKind::Failed(reason.to_string()));
+        self.destroy(id);
     }
 
     /// Applies pending commands; false on shutdown.
@@ -194,6 +242,11 @@ impl Worker {
             WorkerCommand::SetSource { id, source } => {
                 if let Some(slot) = self.slot_mut(id) {
                     slot.session.set_source(source);
+                }
+            }
+            WorkerCommand::Answered { id } => {
+                if let Some(slot) = self.slot_mut(id) {
+                    slot.session.answered(now);
                 }
             }
             WorkerCommand::Destroy { id } => self.destroy(id),
@@ -278,9 +331,18 @@ impl Worker {
             if slot.generation != generation {
                 continue;
             }
-            slot.session.handle_timeout(at.max(now));
-            while let Some((datagram, to)) = slot.session.poll_transmit() {
-                send(&slot.rtp, datagram, to);
+            let session = &mut slot.session;
+            let rtp = &slot.rtp;
+            let ticked = catch_unwind(AssertUnwindSafe(|| {
+                session.handle_timeout(at.max(now));
+                while let Some((datagram, to)) = session.poll_transmit() {
+                    send(rtp, datagram, to);
+                }
+            }));
+            if ticked.is_err() {
+                let id = slot.session.id();
+                self.fail(id, "media session panicked on its tick");
+                continue;
             }
             let next = slot.session.poll_timeout();
             let id = slot.session.id();

@@ -17,6 +17,9 @@ pub enum FramingError {
 pub struct StreamFramer {
     buffer: Vec<u8>,
     max_message: usize,
+    /// How far the buffer has been searched for the end of the head, so a
+    /// head arriving a byte at a time is not rescanned from the start.
+    scanned: usize,
 }
 
 impl StreamFramer {
@@ -24,6 +27,7 @@ impl StreamFramer {
         StreamFramer {
             buffer: Vec::with_capacity(4096),
             max_message,
+            scanned: 0,
         }
     }
 
@@ -39,21 +43,30 @@ impl StreamFramer {
             .iter()
             .take_while(|b| matches!(b, b'\r' | b'\n'))
             .count();
-        self.buffer.drain(..leading);
-        let Some((head_end, _)) = find_head_end(&self.buffer) else {
+        if leading > 0 {
+            self.buffer.drain(..leading);
+            self.scanned = 0;
+        }
+        // Resume a few bytes back: the separator may straddle two reads.
+        let from = self.scanned.saturating_sub(3);
+        let Some((head_end, _)) = find_head_end(&self.buffer[from..]).map(|(e, l)| (e + from, l))
+        else {
+            self.scanned = self.buffer.len();
             if self.buffer.len() > self.max_message {
                 return Err(FramingError::HeadTooLarge(self.max_message));
             }
             return Ok(None);
         };
         let body_len = content_length(&self.buffer[..head_end]).unwrap_or(0);
-        if head_end + body_len > self.max_message {
-            return Err(FramingError::BodyTooLarge(body_len));
-        }
-        if self.buffer.len() < head_end + body_len {
+        let total = head_end
+            .checked_add(body_len)
+            .filter(|t| *t <= self.max_message)
+            .ok_or(FramingError::BodyTooLarge(body_len))?;
+        if self.buffer.len() < total {
             return Ok(None);
         }
-        let message: Vec<u8> = self.buffer.drain(..head_end + body_len).collect();
+        let message: Vec<u8> = self.buffer.drain(..total).collect();
+        self.scanned = 0;
         Ok(Some(message))
     }
 }
@@ -102,6 +115,22 @@ mod tests {
             .unwrap()
             .unwrap()
             .ends_with(b"\r\n\r\n"));
+    }
+
+    #[test]
+    fn a_head_sent_byte_by_byte_frames_and_huge_lengths_do_not_overflow() {
+        let mut framer = StreamFramer::new(65535);
+        for (i, b) in MSG.iter().enumerate() {
+            framer.push(&[*b]);
+            let got = framer.next_message().unwrap();
+            assert_eq!(got.is_some(), i == MSG.len() - 1);
+        }
+        let mut framer = StreamFramer::new(65535);
+        framer.push(b"OPTIONS sip:a@b SIP/2.0\r\nContent-Length: 18446744073709551615\r\n\r\n");
+        assert!(matches!(
+            framer.next_message(),
+            Err(FramingError::BodyTooLarge(_))
+        ));
     }
 
     #[test]

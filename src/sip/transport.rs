@@ -24,7 +24,7 @@ pub enum CoreQuery {
 }
 
 enum StreamEvent {
-    Opened(u64, mpsc::UnboundedSender<Bytes>),
+    Opened(u64, mpsc::Sender<Bytes>),
     Message(u64, SocketAddr, Vec<u8>),
     Closed(u64),
 }
@@ -40,8 +40,17 @@ pub struct SipHandle {
 pub struct SipDriver {
     core: SipCore,
     udp: Arc<UdpSocket>,
-    streams: HashMap<u64, mpsc::UnboundedSender<Bytes>>,
+    streams: HashMap<u64, mpsc::Sender<Bytes>>,
 }
+
+/// Messages queued for one TCP connection; a peer that stops reading is
+/// disconnected when its queue is full rather than growing it without bound.
+const TCP_WRITE_QUEUE: usize = 256;
+/// Open TCP connections accepted at once (each costs a descriptor and a task).
+const MAX_TCP_CONNECTIONS: usize = 4096;
+/// A TCP connection silent this long is closed (RFC 5626 keep-alives, sent
+/// every two minutes or so, keep a live one open).
+const TCP_IDLE: std::time::Duration = std::time::Duration::from_secs(600);
 
 const MAX_UDP: usize = 65535;
 
@@ -143,7 +152,10 @@ impl SipDriver {
                 }
                 Transport::Tcp => match self.streams.get(&peer.connection) {
                     Some(tx) => {
-                        let _ = tx.send(data);
+                        if tx.try_send(data).is_err() {
+                            tracing::info!(to = %peer.addr, "tcp peer not reading, closing");
+                            self.streams.remove(&peer.connection);
+                        }
                     }
                     None => {
                         tracing::debug!(to = %peer.addr, "tcp connection gone, message dropped")
@@ -161,15 +173,27 @@ async fn accept_loop(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut next_id = 1u64;
+    let open = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_TCP_CONNECTIONS));
     loop {
+        let Ok(permit) = open.clone().acquire_owned().await else {
+            return;
+        };
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, from)) => {
                     let id = next_id;
                     next_id += 1;
-                    tokio::spawn(connection(stream, from, id, events.clone(), max_message));
+                    let events = events.clone();
+                    tokio::spawn(async move {
+                        connection(stream, from, id, events, max_message).await;
+                        drop(permit);
+                    });
                 }
-                Err(e) => tracing::warn!(error = %e, "tcp accept failed"),
+                Err(e) => {
+                    // Out of descriptors and the like: back off instead of spinning.
+                    tracing::warn!(error = %e, "tcp accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
             },
             _ = shutdown.changed() => return,
         }
@@ -186,7 +210,7 @@ async fn connection(
     max_message: usize,
 ) {
     let (mut reader, mut writer) = stream.into_split();
-    let (tx, mut rx) = mpsc::unbounded_channel::<Bytes>();
+    let (tx, mut rx) = mpsc::channel::<Bytes>(TCP_WRITE_QUEUE);
     if events.send(StreamEvent::Opened(id, tx)).await.is_err() {
         return;
     }
@@ -200,9 +224,9 @@ async fn connection(
     let mut framer = StreamFramer::new(max_message);
     let mut buf = vec![0u8; 16 * 1024];
     'read: loop {
-        let n = match reader.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => n,
+        let n = match tokio::time::timeout(TCP_IDLE, reader.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
+            Ok(Ok(n)) => n,
         };
         framer.push(&buf[..n]);
         loop {

@@ -66,6 +66,8 @@ pub struct Call {
     invite_cseq: u32,
     next_cseq: u32,
     routes: Vec<String>,
+    /// SDP for the ACK of a 2xx that answered an offerless re-INVITE.
+    late_answer: Option<String>,
     remote_target: Option<String>,
     events: mpsc::Receiver<ReceivedMessage>,
     responses: Vec<ReceivedMessage>,
@@ -93,6 +95,7 @@ impl Call {
             invite_via: setup.invite_via,
             invite_cseq: setup.invite_cseq,
             next_cseq: setup.invite_cseq + 1,
+            late_answer: None,
             routes: Vec::new(),
             remote_target: None,
             events: setup.events,
@@ -226,6 +229,12 @@ impl Call {
         .await?
     }
 
+    /// The SDP answer the next re-INVITE's ACK carries (for a re-INVITE sent
+    /// without an offer, whose 2xx brings the offer).
+    pub fn set_late_answer(&mut self, sdp: String) {
+        self.late_answer = Some(sdp);
+    }
+
     /// The first response to the INVITE with status `code` (e.g. 180).
     pub async fn wait_status(
         &mut self,
@@ -354,7 +363,9 @@ impl Call {
                 .status_code()
                 .is_some_and(|c| (200..300).contains(&c))
         {
-            // RFC 3261 §13.2.2.4: a re-INVITE's 2xx is acknowledged like the first.
+            // RFC 3261 §13.2.2.4: a re-INVITE's 2xx is acknowledged like the
+            // first; after an offerless re-INVITE the ACK carries the answer.
+            let late_answer = self.late_answer.take();
             let via = via_value(self.shared.transport, self.shared.local_addr, &new_branch());
             let ack = OutgoingRequest {
                 method: "ACK",
@@ -367,7 +378,7 @@ impl Call {
                 contact: None,
                 routes: &self.routes,
                 extra_headers: &[],
-                body: None,
+                body: late_answer.as_deref().map(|sdp| ("application/sdp", sdp)),
             }
             .render();
             self.shared.send_to_server(ack.as_bytes()).await?;

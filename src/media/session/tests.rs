@@ -162,6 +162,11 @@ fn silence_past_the_media_timeout_raises_one_event() {
     let mut now = Instant::now();
     let start = now;
     let mut s = session(now);
+    // Ringing: no timeout however long.
+    run(&mut s, &mut now, start + Duration::from_secs(5));
+    assert_eq!(s.poll_event(), None, "not armed before the answer");
+    let start = now;
+    s.answered(now);
     run(&mut s, &mut now, start + Duration::from_millis(1900));
     assert_eq!(s.poll_event(), None);
     run(&mut s, &mut now, start + Duration::from_millis(2100));
@@ -184,4 +189,52 @@ fn a_stalled_worker_skips_ticks_instead_of_bursting() {
     assert!(s.poll_timeout() > late, "next tick after now");
     s.handle_timeout(late);
     assert!(s.poll_transmit().is_none(), "no burst of catch-up packets");
+}
+
+#[test]
+fn a_stranger_cannot_take_the_latched_stream() {
+    let start = Instant::now();
+    let mut now = start;
+    let mut s = session(now);
+    s.set_source(Source::Echo);
+    let peer: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+    let stranger: SocketAddr = "127.0.0.1:6666".parse().unwrap();
+    let frame = [0x55u8; 160];
+    let mut seq = 0u16;
+    let mut sent_to = Vec::new();
+    for i in 0..40u64 {
+        s.handle_rtp(now, peer, &rtp(seq, seq as u32 * 160, &frame));
+        seq += 1;
+        let mut hostile = rtp(1000 + i as u16, 99, &frame);
+        hostile[8..12].copy_from_slice(&[1, 2, 3, 4]); // another SSRC
+        s.handle_rtp(now, stranger, &hostile);
+        sent_to.extend(
+            run(
+                &mut s,
+                &mut now,
+                start + Duration::from_millis(20 * (i + 1)),
+            )
+            .into_iter()
+            .map(|(_, to)| to),
+        );
+    }
+    assert!(!sent_to.is_empty());
+    assert!(
+        sent_to.iter().all(|to| *to == peer),
+        "never sent to the stranger"
+    );
+    assert_eq!(s.stats.snapshot().rx_foreign_source, 40);
+    // The peer goes quiet for longer than the re-latch guard: a new source
+    // (the same peer behind a new NAT binding) takes over.
+    let moved: SocketAddr = "127.0.0.1:5002".parse().unwrap();
+    let quiet_until = now + RELATCH_AFTER + Duration::from_millis(100);
+    run(&mut s, &mut now, quiet_until);
+    for _ in 0..10 {
+        s.handle_rtp(now, moved, &rtp(seq, seq as u32 * 160, &frame));
+        seq += 1;
+        let until = now + Duration::from_millis(20);
+        if let Some((_, to)) = run(&mut s, &mut now, until).into_iter().last() {
+            assert_eq!(to, moved);
+        }
+    }
 }

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use rsip::prelude::*;
 use rsip::Request;
 
 use super::{metrics, Leg, LegState, SipCore, ALLOW};
@@ -162,6 +161,8 @@ impl SipCore {
             )
             .is_err()
         {
+            // The command (and its sockets) never reached a worker.
+            self.media.ports().release(rtp_port);
             return Err(Refusal::new(500, Some("Media plane unavailable".into())));
         }
         let ring = target.ring;
@@ -170,11 +171,13 @@ impl SipCore {
             state: LegState::Ringing,
             dialog,
             invite: request.clone(),
+            invite_key: key.clone(),
             app,
             worker,
             local_media,
             origin,
-            answer_sdp: negotiated.answer.to_string(),
+            local_sdp: negotiated.answer,
+            pending_offer: None,
             params,
             stats,
             started: now,
@@ -186,11 +189,19 @@ impl SipCore {
         if ring.is_zero() {
             self.answer(now, id);
         } else {
-            let (invite, tag) = {
+            let (invite, tag, peer) = {
                 let leg = &self.legs[&id];
-                (leg.invite.clone(), leg.dialog.local_tag.clone())
+                (
+                    leg.invite.clone(),
+                    leg.dialog.local_tag.clone(),
+                    leg.dialog.peer,
+                )
             };
-            self.respond(now, key, &invite, 180, None, vec![], Some(&tag));
+            // RFC 3261 §12.1.1: a response that creates an early dialog
+            // carries Contact and the Record-Route set.
+            let mut extra = record_routes(&invite);
+            extra.push(rsip::Header::Contact(self.contact_for(peer).into()));
+            self.respond(now, key, &invite, 180, None, extra, Some(&tag));
             self.answer_timers.push(std::cmp::Reverse((now + ring, id)));
         }
         Ok(())
@@ -207,13 +218,6 @@ impl SipCore {
 
     /// Sends the 2xx with our SDP answer and starts the application.
     pub(super) fn answer(&mut self, now: Instant, id: crate::media::SessionId) {
-        let Some(key) = self
-            .by_invite
-            .iter()
-            .find_map(|(k, v)| (*v == id).then(|| k.clone()))
-        else {
-            return;
-        };
         let Some(peer) = self.legs.get(&id).map(|l| l.dialog.peer) else {
             return;
         };
@@ -226,28 +230,34 @@ impl SipCore {
         }
         leg.state = LegState::Answered;
         let invite = leg.invite.clone();
+        let key = leg.invite_key.clone();
         let tag = leg.dialog.local_tag.clone();
-        let body = leg.answer_sdp.clone().into_bytes();
+        let body = leg.local_sdp.to_string().into_bytes();
+        let worker = leg.worker;
         let actions = leg.app.start();
-        self.send_ok_with_sdp(now, &key, &invite, &tag, contact, body);
+        let _ = self.media.send(worker, WorkerCommand::Answered { id });
+        let routes = record_routes(&invite);
+        self.send_ok_with_sdp(now, &key, &invite, &tag, contact, routes, body);
         self.apply_actions(now, id, actions);
     }
 
     /// A 200 carrying our SDP, Contact and Allow (RFC 3261 §13.3.1.4).
-    fn send_ok_with_sdp(
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn send_ok_with_sdp(
         &mut self,
         now: Instant,
         key: &TransactionKey,
         request: &Request,
         tag: &str,
         contact: String,
+        mut extra: Vec<rsip::Header>,
         sdp: Vec<u8>,
     ) {
-        let extra = vec![
+        extra.extend([
             rsip::Header::Contact(contact.into()),
             rsip::Header::Allow(ALLOW.into()),
             rsip::Header::Server(self.settings.user_agent.clone().into()),
-        ];
+        ]);
         let response = crate::sip::response::build_response(
             request,
             200,
@@ -262,72 +272,31 @@ impl SipCore {
         metrics::count_response(&self.metrics, 200);
     }
 
-    fn contact_for(&self, peer: Peer) -> String {
-        let ip = self.local_ip_for(peer.addr);
-        let host = match ip {
-            std::net::IpAddr::V6(v6) => format!("[{v6}]"),
-            v4 => v4.to_string(),
-        };
+    pub(super) fn contact_for(&self, peer: Peer) -> String {
+        let host = super::uri_host(self.local_ip_for(peer.addr));
         let transport = match peer.transport {
             crate::sip::peer::Transport::Tcp => ";transport=tcp",
             crate::sip::peer::Transport::Udp => "",
         };
-        format!("<sip:{host}:{}{transport}>", self.settings.sip_port)
-    }
-
-    /// A re-INVITE (RFC 3261 §14.2): a new offer within the dialog.
-    pub(super) fn handle_reinvite(&mut self, now: Instant, key: TransactionKey, request: Request) {
-        let Some(id) = self.leg_for(&request) else {
-            self.respond(now, &key, &request, 481, None, vec![], None);
-            return;
-        };
-        let cseq = request.cseq_header().ok().and_then(|c| c.seq().ok());
-        let Some(leg) = self.legs.get_mut(&id) else {
-            return;
-        };
-        if !cseq.is_some_and(|c| leg.dialog.accept_remote_cseq(c)) {
-            // RFC 3261 §12.2.2: out of order.
-            self.respond(
-                now,
-                &key,
-                &request,
-                500,
-                Some("CSeq out of order"),
-                vec![],
-                None,
-            );
-            return;
-        }
-        let tag = leg.dialog.local_tag.clone();
-        let outcome = std::str::from_utf8(&request.body)
-            .map_err(|_| "SDP is not UTF-8".to_string())
-            .and_then(|text| SessionDescription::parse(text).map_err(|e| format!("Bad SDP: {e}")))
-            .and_then(|offer| {
-                sdp::answer(&offer, &leg.local_media, &mut leg.origin).map_err(|e| e.to_string())
-            });
-        let negotiated = match outcome {
-            Ok(n) => n,
-            Err(reason) => {
-                // The failed offer leaves the session as it was (RFC 3264 §8).
-                self.respond(now, &key, &request, 488, Some(&reason), vec![], Some(&tag));
-                return;
-            }
-        };
-        let params = media_params(&negotiated.audio);
-        leg.params = params.clone();
-        leg.answer_sdp = negotiated.answer.to_string();
-        let worker = leg.worker;
-        let body = leg.answer_sdp.clone().into_bytes();
-        let peer = leg.dialog.peer;
-        let _ = self
-            .media
-            .send(worker, WorkerCommand::Update { id, params });
-        let contact = self.contact_for(peer);
-        self.send_ok_with_sdp(now, &key, &request, &tag, contact, body);
+        format!(
+            "<sip:{host}:{}{transport}>",
+            self.settings.port_for(peer.transport)
+        )
     }
 }
 
-fn media_params(audio: &NegotiatedAudio) -> MediaParams {
+/// The Record-Route headers of a dialog-creating request, in order, for the
+/// responses that establish the dialog (RFC 3261 §12.1.1).
+pub(super) fn record_routes(request: &Request) -> Vec<rsip::Header> {
+    request
+        .headers
+        .iter()
+        .filter(|h| matches!(h, rsip::Header::RecordRoute(_)))
+        .cloned()
+        .collect()
+}
+
+pub(super) fn media_params(audio: &NegotiatedAudio) -> MediaParams {
     MediaParams {
         codec: audio.codec,
         payload_type: audio.payload_type,

@@ -12,7 +12,8 @@ use crate::codec::CodecKind;
 use crate::media::session::{MediaParams, SessionId};
 use crate::media::stats::{SessionStats, SessionStatsSnapshot};
 use crate::sip::dialog::Dialog;
-use crate::sip::sdp::{LocalMedia, SdpOrigin};
+use crate::sip::sdp::{LocalMedia, SdpOrigin, SessionDescription};
+use crate::sip::transaction::TransactionKey;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -29,14 +30,18 @@ pub struct Leg {
     pub id: SessionId,
     pub state: LegState,
     pub dialog: Dialog,
-    /// The dialog-creating INVITE (for the final response when ringing).
+    /// The dialog-creating INVITE and its transaction (for the final
+    /// response while ringing).
     pub invite: Request,
+    pub invite_key: TransactionKey,
     pub app: Box<dyn CallApp>,
     pub worker: usize,
     pub local_media: LocalMedia,
     pub origin: SdpOrigin,
-    /// The SDP answer we gave, re-sent in the 2xx after a delayed answer.
-    pub answer_sdp: String,
+    /// The SDP we last sent (our answer, or our offer in a 2xx).
+    pub local_sdp: SessionDescription,
+    /// Our offer in the 2xx to an SDP-less re-INVITE, awaiting the ACK's answer.
+    pub pending_offer: Option<SessionDescription>,
     pub params: MediaParams,
     pub stats: Arc<SessionStats>,
     pub started: Instant,

@@ -9,6 +9,7 @@
 mod invite;
 mod leg;
 mod metrics;
+mod reinvite;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -46,6 +47,7 @@ pub struct CoreSettings {
     /// that routes to each peer.
     pub advertise: Option<IpAddr>,
     pub sip_port: u16,
+    pub sip_tcp_port: u16,
     pub codecs: Vec<CodecKind>,
     pub ptime_ms: u32,
     pub jitter_delay_ms: u32,
@@ -54,6 +56,24 @@ pub struct CoreSettings {
     pub retry_after_s: u32,
     pub max_message_bytes: usize,
     pub timers: TimerConfig,
+}
+
+impl CoreSettings {
+    /// Our listening port on a transport (Via sent-by, Contact).
+    pub fn port_for(&self, transport: crate::sip::peer::Transport) -> u16 {
+        match transport {
+            crate::sip::peer::Transport::Udp => self.sip_port,
+            crate::sip::peer::Transport::Tcp => self.sip_tcp_port,
+        }
+    }
+}
+
+/// An address as the host part of a SIP URI or Via (IPv6 in brackets).
+pub fn uri_host(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V6(v6) => format!("[{v6}]"),
+        IpAddr::V4(v4) => v4.to_string(),
+    }
 }
 
 pub struct SipCore {
@@ -134,7 +154,7 @@ impl SipCore {
                 };
                 if session_event == crate::media::session::SessionEvent::MediaTimeout {
                     tracing::info!(call_id = %leg.dialog.call_id, "media timeout, hanging up");
-                    self.hangup(now, event.session);
+                    self.hangup(now, event.session, 408);
                     return;
                 }
                 let actions = leg.app.on_media_event(session_event);
@@ -142,7 +162,7 @@ impl SipCore {
             }
             MediaEventKind::Failed(reason) => {
                 tracing::warn!(session = event.session, %reason, "media session failed");
-                self.hangup(now, event.session);
+                self.hangup(now, event.session, 500);
             }
             MediaEventKind::Closed => {}
         }
@@ -196,12 +216,12 @@ impl SipCore {
                 request,
                 source,
             } => self.handle_request(now, key, request, source),
-            TransactionEvent::Ack { request, .. } => self.handle_ack(&request),
+            TransactionEvent::Ack { request, .. } => self.handle_ack(now, &request),
             TransactionEvent::AckTimeout { key } => {
                 if let Some(id) = self.by_invite.get(&key).copied() {
                     metrics::bump(&self.metrics.ack_timeouts);
                     tracing::info!(session = id, "no ACK for our 2xx, hanging up");
-                    self.hangup(now, id);
+                    self.hangup(now, id, 500);
                 }
             }
             TransactionEvent::Terminated { key } => {
@@ -231,7 +251,7 @@ impl SipCore {
         }
         match (&request.method, in_dialog) {
             (rsip::Method::Invite, false) => self.handle_invite(now, key, request, source),
-            (rsip::Method::Invite, true) => self.handle_reinvite(now, key, request),
+            (rsip::Method::Invite, true) => self.handle_reinvite(now, key, request, source),
             (rsip::Method::Cancel, _) => self.handle_cancel(now, key, request),
             (rsip::Method::Options, _) => {
                 let extra = vec![
@@ -253,13 +273,18 @@ impl SipCore {
         }
     }
 
-    fn handle_ack(&mut self, request: &Request) {
-        if let Some(id) = self.leg_for(request) {
-            if let Some(leg) = self.legs.get_mut(&id) {
-                if leg.state == LegState::Answered {
-                    leg.state = LegState::Confirmed;
-                }
-            }
+    fn handle_ack(&mut self, now: Instant, request: &Request) {
+        let Some(id) = self.leg_for(request) else {
+            return;
+        };
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
+        if leg.state == LegState::Answered {
+            leg.state = LegState::Confirmed;
+        }
+        if leg.pending_offer.is_some() {
+            self.accept_ack_answer(now, id, request);
         }
     }
 
@@ -269,7 +294,8 @@ impl SipCore {
             return;
         };
         self.respond(now, &key, &request, 200, None, vec![], None);
-        self.end_leg(id);
+        // RFC 3261 §15.1.2: a BYE in an early dialog ends the INVITE with 487.
+        self.end_leg(now, id, 487);
     }
 
     fn handle_cancel(&mut self, now: Instant, key: TransactionKey, request: Request) {
@@ -277,24 +303,26 @@ impl SipCore {
         let leg = invite_key
             .as_ref()
             .and_then(|k| self.by_invite.get(k).copied());
-        let Some(invite_key) = invite_key else {
+        if invite_key.is_none() {
             // RFC 3261 §9.2: no matching transaction.
             self.respond(now, &key, &request, 481, None, vec![], None);
             return;
-        };
-        self.respond(now, &key, &request, 200, None, vec![], None);
-        let Some(id) = leg else { return };
-        let Some(leg) = self.legs.get(&id) else {
-            return;
-        };
-        if leg.state != LegState::Ringing {
-            // Already answered: the CANCEL has no effect (§9.2).
-            return;
         }
-        let invite = leg.invite.clone();
-        let tag = leg.dialog.local_tag.clone();
-        self.respond(now, &invite_key, &invite, 487, None, vec![], Some(&tag));
-        self.end_leg(id);
+        // §9.2: the 200 to CANCEL carries the To tag the 487 will have.
+        let tag = leg
+            .and_then(|id| self.legs.get(&id))
+            .map(|l| l.dialog.local_tag.clone());
+        self.respond(now, &key, &request, 200, None, vec![], tag.as_deref());
+        if let Some(id) = leg {
+            // Answered already: the CANCEL has no effect (§9.2).
+            if self
+                .legs
+                .get(&id)
+                .is_some_and(|l| l.state == LegState::Ringing)
+            {
+                self.end_leg(now, id, 487);
+            }
+        }
     }
 
     /// Finds the leg an in-dialog request belongs to (Call-ID + our tag).
@@ -354,7 +382,8 @@ impl SipCore {
     }
 
     /// Ends a leg from our side: BYE if a dialog exists, media torn down.
-    fn hangup(&mut self, now: Instant, id: SessionId) {
+    /// `early_code` answers the INVITE if the leg was still ringing.
+    fn hangup(&mut self, now: Instant, id: SessionId, early_code: u16) {
         let Some(peer) = self.legs.get(&id).map(|l| l.dialog.peer) else {
             return;
         };
@@ -366,13 +395,11 @@ impl SipCore {
             let branch = crate::sip::ids::new_branch();
             let destination = leg.dialog.destination();
             let extra = format!("User-Agent: {}\r\n", self.settings.user_agent);
-            match leg.dialog.request(
-                "BYE",
-                &via_ip.to_string(),
-                self.settings.sip_port,
-                &branch,
-                &extra,
-            ) {
+            let port = self.settings.port_for(leg.dialog.peer.transport);
+            match leg
+                .dialog
+                .request("BYE", &uri_host(via_ip), port, &branch, &extra)
+            {
                 Ok(bye) => {
                     if let Err(e) = self.layer.send_request(now, bye, destination) {
                         tracing::warn!(error = %e, "BYE not sent");
@@ -381,14 +408,27 @@ impl SipCore {
                 Err(e) => tracing::warn!(error = %e, "cannot build BYE"),
             }
         }
-        self.end_leg(id);
+        self.end_leg(now, id, early_code);
     }
 
-    /// Forgets a leg and releases its media.
-    fn end_leg(&mut self, id: SessionId) {
+    /// Forgets a leg and releases its media. A leg still ringing gets its
+    /// INVITE answered with `early_code`, so no transaction is left pending.
+    fn end_leg(&mut self, now: Instant, id: SessionId, early_code: u16) {
         let Some(leg) = self.legs.remove(&id) else {
             return;
         };
+        if leg.state == LegState::Ringing {
+            let tag = leg.dialog.local_tag.clone();
+            self.respond(
+                now,
+                &leg.invite_key,
+                &leg.invite,
+                early_code,
+                None,
+                vec![],
+                Some(&tag),
+            );
+        }
         self.by_dialog.remove(&leg.dialog.key());
         let _ = self.media.send(leg.worker, WorkerCommand::Destroy { id });
         metrics::bump(&self.metrics.calls_ended);
@@ -404,7 +444,7 @@ impl SipCore {
                             .send(leg.worker, WorkerCommand::SetSource { id, source });
                     }
                 }
-                crate::apps::AppAction::Hangup => self.hangup(now, id),
+                crate::apps::AppAction::Hangup => self.hangup(now, id, 480),
             }
         }
     }
