@@ -450,3 +450,16 @@ async fn bye_in_an_early_dialog_ends_the_invite_with_487_and_record_route_is_kep
     assert!(ports_released(&server).await);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_hangs_up_active_calls() {
+    let server = TestServer::start(|_| {}).await;
+    let mut active = call(&server, "echo", &[CodecKind::Pcmu]).await;
+    server.stop().await;
+    let bye = active
+        .call
+        .wait_bye(Duration::from_secs(2))
+        .await
+        .expect("BYE on shutdown");
+    assert_eq!(bye.method(), Some("BYE"));
+}

@@ -117,7 +117,11 @@ impl SipDriver {
                     CoreQuery::Calls(reply) => { let _ = reply.send(self.core.calls(Instant::now())); }
                 },
                 _ = sleep => self.core.handle_timeout(Instant::now()),
-                _ = shutdown.changed() => break,
+                _ = shutdown.changed() => {
+                    self.core.shutdown(Instant::now());
+                    self.flush().await;
+                    break;
+                }
             }
             self.flush().await;
         }

@@ -181,6 +181,16 @@ impl SipCore {
         self.drain_layer(now);
     }
 
+    /// Ends every call before the process stops: BYE to answered legs, 503
+    /// to ringing ones (RFC 3261 §21.5.4).
+    pub fn shutdown(&mut self, now: Instant) {
+        let ids: Vec<SessionId> = self.legs.keys().copied().collect();
+        for id in ids {
+            self.hangup(now, id, 503);
+        }
+        self.drain_layer(now);
+    }
+
     pub fn poll_timeout(&self) -> Option<Instant> {
         let answer = self.answer_timers.peek().map(|Reverse((at, _))| *at);
         match (self.layer.poll_timeout(), answer) {
