@@ -34,7 +34,7 @@ pub enum Decoded {
 const REQUIRED_REQUEST_HEADERS: [&str; 5] = ["Via", "From", "To", "Call-ID", "CSeq"];
 
 /// RFC 3261 §7.3.3 compact forms, plus the common extension ones.
-fn expand_compact(name: &str) -> &str {
+pub fn expand_compact(name: &str) -> &str {
     if name.len() != 1 {
         return name;
     }

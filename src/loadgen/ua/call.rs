@@ -339,21 +339,7 @@ impl Call {
         };
         let cseq = self.next_cseq;
         self.next_cseq += 1;
-        let via = via_value(self.shared.transport, self.shared.local_addr, &new_branch());
-        let text = OutgoingRequest {
-            method,
-            request_uri: &remote_target,
-            via: &via,
-            from: &self.from,
-            to: &self.to,
-            call_id: &self.call_id,
-            cseq,
-            contact: None,
-            routes: &self.routes,
-            extra_headers,
-            body,
-        }
-        .render();
+        let text = self.in_dialog_request(method, &remote_target, cseq, extra_headers, body);
         self.shared
             .send_request(&self.call_id, cseq, method, Bytes::from(text))
             .await?;
@@ -366,24 +352,37 @@ impl Call {
             // RFC 3261 §13.2.2.4: a re-INVITE's 2xx is acknowledged like the
             // first; after an offerless re-INVITE the ACK carries the answer.
             let late_answer = self.late_answer.take();
-            let via = via_value(self.shared.transport, self.shared.local_addr, &new_branch());
-            let ack = OutgoingRequest {
-                method: "ACK",
-                request_uri: &remote_target,
-                via: &via,
-                from: &self.from,
-                to: &self.to,
-                call_id: &self.call_id,
-                cseq,
-                contact: None,
-                routes: &self.routes,
-                extra_headers: &[],
-                body: late_answer.as_deref().map(|sdp| ("application/sdp", sdp)),
-            }
-            .render();
+            let body = late_answer.as_deref().map(|sdp| ("application/sdp", sdp));
+            let ack = self.in_dialog_request("ACK", &remote_target, cseq, &[], body);
             self.shared.send_to_server(ack.as_bytes()).await?;
         }
         Ok(response)
+    }
+
+    /// The text of a request within this dialog, on a fresh branch.
+    fn in_dialog_request(
+        &self,
+        method: &str,
+        remote_target: &str,
+        cseq: u32,
+        extra_headers: &[String],
+        body: Option<(&str, &str)>,
+    ) -> String {
+        let via = via_value(self.shared.transport, self.shared.local_addr, &new_branch());
+        OutgoingRequest {
+            method,
+            request_uri: remote_target,
+            via: &via,
+            from: &self.from,
+            to: &self.to,
+            call_id: &self.call_id,
+            cseq,
+            contact: None,
+            routes: &self.routes,
+            extra_headers,
+            body,
+        }
+        .render()
     }
 
     async fn wait_final_response_to(

@@ -208,20 +208,9 @@ fn unfold(head: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// Expands a compact header name (RFC 3261 §7.3.3); other names pass through.
+/// The full name of a header given in compact form (RFC 3261 §7.3.3).
 pub fn full_header_name(name: &str) -> &str {
-    match name {
-        "i" | "I" => "Call-ID",
-        "m" | "M" => "Contact",
-        "e" | "E" => "Content-Encoding",
-        "l" | "L" => "Content-Length",
-        "c" | "C" => "Content-Type",
-        "f" | "F" => "From",
-        "s" | "S" => "Subject",
-        "k" | "K" => "Supported",
-        "t" | "T" => "To",
-        "v" | "V" => "Via",
-        _ => name,
-    }
+    crate::sip::message::expand_compact(name)
 }
 
 /// A header parameter such as `tag` or `branch`, looked for after the URI
