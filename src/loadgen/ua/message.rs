@@ -208,7 +208,6 @@ fn unfold(head: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// Expands a compact header name (RFC 3261 §7.3.3); other names pass through.
-/// The full name of a header given in compact form (RFC 3261 §7.3.3).
 pub fn full_header_name(name: &str) -> &str {
     crate::sip::message::expand_compact(name)
 }
