@@ -1,0 +1,65 @@
+//! The binary's command line: check-config explains every problem.
+
+use std::process::Command;
+
+fn mediaplane() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_mediaplane"))
+}
+
+#[test]
+fn check_config_accepts_the_shipped_examples() {
+    for file in ["config/default.toml", "config/example-full.toml"] {
+        let out = mediaplane()
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["check-config", file])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{file}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("ok"));
+    }
+}
+
+#[test]
+fn check_config_names_each_bad_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        "[sip]\nudp_listen = \"nowhere\"\n\n[media]\nrtp_port_min = 30000\nrtp_port_max = 20000\ncolour = \"blue\"\n\n[prompts]\ndir = \"/no/such/folder\"\n",
+    )
+    .unwrap();
+    let out = mediaplane()
+        .args(["check-config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for key in [
+        "sip.udp_listen",
+        "media.rtp_port_max",
+        "media.colour",
+        "prompts.dir",
+    ] {
+        assert!(stderr.contains(key), "{key} missing from:\n{stderr}");
+    }
+    assert!(
+        stderr.lines().count() >= 4,
+        "one line per problem:\n{stderr}"
+    );
+}
+
+#[test]
+fn a_bad_override_stops_the_server_before_it_binds() {
+    let out = mediaplane()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["--rtp-ports", "30001-20000"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("rtp"));
+}
