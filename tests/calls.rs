@@ -463,3 +463,29 @@ async fn shutdown_hangs_up_active_calls() {
         .expect("BYE on shutdown");
     assert_eq!(bye.method(), Some("BYE"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_bye_before_the_ack_even_when_the_prompt_ends_first() {
+    // T1 = 50 ms: the unacknowledged 2xx gives up after 3.2 s.
+    let server = TestServer::start(|c| c.sip.t1_ms = 50).await;
+    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
+    let offer = sdp_offer("127.0.0.1:4000".parse().unwrap(), &[CodecKind::Pcmu]);
+    let options = InviteOptions {
+        send_ack: false,
+        ..InviteOptions::default()
+    };
+    let uri = format!("sip:play-beep@{}", server.sip_addr());
+    let mut call = ua.invite_with(&uri, &offer, &options).await.unwrap();
+    let answered = std::time::Instant::now();
+    // The beep (250 ms) is over long before the 2xx times out; RFC 3261 §15
+    // still forbids the BYE until then.
+    call.wait_bye(Duration::from_secs(6))
+        .await
+        .expect("BYE after the ACK timeout");
+    let waited = answered.elapsed();
+    assert!(
+        waited >= Duration::from_millis(2500),
+        "BYE after {waited:?}"
+    );
+    server.stop().await;
+}

@@ -178,6 +178,7 @@ impl SipCore {
             origin,
             local_sdp: negotiated.answer,
             pending_offer: None,
+            bye_after_ack: false,
             params,
             stats,
             started: now,

@@ -42,6 +42,8 @@ pub struct Leg {
     pub local_sdp: SessionDescription,
     /// Our offer in the 2xx to an SDP-less re-INVITE, awaiting the ACK's answer.
     pub pending_offer: Option<SessionDescription>,
+    /// The call is to end once our 2xx is acknowledged (RFC 3261 §15).
+    pub bye_after_ack: bool,
     pub params: MediaParams,
     pub stats: Arc<SessionStats>,
     pub started: Instant,

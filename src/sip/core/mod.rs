@@ -154,7 +154,7 @@ impl SipCore {
                 };
                 if session_event == crate::media::session::SessionEvent::MediaTimeout {
                     tracing::info!(call_id = %leg.dialog.call_id, "media timeout, hanging up");
-                    self.hangup(now, event.session, 408);
+                    self.end_call(now, event.session, 408);
                     return;
                 }
                 let actions = leg.app.on_media_event(session_event);
@@ -162,7 +162,7 @@ impl SipCore {
             }
             MediaEventKind::Failed(reason) => {
                 tracing::warn!(session = event.session, %reason, "media session failed");
-                self.hangup(now, event.session, 500);
+                self.end_call(now, event.session, 500);
             }
             MediaEventKind::Closed => {}
         }
@@ -292,6 +292,10 @@ impl SipCore {
         };
         if leg.state == LegState::Answered {
             leg.state = LegState::Confirmed;
+            if leg.bye_after_ack {
+                self.hangup(now, id, 500);
+                return;
+            }
         }
         if leg.pending_offer.is_some() {
             self.accept_ack_answer(now, id, request);
@@ -392,6 +396,17 @@ impl SipCore {
     }
 
     /// Ends a leg from our side: BYE if a dialog exists, media torn down.
+    /// Ends a call for an application or media reason. RFC 3261 §15: no BYE
+    /// before the ACK of our 2xx, so an unacknowledged leg ends when the ACK
+    /// (or its timeout) comes.
+    fn end_call(&mut self, now: Instant, id: SessionId, early_code: u16) {
+        match self.legs.get_mut(&id) {
+            Some(leg) if leg.state == LegState::Answered => leg.bye_after_ack = true,
+            Some(_) => self.hangup(now, id, early_code),
+            None => {}
+        }
+    }
+
     /// `early_code` answers the INVITE if the leg was still ringing.
     fn hangup(&mut self, now: Instant, id: SessionId, early_code: u16) {
         let Some(peer) = self.legs.get(&id).map(|l| l.dialog.peer) else {
@@ -454,7 +469,7 @@ impl SipCore {
                             .send(leg.worker, WorkerCommand::SetSource { id, source });
                     }
                 }
-                crate::apps::AppAction::Hangup => self.hangup(now, id, 480),
+                crate::apps::AppAction::Hangup => self.end_call(now, id, 480),
             }
         }
     }
