@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# Whole-server capacity: concurrent PCMU echo calls held by one media worker.
+#
+# For each call count N: starts the server pinned to one core (one media
+# worker; its tokio control-plane threads share that core), runs the load
+# generator pinned to another core, samples CPU time over the window in which
+# all N calls stream, and prints one result line. Everything is on loopback.
+#
+# Usage (from the repository root, after `cargo build --release`):
+#   benches/capacity.sh 100 200 400 ...
+# Environment:
+#   MEDIAPLANE_BIN  binary (default: ${CARGO_TARGET_DIR:-target}/release/mediaplane)
+#   SERVER_CPU      core for the server (default 1)
+#   LOAD_CPU        core for the load generator (default 0)
+#   DURATION_S      seconds of audio per call (default 20)
+#   RAMP_S          seconds over which the calls are started (default 5)
+#   OUT             folder for logs and reports (default $TMPDIR/mediaplane-capacity)
+#
+# Result columns: calls, calls set up, packets sent, sequence loss % of the
+# echoed streams, % of sent frames never matched by an echo, late frames
+# (round trip > 100 ms), round trip p50/p99/max ms, server late ticks, then
+# CPU % of one core over the window: media worker thread, rest of the
+# server, whole server, load generator, and busy % of each pinned core
+# (everything running there, other processes included), the host's UDP
+# receive/send buffer errors, and the server's own per-call counters at the
+# end of the window, summed: calls in progress, frames played as missing,
+# packets too late for the playout buffer, frames concealed; last, the
+# largest total bytes seen queued in the UDP receive buffers of the server's
+# RTP ports and of the load generator's ports (five samples over the window).
+
+set -euo pipefail
+
+BIN=${MEDIAPLANE_BIN:-${CARGO_TARGET_DIR:-target}/release/mediaplane}
+SERVER_CPU=${SERVER_CPU:-1}
+LOAD_CPU=${LOAD_CPU:-0}
+DURATION_S=${DURATION_S:-20}
+RAMP_S=${RAMP_S:-5}
+OUT=${OUT:-${TMPDIR:-/tmp}/mediaplane-capacity}
+SIP=127.0.0.1:5060
+HTTP=127.0.0.1:8080
+
+if [ $# -eq 0 ]; then
+    awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"
+    exit 2
+fi
+[ -x "$BIN" ] || { echo "no binary at $BIN: run cargo build --release" >&2; exit 2; }
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+mkdir -p "$OUT"
+
+# CPU time of one thread or process in ns (schedstat: time on CPU).
+thread_ns() { awk '{print $1}' "/proc/$1/task/$2/schedstat" 2>/dev/null || echo 0; }
+process_ns() {
+    local total=0 t
+    for t in /proc/"$1"/task/*/schedstat; do
+        total=$((total + $(awk '{print $1}' "$t" 2>/dev/null || echo 0)))
+    done
+    echo "$total"
+}
+# Busy and total jiffies of one core.
+core_jiffies() {
+    awk -v cpu="cpu$1" '$1 == cpu {busy = $2 + $3 + $4 + $7 + $8 + $9; print busy, busy + $5 + $6}' /proc/stat
+}
+udp_errors() {
+    awk '/^Udp:/ && $2 ~ /^[0-9]+$/ {print $6, $7}' /proc/net/snmp
+}
+# Bytes queued in UDP receive buffers: the server's RTP ports, and the load
+# generator's (ephemeral) ports. A queue shows which side falls behind.
+queued_bytes() {
+    ss -uanH | awk '{n = split($4, a, ":"); p = a[n] + 0
+        if (p >= 20000 && p <= 29999) s += $2; else if (p >= 32768) l += $2}
+        END {print s + 0, l + 0}'
+}
+percent() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", (b > 0 ? 100 * a / b : 0)}'; }
+
+printf '%s\n' "calls set_up sent loss% not_echoed% late rtt_p50 rtt_p99 rtt_max late_ticks media_cpu% rest_cpu% server_cpu% loadgen_cpu% core${SERVER_CPU}_busy% core${LOAD_CPU}_busy% udp_rcvbuf_err udp_sndbuf_err srv_calls srv_lost srv_late srv_concealed srv_rxq_max lg_rxq_max"
+
+run=0
+for N in "$@"; do
+    run=$((run + 1))
+    # Files are named by run and call count: a count may come back.
+    f="$OUT/$(printf %02d "$run")-$N"
+    rate=$(awk -v n="$N" -v r="$RAMP_S" 'BEGIN {x = n / r; printf "%.3f", x < 1 ? 1 : x}')
+    ramp=$(awk -v n="$N" -v r="$rate" 'BEGIN {printf "%.3f", (n - 1) / r}')
+
+    taskset -c "$SERVER_CPU" "$BIN" --workers 1 --sip-listen "$SIP" --http-listen "$HTTP" \
+        --rtp-ports 20000-29999 --max-calls 10000 >"$f-server.log" 2>&1 &
+    server=$!
+    for _ in $(seq 50); do
+        grep -q "mediaplane started" "$f-server.log" && break
+        sleep 0.1
+    done
+    if ! grep -q "mediaplane started" "$f-server.log"; then
+        echo "the server did not start; see $f-server.log" >&2
+        kill "$server" 2>/dev/null || true
+        exit 1
+    fi
+    media=$(grep -l '^media-0$' /proc/"$server"/task/*/comm | cut -d/ -f5)
+
+    read -r udp_rcv0 udp_snd0 < <(udp_errors)
+    taskset -c "$LOAD_CPU" "$BIN" loadgen "sip:echo@$SIP" --calls "$N" --rate "$rate" \
+        --duration-s "$DURATION_S" --json >"$f-loadgen.json" 2>"$f-loadgen.log" &
+    loadgen=$!
+
+    # The window: every call set up (ramp + 2 s) to 2 s before the first ends.
+    sleep "$(awk -v r="$ramp" 'BEGIN {print r + 2}')"
+    # The first call stops streaming at about DURATION_S; end 2 s before.
+    window=$(awk -v r="$ramp" -v d="$DURATION_S" 'BEGIN {w = d - r - 4; print w < 1 ? 1 : w}')
+    m0=$(thread_ns "$server" "$media"); s0=$(process_ns "$server"); l0=$(process_ns "$loadgen")
+    read -r sb0 st0 < <(core_jiffies "$SERVER_CPU"); read -r lb0 lt0 < <(core_jiffies "$LOAD_CPU")
+    t0=$(date +%s%N)
+    # Five queue samples spread over the window.
+    qs_max=0 ql_max=0
+    step=$(awk -v w="$window" 'BEGIN {print w / 5}')
+    for _ in 1 2 3 4 5; do
+        sleep "$step"
+        read -r qs ql < <(queued_bytes)
+        [ "$qs" -gt "$qs_max" ] && qs_max=$qs
+        [ "$ql" -gt "$ql_max" ] && ql_max=$ql
+    done
+    m1=$(thread_ns "$server" "$media"); s1=$(process_ns "$server"); l1=$(process_ns "$loadgen")
+    read -r sb1 st1 < <(core_jiffies "$SERVER_CPU"); read -r lb1 lt1 < <(core_jiffies "$LOAD_CPU")
+    t1=$(date +%s%N)
+    curl -s "http://$HTTP/api/v1/calls" >"$f-calls.json" || echo '[]' >"$f-calls.json"
+
+    wait "$loadgen" || true
+    read -r udp_rcv1 udp_snd1 < <(udp_errors)
+    curl -s "http://$HTTP/metrics" >"$f-metrics.txt" || true
+    kill -INT "$server"
+    wait "$server" || true
+
+    elapsed=$((t1 - t0))
+    late_ticks=$(awk '$1 == "mediaplane_media_late_ticks_total" {print $2}' "$f-metrics.txt")
+    # The server's own view at the end of the window, summed over its calls:
+    # frames the playout buffer played as missing, packets it got too late,
+    # frames concealed.
+    server_view=$(jq -r '[length, (map(.stats.lost) | add // 0),
+        (map(.stats.late) | add // 0), (map(.stats.concealed) | add // 0)]
+        | map(tostring) | join(" ")' "$f-calls.json" 2>/dev/null || echo "- - - -")
+    report=$(jq -r '[.calls_set_up, .packets_sent,
+        (.loss_percent | . * 1000 | round / 1000),
+        ((.echo_loss_percent // 100) | . * 1000 | round / 1000),
+        .late_packets,
+        (.round_trip_ms.p50_ms // "-"), (.round_trip_ms.p99_ms // "-"),
+        (.round_trip_ms.max_ms // "-")] | map(tostring) | join(" ")' "$f-loadgen.json")
+    echo "$N $report ${late_ticks:--}" \
+        "$(percent $((m1 - m0)) "$elapsed")" \
+        "$(percent $((s1 - s0 - (m1 - m0))) "$elapsed")" \
+        "$(percent $((s1 - s0)) "$elapsed")" \
+        "$(percent $((l1 - l0)) "$elapsed")" \
+        "$(percent $((sb1 - sb0)) $((st1 - st0)))" \
+        "$(percent $((lb1 - lb0)) $((lt1 - lt0)))" \
+        "$((udp_rcv1 - udp_rcv0)) $((udp_snd1 - udp_snd0))" \
+        "$server_view $qs_max $ql_max"
+    sleep 2
+done
