@@ -43,6 +43,10 @@ async fn calls_health_and_metrics_follow_a_call() {
     assert!(leg["stats"]["rx_packets"].as_u64().unwrap() >= 20, "{leg}");
     assert!(leg["stats"]["tx_packets"].as_u64().unwrap() >= 15, "{leg}");
     assert_eq!(leg["stats"]["rx_garbage"], 0);
+    assert_eq!(
+        leg["stats"]["playout_delay_ms"], 40,
+        "the configured playout delay"
+    );
 
     let metrics = server.metrics_text().await;
     assert!(metrics.contains("# TYPE mediaplane_calls_started_total counter"));

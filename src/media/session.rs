@@ -197,6 +197,16 @@ impl MediaSession {
             metrics,
             params,
         })
+        .inspect(|session| session.publish_delay())
+    }
+
+    /// The playout delay the buffer aims for, for the API.
+    fn publish_delay(&self) {
+        let frames = self.playout.target_delay_frames() as u64;
+        set(
+            &self.stats.playout_delay_ms,
+            frames * self.params.ptime_ms as u64,
+        );
     }
 
     pub fn id(&self) -> SessionId {
@@ -225,6 +235,7 @@ impl MediaSession {
             self.ptime = Duration::from_millis(params.ptime_ms as u64);
             self.pcm = vec![0; self.frame_samples];
             self.playout = playout_buffer(&params, self.jitter_delay_ms)?;
+            self.publish_delay();
         }
         if params.remote_rtp != self.params.remote_rtp {
             // A new signalled address re-opens latching (the peer moved).
@@ -335,7 +346,12 @@ impl MediaSession {
         self.next_tick += self.ptime;
         self.packet_len = 0;
         self.check_media_timeout(now);
-        let heard = self.receive_frame(now);
+        // Only the echo plays what it hears; other sources just keep the
+        // playout buffer moving (loss still counted) without decoding.
+        let heard = match self.source {
+            Source::Echo => self.receive_frame(now),
+            _ => self.skip_frame(now),
+        };
         let have_frame = match &mut self.source {
             Source::Silence => false,
             Source::Echo => heard,
@@ -379,6 +395,18 @@ impl MediaSession {
                 self.decoder.conceal(&mut self.pcm);
                 bump(&self.stats.lost);
                 bump(&self.stats.concealed);
+                true
+            }
+            Playout::Idle => false,
+        }
+    }
+
+    /// Advances the playout buffer by one frame without decoding it.
+    fn skip_frame(&mut self, now: Instant) -> bool {
+        match self.playout.pop(now) {
+            Playout::Frame { .. } => true,
+            Playout::Missing => {
+                bump(&self.stats.lost);
                 true
             }
             Playout::Idle => false,

@@ -51,6 +51,7 @@ counters!(
         rx_garbage,
         media_timeouts,
         worker_late_ticks,
+        send_errors,
     }
 );
 

@@ -127,7 +127,9 @@ impl Worker {
 
     /// Runs until told to shut down or the control plane goes away.
     pub fn run(mut self) {
-        let mut events = Events::with_capacity(1024);
+        // Room for every socket of a busy worker, so one wake-up reads all
+        // that is ready before the ticks run.
+        let mut events = Events::with_capacity(8192);
         loop {
             let timeout = if self.unread.is_empty() {
                 self.timers
@@ -333,10 +335,11 @@ impl Worker {
             }
             let session = &mut slot.session;
             let rtp = &slot.rtp;
+            let metrics = &self.metrics;
             let ticked = catch_unwind(AssertUnwindSafe(|| {
                 session.handle_timeout(at.max(now));
                 while let Some((datagram, to)) = session.poll_transmit() {
-                    send(rtp, datagram, to);
+                    send(rtp, datagram, to, &metrics);
                 }
             }));
             if ticked.is_err() {
@@ -363,8 +366,10 @@ impl Worker {
     }
 }
 
-fn send(socket: &UdpSocket, datagram: &[u8], to: SocketAddr) {
+fn send(socket: &UdpSocket, datagram: &[u8], to: SocketAddr, metrics: &MediaMetrics) {
     // A full send buffer drops this packet, like the network would; the
-    // next tick carries on.
-    let _ = socket.send_to(datagram, to);
+    // next tick carries on. It is counted.
+    if socket.send_to(datagram, to).is_err() {
+        bump(&metrics.send_errors);
+    }
 }
