@@ -339,7 +339,7 @@ impl Worker {
             let ticked = catch_unwind(AssertUnwindSafe(|| {
                 session.handle_timeout(at.max(now));
                 while let Some((datagram, to)) = session.poll_transmit() {
-                    send(rtp, datagram, to, &metrics);
+                    send(rtp, datagram, to, metrics);
                 }
             }));
             if ticked.is_err() {
