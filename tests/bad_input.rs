@@ -180,3 +180,62 @@ async fn garbage_on_rtp_port_is_dropped_and_counted() {
     call.hang_up().await;
     server.stop().await;
 }
+
+fn xorshift(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thousands_of_mutated_requests_leave_the_server_serving() {
+    let server = TestServer::start(|_| {}).await;
+    let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let seeds: Vec<String> = vec![
+        invite(100),
+        invite(101)
+            .replace("INVITE sip", "BYE sip")
+            .replace("1 INVITE", "2 BYE")
+            .replace("To: <sip:echo@127.0.0.1>", "To: <sip:echo@127.0.0.1>;tag=t"),
+        invite(102)
+            .replace("INVITE sip", "CANCEL sip")
+            .replace("1 INVITE", "1 CANCEL"),
+        invite(103)
+            .replace("INVITE sip", "OPTIONS sip")
+            .replace("1 INVITE", "1 OPTIONS"),
+    ];
+    let mut state = 0x2545f4914f6cdd1du64;
+    let mut buf = vec![0u8; 65536];
+    for round in 0..3000usize {
+        let mut bytes = seeds[round % seeds.len()].clone().into_bytes();
+        for _ in 0..1 + xorshift(&mut state) % 4 {
+            if bytes.is_empty() {
+                break;
+            }
+            let at = xorshift(&mut state) as usize % bytes.len();
+            match xorshift(&mut state) % 3 {
+                0 => bytes[at] = xorshift(&mut state) as u8,
+                1 => {
+                    bytes.remove(at);
+                }
+                _ => bytes.insert(at, b":;,<>\r\n \t@"[xorshift(&mut state) as usize % 10]),
+            }
+        }
+        sock.send_to(&bytes, server.sip_addr()).await.unwrap();
+        // Drain whatever came back so the socket never fills.
+        while let Ok(Ok(_)) =
+            tokio::time::timeout(Duration::from_micros(200), sock.recv_from(&mut buf)).await
+        {
+        }
+    }
+    let report = common::echo_call(&server, Duration::from_millis(600)).await;
+    assert!(
+        report.echoed_frames > 10,
+        "echo after the storm: {report:?}"
+    );
+    let metrics = server.metrics_text().await;
+    assert!(common::metric(&metrics, "mediaplane_sip_messages_total") > 500.0);
+    assert!(common::metric(&metrics, "mediaplane_sip_malformed_rejected_total") > 100.0);
+    server.stop().await;
+}
