@@ -1,5 +1,6 @@
-//! Cost of the G.711 codecs per 20 ms frame (160 samples at 8 kHz), through
-//! the same trait objects the media path uses.
+//! Cost of the G.711 codecs per 20 ms frame (160 samples at 8 kHz) and of
+//! G.722 (320 samples at 16 kHz), through the same trait objects the media
+//! path uses.
 
 use std::hint::black_box;
 
@@ -8,12 +9,15 @@ use mediaplane::codec::{new_decoder, new_encoder, CodecKind};
 
 const FRAME: usize = 160;
 
-fn speech_like_frame() -> [i16; FRAME] {
+/// 20 ms at 16 kHz, G.722's audio rate (RFC 3551 §4.5.2).
+const WIDEBAND_FRAME: usize = 320;
+
+fn speech_like_frame<const N: usize>(rate: f64) -> [i16; N] {
     // Two tones at a speech-like level; the codecs' cost does not depend on
     // content, but constant input would flatter branch prediction.
-    let mut frame = [0i16; FRAME];
+    let mut frame = [0i16; N];
     for (i, s) in frame.iter_mut().enumerate() {
-        let t = i as f64 / 8000.0;
+        let t = i as f64 / rate;
         let v = 6000.0 * (2.0 * std::f64::consts::PI * 310.0 * t).sin()
             + 3000.0 * (2.0 * std::f64::consts::PI * 1230.0 * t).sin();
         *s = v as i16;
@@ -22,7 +26,7 @@ fn speech_like_frame() -> [i16; FRAME] {
 }
 
 fn g711(c: &mut Criterion) {
-    let pcm = speech_like_frame();
+    let pcm = speech_like_frame::<FRAME>(8000.0);
     for kind in [CodecKind::Pcmu, CodecKind::Pcma] {
         let name = kind.encoding_name();
         let mut encoder = new_encoder(kind).expect("G.711 encoder");
@@ -54,5 +58,35 @@ fn g711(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, g711);
+fn g722(c: &mut Criterion) {
+    let pcm = speech_like_frame::<WIDEBAND_FRAME>(16_000.0);
+    let mut encoder = new_encoder(CodecKind::G722).expect("G.722 encoder");
+    let mut decoder = new_decoder(CodecKind::G722).expect("G.722 decoder");
+    // One octet per sample pair.
+    let mut payload = [0u8; WIDEBAND_FRAME / 2];
+    let mut out = [0i16; WIDEBAND_FRAME];
+
+    c.bench_function("G722 encode 20 ms", |b| {
+        b.iter(|| encoder.encode(black_box(&pcm), &mut payload))
+    });
+    encoder.encode(&pcm, &mut payload).expect("encode");
+    c.bench_function("G722 decode 20 ms", |b| {
+        b.iter(|| decoder.decode(black_box(&payload), &mut out))
+    });
+    c.bench_function("G722 encode+decode 20 ms", |b| {
+        b.iter(|| {
+            let n = encoder.encode(black_box(&pcm), &mut payload)?;
+            decoder.decode(&payload[..n], &mut out)
+        })
+    });
+    c.bench_function("G722 conceal 20 ms", |b| {
+        b.iter(|| {
+            let n = decoder.decode(black_box(&payload), &mut out);
+            let m = decoder.conceal(&mut out);
+            (n, m)
+        })
+    });
+}
+
+criterion_group!(benches, g711, g722);
 criterion_main!(benches);

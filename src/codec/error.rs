@@ -16,6 +16,10 @@ pub enum CodecError {
     /// A received payload carried nothing to decode.
     #[error("empty payload")]
     EmptyPayload,
+    /// The frame length does not fit the codec's framing (G.722 codes
+    /// samples in pairs, one octet per pair, RFC 3551 §4.5.2).
+    #[error("{} cannot code a frame of {samples} samples", .kind.encoding_name())]
+    BadFrameLength { kind: CodecKind, samples: usize },
     /// The codec has no in-band forward error correction.
     #[error("{} has no in-band FEC", .0.encoding_name())]
     FecUnsupported(CodecKind),

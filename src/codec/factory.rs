@@ -4,6 +4,7 @@
 //! allocation happens here, once per call leg, never per frame.
 
 use super::g711_codec::{G711Decoder, G711Encoder, G711Law};
+use super::g722_codec::{G722Decoder, G722Encoder};
 use super::{AudioDecoder, AudioEncoder, CodecError, CodecKind};
 
 /// Creates an encoder for `kind`.
@@ -11,6 +12,7 @@ pub fn new_encoder(kind: CodecKind) -> Result<Box<dyn AudioEncoder>, CodecError>
     match kind {
         CodecKind::Pcmu => Ok(Box::new(G711Encoder::new(G711Law::MuLaw))),
         CodecKind::Pcma => Ok(Box::new(G711Encoder::new(G711Law::ALaw))),
+        CodecKind::G722 => Ok(Box::new(G722Encoder::new())),
         CodecKind::TelephoneEvent => Err(CodecError::NotAudio(kind)),
     }
 }
@@ -20,6 +22,7 @@ pub fn new_decoder(kind: CodecKind) -> Result<Box<dyn AudioDecoder>, CodecError>
     match kind {
         CodecKind::Pcmu => Ok(Box::new(G711Decoder::new(G711Law::MuLaw))),
         CodecKind::Pcma => Ok(Box::new(G711Decoder::new(G711Law::ALaw))),
+        CodecKind::G722 => Ok(Box::new(G722Decoder::new())),
         CodecKind::TelephoneEvent => Err(CodecError::NotAudio(kind)),
     }
 }

@@ -5,23 +5,31 @@
 pub enum CodecKind {
     Pcmu,
     Pcma,
+    /// ITU-T G.722 at 64 kbit/s (RFC 3551 §4.5.2).
+    G722,
     TelephoneEvent,
 }
 
 impl CodecKind {
     /// Every codec, in mediaplane's default preference order.
-    pub const ALL: [CodecKind; 3] = [CodecKind::Pcmu, CodecKind::Pcma, CodecKind::TelephoneEvent];
+    pub const ALL: [CodecKind; 4] = [
+        CodecKind::Pcmu,
+        CodecKind::Pcma,
+        CodecKind::G722,
+        CodecKind::TelephoneEvent,
+    ];
 
     /// The encoding name of the rtpmap attribute.
     pub fn encoding_name(self) -> &'static str {
         match self {
             CodecKind::Pcmu => "PCMU",
             CodecKind::Pcma => "PCMA",
+            CodecKind::G722 => "G722",
             CodecKind::TelephoneEvent => "telephone-event",
         }
     }
 
-    /// The RTP clock rate written in SDP.
+    /// The RTP clock rate written in SDP (8000 for G.722 too, RFC 3551 §4.5.2).
     pub fn clock_rate(self) -> u32 {
         8000
     }
@@ -29,7 +37,12 @@ impl CodecKind {
     /// The sample rate of the audio the codec carries (differs from the RTP
     /// clock for G.722, RFC 3551 §4.5.2).
     pub fn audio_rate(self) -> u32 {
-        8000
+        match self {
+            // G.722 samples at 16 kHz, yet its RTP clock (and SDP rate) stays
+            // 8000 for compatibility with an error in RFC 1890: RFC 3551 §4.5.2.
+            CodecKind::G722 => 16_000,
+            _ => 8000,
+        }
     }
 
     /// Channels written in the rtpmap.
@@ -42,6 +55,7 @@ impl CodecKind {
         match self {
             CodecKind::Pcmu => Some(0),
             CodecKind::Pcma => Some(8),
+            CodecKind::G722 => Some(9),
             CodecKind::TelephoneEvent => None,
         }
     }
@@ -70,5 +84,34 @@ impl CodecKind {
     /// True for formats that carry audio samples (not events).
     pub fn is_audio(self) -> bool {
         !matches!(self, CodecKind::TelephoneEvent)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn g722_has_the_rfc_3551_quirk() {
+        // RFC 3551 §4.5.2: 16 kHz audio, but an 8000 Hz RTP clock, PT 9.
+        let g722 = CodecKind::G722;
+        assert_eq!(g722.encoding_name(), "G722");
+        assert_eq!(g722.clock_rate(), 8000);
+        assert_eq!(g722.audio_rate(), 16_000);
+        assert_eq!(g722.channels(), 1);
+        assert_eq!(g722.static_payload_type(), Some(9));
+        assert!(g722.is_audio());
+        assert_eq!(CodecKind::from_rtpmap("g722", 8000), Some(g722));
+        assert_eq!(CodecKind::from_rtpmap("G722", 16_000), None);
+        assert_eq!(CodecKind::from_static_payload_type(9), Some(g722));
+        assert_eq!(CodecKind::from_name("G722"), Some(g722));
+    }
+
+    #[test]
+    fn other_kinds_keep_8000_hz_audio() {
+        for kind in [CodecKind::Pcmu, CodecKind::Pcma, CodecKind::TelephoneEvent] {
+            assert_eq!(kind.audio_rate(), 8000);
+            assert_eq!(kind.clock_rate(), 8000);
+        }
     }
 }

@@ -411,3 +411,17 @@ fn check_config_names_the_file() {
     let errors = check_config(&missing).unwrap_err();
     assert_eq!(summary(&errors), vec![(None, ConfigErrorKind::Io, None)]);
 }
+
+#[test]
+fn g722_is_a_configurable_codec() {
+    let prompts = tempfile::tempdir().unwrap();
+    let text = format!(
+        "[media]\ncodecs = [\"G722\", \"pcmu\", \"telephone-event\"]\n{}",
+        prompts_section(prompts.path())
+    );
+    let config = Config::from_toml_str(&text, "t.toml").unwrap();
+    assert_eq!(
+        config.media.codecs,
+        vec![CodecKind::G722, CodecKind::Pcmu, CodecKind::TelephoneEvent]
+    );
+}

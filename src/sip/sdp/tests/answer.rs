@@ -356,3 +356,54 @@ fn ipv6_offer() {
     let n = answer_text(&text, &local_media()).unwrap();
     assert_eq!(n.audio.remote_rtp, Some(addr("[2001:db8::5]:6000")));
 }
+
+#[test]
+fn g722_by_static_payload_type_alone_is_chosen_when_preferred() {
+    // RFC 3551 Table 4 assigns PT 9 to G722, so no rtpmap is needed.
+    let mut local = local_media();
+    local.codecs = vec![CodecKind::G722, CodecKind::Pcmu];
+    let text = audio_offer("m=audio 30000 RTP/AVP 0 9", &[]);
+    let n = answer_text(&text, &local).unwrap();
+    assert_eq!((n.audio.codec, n.audio.payload_type), (CodecKind::G722, 9));
+    let m = &n.answer.media[0];
+    assert_eq!(m.formats, ["9"]);
+    // The rtpmap rate is the 8000 Hz RTP clock, not the 16 kHz audio rate
+    // (RFC 3551 §4.5.2).
+    assert_eq!(m.rtpmaps[&9].encoding_name, "G722");
+    assert_eq!(m.rtpmaps[&9].clock_rate, 8000);
+}
+
+#[test]
+fn g722_by_rtpmap_at_8000_is_chosen_when_preferred() {
+    let mut local = local_media();
+    local.codecs = vec![CodecKind::G722, CodecKind::Pcma];
+    let text = audio_offer(
+        "m=audio 30000 RTP/AVP 8 9",
+        &["a=rtpmap:8 PCMA/8000", "a=rtpmap:9 G722/8000"],
+    );
+    let n = answer_text(&text, &local).unwrap();
+    assert_eq!((n.audio.codec, n.audio.payload_type), (CodecKind::G722, 9));
+}
+
+#[test]
+fn g722_at_16000_in_the_rtpmap_is_not_g722() {
+    // A peer that writes the audio rate has misread RFC 3551 §4.5.2; its
+    // timestamps would run at twice our clock, so the format is skipped.
+    let mut local = local_media();
+    local.codecs = vec![CodecKind::G722, CodecKind::Pcmu];
+    let text = audio_offer(
+        "m=audio 30000 RTP/AVP 9 0",
+        &["a=rtpmap:9 G722/16000", "a=rtpmap:0 PCMU/8000"],
+    );
+    let n = answer_text(&text, &local).unwrap();
+    assert_eq!((n.audio.codec, n.audio.payload_type), (CodecKind::Pcmu, 0));
+}
+
+#[test]
+fn g722_is_not_chosen_when_we_do_not_list_it() {
+    let text = audio_offer("m=audio 30000 RTP/AVP 9 8", &[]);
+    let mut local = local_media();
+    local.codecs = vec![CodecKind::Pcmu, CodecKind::Pcma];
+    let n = answer_text(&text, &local).unwrap();
+    assert_eq!((n.audio.codec, n.audio.payload_type), (CodecKind::Pcma, 8));
+}
