@@ -4,6 +4,7 @@
 //! allocation happens here, once per call leg, never per frame.
 
 use super::g711_codec::{G711Decoder, G711Encoder, G711Law};
+use super::opus_codec::{OpusConfig, OpusDecoder, OpusEncoder};
 use super::{AudioDecoder, AudioEncoder, CodecError, CodecKind};
 
 /// Creates an encoder for `kind`.
@@ -11,6 +12,7 @@ pub fn new_encoder(kind: CodecKind) -> Result<Box<dyn AudioEncoder>, CodecError>
     match kind {
         CodecKind::Pcmu => Ok(Box::new(G711Encoder::new(G711Law::MuLaw))),
         CodecKind::Pcma => Ok(Box::new(G711Encoder::new(G711Law::ALaw))),
+        CodecKind::Opus => Ok(Box::new(OpusEncoder::new(OpusConfig::default())?)),
         CodecKind::TelephoneEvent => Err(CodecError::NotAudio(kind)),
     }
 }
@@ -20,6 +22,7 @@ pub fn new_decoder(kind: CodecKind) -> Result<Box<dyn AudioDecoder>, CodecError>
     match kind {
         CodecKind::Pcmu => Ok(Box::new(G711Decoder::new(G711Law::MuLaw))),
         CodecKind::Pcma => Ok(Box::new(G711Decoder::new(G711Law::ALaw))),
+        CodecKind::Opus => Ok(Box::new(OpusDecoder::new()?)),
         CodecKind::TelephoneEvent => Err(CodecError::NotAudio(kind)),
     }
 }
@@ -59,6 +62,12 @@ mod tests {
             decoder.decode_fec(&[0xD5; 160], &mut out),
             Err(CodecError::FecUnsupported(CodecKind::Pcma))
         );
+    }
+
+    #[test]
+    fn opus_decoders_have_fec() {
+        let decoder = new_decoder(CodecKind::Opus).unwrap();
+        assert!(decoder.supports_fec());
     }
 
     #[test]

@@ -5,36 +5,58 @@
 pub enum CodecKind {
     Pcmu,
     Pcma,
+    /// Opus (RFC 6716) in RTP (RFC 7587).
+    Opus,
     TelephoneEvent,
 }
 
 impl CodecKind {
     /// Every codec, in mediaplane's default preference order.
-    pub const ALL: [CodecKind; 3] = [CodecKind::Pcmu, CodecKind::Pcma, CodecKind::TelephoneEvent];
+    pub const ALL: [CodecKind; 4] = [
+        CodecKind::Pcmu,
+        CodecKind::Pcma,
+        CodecKind::Opus,
+        CodecKind::TelephoneEvent,
+    ];
 
     /// The encoding name of the rtpmap attribute.
     pub fn encoding_name(self) -> &'static str {
         match self {
             CodecKind::Pcmu => "PCMU",
             CodecKind::Pcma => "PCMA",
+            CodecKind::Opus => "opus",
             CodecKind::TelephoneEvent => "telephone-event",
         }
     }
 
     /// The RTP clock rate written in SDP.
     pub fn clock_rate(self) -> u32 {
-        8000
+        match self {
+            // RFC 7587 §4.1: the RTP clock is always 48 kHz, whatever
+            // bandwidth the encoder actually uses.
+            CodecKind::Opus => 48_000,
+            _ => 8000,
+        }
     }
 
     /// The sample rate of the audio the codec carries (differs from the RTP
     /// clock for G.722, RFC 3551 §4.5.2).
     pub fn audio_rate(self) -> u32 {
-        8000
+        match self {
+            // libopus decodes at 48 kHz natively (RFC 6716 §2), so no resampling.
+            CodecKind::Opus => 48_000,
+            _ => 8000,
+        }
     }
 
     /// Channels written in the rtpmap.
     pub fn channels(self) -> u16 {
-        1
+        match self {
+            // RFC 7587 §7: the rtpmap is always opus/48000/2, even for mono;
+            // mono versus stereo is the fmtp's `stereo` parameter.
+            CodecKind::Opus => 2,
+            _ => 1,
+        }
     }
 
     /// The static payload type of RFC 3551 Table 4, if any.
@@ -42,7 +64,7 @@ impl CodecKind {
         match self {
             CodecKind::Pcmu => Some(0),
             CodecKind::Pcma => Some(8),
-            CodecKind::TelephoneEvent => None,
+            CodecKind::Opus | CodecKind::TelephoneEvent => None,
         }
     }
 

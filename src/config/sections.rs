@@ -181,7 +181,9 @@ impl Default for MediaConfig {
             rtp_port_min: 20000,
             rtp_port_max: 29999,
             workers: 0,
-            codecs: CodecKind::ALL.to_vec(),
+            // The list of default.toml, not every codec known: a codec joins
+            // the default offer only when that file lists it.
+            codecs: vec![CodecKind::Pcmu, CodecKind::Pcma, CodecKind::TelephoneEvent],
             ptime_ms: 20,
             jitter_delay_ms: 40,
             media_timeout_s: 60,
