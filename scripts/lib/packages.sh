@@ -1,7 +1,8 @@
 # Installs Debian packages that are missing. Sourced by scripts/run and scripts/test.
 
-# Packages the build itself needs (none yet beyond the Rust toolchain and pkg-config).
-BUILD_PACKAGES=()
+# Packages the build itself needs beyond the Rust toolchain and pkg-config:
+# libopus for audiopus_sys, which finds it with pkg-config (else it needs cmake).
+BUILD_PACKAGES=(libopus-dev)
 # Real peers and tools the test suite drives.
 TEST_PACKAGES=(sip-tester)
 

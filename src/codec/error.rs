@@ -23,4 +23,18 @@ pub enum CodecError {
     /// The codec has no in-band forward error correction.
     #[error("{} has no in-band FEC", .0.encoding_name())]
     FecUnsupported(CodecKind),
+    /// The codec cannot code a frame of this many samples (Opus frames are
+    /// 2.5, 5, 10, 20, 40 or 60 ms, RFC 6716 §2.1.4).
+    #[error("{} cannot code a frame of {samples} samples", kind.encoding_name())]
+    FrameSize { kind: CodecKind, samples: usize },
+    /// A received payload is not a valid packet of the codec (for Opus,
+    /// RFC 6716 §3.4 lists what a decoder must reject).
+    #[error("malformed {} payload", .0.encoding_name())]
+    InvalidPayload(CodecKind),
+    /// The codec library refused a setting or failed internally.
+    #[error("{} library error: {reason}", kind.encoding_name())]
+    Library {
+        kind: CodecKind,
+        reason: &'static str,
+    },
 }

@@ -5,6 +5,7 @@
 
 use super::g711_codec::{G711Decoder, G711Encoder, G711Law};
 use super::g722_codec::{G722Decoder, G722Encoder};
+use super::opus_codec::{OpusConfig, OpusDecoder, OpusEncoder};
 use super::{AudioDecoder, AudioEncoder, CodecError, CodecKind};
 
 /// Creates an encoder for `kind`.
@@ -13,6 +14,7 @@ pub fn new_encoder(kind: CodecKind) -> Result<Box<dyn AudioEncoder>, CodecError>
         CodecKind::Pcmu => Ok(Box::new(G711Encoder::new(G711Law::MuLaw))),
         CodecKind::Pcma => Ok(Box::new(G711Encoder::new(G711Law::ALaw))),
         CodecKind::G722 => Ok(Box::new(G722Encoder::new())),
+        CodecKind::Opus => Ok(Box::new(OpusEncoder::new(OpusConfig::default())?)),
         CodecKind::TelephoneEvent => Err(CodecError::NotAudio(kind)),
     }
 }
@@ -23,6 +25,7 @@ pub fn new_decoder(kind: CodecKind) -> Result<Box<dyn AudioDecoder>, CodecError>
         CodecKind::Pcmu => Ok(Box::new(G711Decoder::new(G711Law::MuLaw))),
         CodecKind::Pcma => Ok(Box::new(G711Decoder::new(G711Law::ALaw))),
         CodecKind::G722 => Ok(Box::new(G722Decoder::new())),
+        CodecKind::Opus => Ok(Box::new(OpusDecoder::new()?)),
         CodecKind::TelephoneEvent => Err(CodecError::NotAudio(kind)),
     }
 }
@@ -62,6 +65,12 @@ mod tests {
             decoder.decode_fec(&[0xD5; 160], &mut out),
             Err(CodecError::FecUnsupported(CodecKind::Pcma))
         );
+    }
+
+    #[test]
+    fn opus_decoders_have_fec() {
+        let decoder = new_decoder(CodecKind::Opus).unwrap();
+        assert!(decoder.supports_fec());
     }
 
     #[test]

@@ -7,15 +7,18 @@ pub enum CodecKind {
     Pcma,
     /// ITU-T G.722 at 64 kbit/s (RFC 3551 §4.5.2).
     G722,
+    /// Opus (RFC 6716) in RTP (RFC 7587).
+    Opus,
     TelephoneEvent,
 }
 
 impl CodecKind {
     /// Every codec, in mediaplane's default preference order.
-    pub const ALL: [CodecKind; 4] = [
+    pub const ALL: [CodecKind; 5] = [
         CodecKind::Pcmu,
         CodecKind::Pcma,
         CodecKind::G722,
+        CodecKind::Opus,
         CodecKind::TelephoneEvent,
     ];
 
@@ -25,13 +28,19 @@ impl CodecKind {
             CodecKind::Pcmu => "PCMU",
             CodecKind::Pcma => "PCMA",
             CodecKind::G722 => "G722",
+            CodecKind::Opus => "opus",
             CodecKind::TelephoneEvent => "telephone-event",
         }
     }
 
     /// The RTP clock rate written in SDP (8000 for G.722 too, RFC 3551 §4.5.2).
     pub fn clock_rate(self) -> u32 {
-        8000
+        match self {
+            // RFC 7587 §4.1: the RTP clock is always 48 kHz, whatever
+            // bandwidth the encoder actually uses.
+            CodecKind::Opus => 48_000,
+            _ => 8000,
+        }
     }
 
     /// The sample rate of the audio the codec carries (differs from the RTP
@@ -41,13 +50,20 @@ impl CodecKind {
             // G.722 samples at 16 kHz, yet its RTP clock (and SDP rate) stays
             // 8000 for compatibility with an error in RFC 1890: RFC 3551 §4.5.2.
             CodecKind::G722 => 16_000,
+            // libopus decodes at 48 kHz natively (RFC 6716 §2), so no resampling.
+            CodecKind::Opus => 48_000,
             _ => 8000,
         }
     }
 
     /// Channels written in the rtpmap.
     pub fn channels(self) -> u16 {
-        1
+        match self {
+            // RFC 7587 §7: the rtpmap is always opus/48000/2, even for mono;
+            // mono versus stereo is the fmtp's `stereo` parameter.
+            CodecKind::Opus => 2,
+            _ => 1,
+        }
     }
 
     /// The static payload type of RFC 3551 Table 4, if any.
@@ -56,7 +72,7 @@ impl CodecKind {
             CodecKind::Pcmu => Some(0),
             CodecKind::Pcma => Some(8),
             CodecKind::G722 => Some(9),
-            CodecKind::TelephoneEvent => None,
+            CodecKind::Opus | CodecKind::TelephoneEvent => None,
         }
     }
 

@@ -8,6 +8,7 @@ pub mod g711;
 pub mod g711_codec;
 pub mod g722_codec;
 pub mod kind;
+pub mod opus_codec;
 pub mod resample;
 
 pub use audio_codec::{AudioDecoder, AudioEncoder};

@@ -295,6 +295,11 @@ fn port_range_and_codec_rules() {
     assert_eq!(check("codecs = ['telephone-event']"), vec!["media.codecs"]);
     assert_eq!(check("codecs = []"), vec!["media.codecs"]);
     assert_eq!(check("codecs = ['pcma', 'PCMA']"), vec!["media.codecs[1]"]);
+    assert_eq!(
+        check("codecs = ['opus', 'PCMU', 'telephone-event']"),
+        Vec::<String>::new()
+    );
+    assert_eq!(check("codecs = ['OPUS']"), Vec::<String>::new());
     assert_eq!(check("ptime_ms = 0"), vec!["media.ptime_ms"]);
     assert_eq!(check("ptime_ms = 70"), vec!["media.ptime_ms"]);
     assert_eq!(check("ptime_ms = 60"), Vec::<String>::new());

@@ -407,3 +407,46 @@ fn g722_is_not_chosen_when_we_do_not_list_it() {
     let n = answer_text(&text, &local).unwrap();
     assert_eq!((n.audio.codec, n.audio.payload_type), (CodecKind::Pcma, 8));
 }
+
+#[test]
+fn opus_offer_negotiates_opus_with_its_dynamic_payload_type() {
+    // A WebRTC-style offer: Opus first on PT 111, rtpmap always opus/48000/2
+    // (RFC 7587 §7), PCMU as fallback.
+    let text = audio_offer(
+        "m=audio 30000 RTP/AVP 111 0 101",
+        &[
+            "a=rtpmap:111 opus/48000/2",
+            "a=fmtp:111 minptime=10;useinbandfec=1",
+            "a=rtpmap:101 telephone-event/8000",
+        ],
+    );
+    let mut local = local_media();
+    local.codecs = vec![CodecKind::Opus, CodecKind::Pcmu, CodecKind::TelephoneEvent];
+    let n = answer_text(&text, &local).unwrap();
+    assert_eq!(
+        (n.audio.codec, n.audio.payload_type),
+        (CodecKind::Opus, 111)
+    );
+    // RFC 4733 §2.1: events share the audio's RTP clock, so
+    // telephone-event/8000 does not go with Opus (it would need /48000).
+    assert_eq!(n.audio.telephone_event_pt, None);
+    let m = &n.answer.media[0];
+    assert_eq!(m.formats, ["111"]);
+    let map = &m.rtpmaps[&111];
+    assert_eq!(
+        (map.encoding_name.as_str(), map.clock_rate, map.channels),
+        ("opus", 48_000, Some(2))
+    );
+    assert!(n
+        .answer
+        .to_string()
+        .contains("a=rtpmap:111 opus/48000/2\r\n"));
+
+    // With PCMU preferred, the same offer gets PCMU.
+    let n = answer_text(&text, &local_media()).unwrap();
+    assert_eq!((n.audio.codec, n.audio.payload_type), (CodecKind::Pcmu, 0));
+
+    // opus/48000 with one channel is not the RFC 7587 format.
+    let mono = audio_offer("m=audio 30000 RTP/AVP 111", &["a=rtpmap:111 opus/48000"]);
+    assert!(answer_text(&mono, &local).is_err());
+}
