@@ -17,49 +17,53 @@ fn tone(hz: f64, rate: f64, samples: usize, offset: usize) -> Vec<i16> {
         .collect()
 }
 
-/// A G.722 caller (16 kHz audio on an 8000 Hz RTP clock, RFC 3551 §4.5.2)
-/// calls `echo`: the server answers PT 9, echoes 160-byte frames whose
-/// timestamps advance by 160, and the decoded echo is the caller's 1 kHz tone.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn g722_echo_keeps_wideband_audio_and_the_8000_hz_clock() {
-    let server =
-        TestServer::start(|c| c.media.codecs = vec![CodecKind::G722, CodecKind::Pcmu]).await;
+/// Calls `echo` offering only `codec`, streams a 1 kHz tone for 1.2 s in
+/// it, and returns the echoed frames' RTP timestamps, payload sizes and the
+/// decoded echo, after checking the answer's payload type.
+async fn echo_in(codec: CodecKind, payload_type: u8) -> (Vec<u32>, Vec<usize>, Vec<i16>) {
+    let server = TestServer::start(|c| c.media.codecs = vec![codec, CodecKind::Pcmu]).await;
     let rtp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
-    let offer = sdp_offer(rtp.local_addr().unwrap(), &[CodecKind::G722]);
+    let offer = sdp_offer(rtp.local_addr().unwrap(), &[codec]);
     let mut call = ua
         .invite(&format!("sip:echo@{}", server.sip_addr()), &offer)
         .await
         .unwrap();
     let final_response = call.final_response().unwrap().body_text();
     let answer = SdpAnswer::parse(&final_response).unwrap();
-    assert_eq!(answer.payload_type, 9, "{final_response}");
-    let mut encoder = new_encoder(CodecKind::G722).unwrap();
-    let mut decoder = new_decoder(CodecKind::G722).unwrap();
-    let mut packet = [0u8; 12 + 160];
+    assert_eq!(answer.payload_type, payload_type, "{final_response}");
+    let rate = codec.audio_rate() as usize;
+    let frame = rate / 50;
+    let ts_step = codec.clock_rate() / 50;
+    let mut encoder = new_encoder(codec).unwrap();
+    let mut decoder = new_decoder(codec).unwrap();
+    let mut packet = [0u8; 1500];
     let mut buf = [0u8; 1500];
-    let mut echoed = Vec::new();
-    let mut timestamps = Vec::new();
+    let (mut echoed, mut timestamps, mut sizes) = (Vec::new(), Vec::new(), Vec::new());
+    let mut out = vec![0i16; frame];
     let start = tokio::time::Instant::now();
-    for frame in 0..60u32 {
-        let pcm = tone(1000.0, 16000.0, 320, frame as usize * 320);
+    for n in 0..60u32 {
+        let pcm = tone(1000.0, rate as f64, frame, n as usize * frame);
         packet[0] = 0x80;
-        packet[1] = 9;
-        packet[2..4].copy_from_slice(&(frame as u16).to_be_bytes());
-        packet[4..8].copy_from_slice(&(frame * 160).to_be_bytes());
+        packet[1] = payload_type;
+        packet[2..4].copy_from_slice(&(n as u16).to_be_bytes());
+        packet[4..8].copy_from_slice(&(n * ts_step).to_be_bytes());
         packet[8..12].copy_from_slice(&0x1234u32.to_be_bytes());
-        assert_eq!(encoder.encode(&pcm, &mut packet[12..]).unwrap(), 160);
-        rtp.send_to(&packet, answer.rtp_addr()).await.unwrap();
-        tokio::time::sleep_until(start + Duration::from_millis(20 * (frame as u64 + 1))).await;
-        while let Ok((n, _)) = rtp.try_recv_from(&mut buf) {
-            assert_eq!(buf[1] & 0x7f, 9, "echo in G.722");
-            assert_eq!(n - 12, 160, "20 ms of G.722 is 160 bytes");
+        let len = encoder.encode(&pcm, &mut packet[12..]).unwrap();
+        rtp.send_to(&packet[..12 + len], answer.rtp_addr())
+            .await
+            .unwrap();
+        tokio::time::sleep_until(start + Duration::from_millis(20 * (n as u64 + 1))).await;
+        while let Ok((len, _)) = rtp.try_recv_from(&mut buf) {
+            assert_eq!(buf[1] & 0x7f, payload_type);
             timestamps.push(u32::from_be_bytes([buf[4], buf[5], buf[6], buf[7]]));
-            let mut out = [0i16; 320];
-            decoder.decode(&buf[12..n], &mut out).unwrap();
+            sizes.push(len - 12);
+            assert_eq!(decoder.decode(&buf[12..len], &mut out).unwrap(), frame);
             echoed.extend_from_slice(&out);
         }
     }
+    call.bye(Duration::from_secs(3)).await.unwrap();
+    server.stop().await;
     assert!(
         timestamps.len() >= 50,
         "echoed frames: {}",
@@ -68,25 +72,57 @@ async fn g722_echo_keeps_wideband_audio_and_the_8000_hz_clock() {
     assert!(
         timestamps
             .windows(2)
-            .all(|w| w[1].wrapping_sub(w[0]) == 160),
-        "timestamps advance by 160 per 20 ms"
+            .all(|w| w[1].wrapping_sub(w[0]) == ts_step),
+        "timestamps advance by {ts_step} per 20 ms"
     );
-    // The steady part of the echo is the 1 kHz tone: about 2000 zero
-    // crossings per second at 16 kHz, and most of the caller's level.
-    let steady = &echoed[3200..echoed.len() - 320];
+    (timestamps, sizes, echoed)
+}
+
+/// The steady part of an echoed 1 kHz tone: its zero-crossing rate per
+/// second and its RMS level.
+fn tone_check(echoed: &[i16], rate: usize) -> (f64, f64) {
+    let steady = &echoed[rate / 5..echoed.len() - rate / 50];
     let crossings = steady
         .windows(2)
         .filter(|w| (w[0] < 0) != (w[1] < 0))
         .count();
-    let seconds = steady.len() as f64 / 16000.0;
-    let rate = crossings as f64 / seconds;
-    assert!(
-        (1900.0..2100.0).contains(&rate),
-        "zero crossings per second: {rate}"
-    );
+    let per_second = crossings as f64 * rate as f64 / steady.len() as f64;
     let rms =
         (steady.iter().map(|&s| (s as f64).powi(2)).sum::<f64>() / steady.len() as f64).sqrt();
+    (per_second, rms)
+}
+
+/// G.722 carries 16 kHz audio on an 8000 Hz RTP clock (RFC 3551 §4.5.2):
+/// the echo comes back as PT 9, 160-byte frames with timestamps +160, and
+/// the caller's 1 kHz tone at full level.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn g722_echo_keeps_wideband_audio_and_the_8000_hz_clock() {
+    let (_, sizes, echoed) = echo_in(CodecKind::G722, 9).await;
+    assert!(
+        sizes.iter().all(|&s| s == 160),
+        "20 ms of G.722 is 160 bytes"
+    );
+    let (crossings, rms) = tone_check(&echoed, 16000);
+    assert!(
+        (1900.0..2100.0).contains(&crossings),
+        "zero crossings per second: {crossings}"
+    );
     assert!(rms > 8000.0 / 2f64.sqrt() * 0.8, "echo level {rms}");
-    call.bye(Duration::from_secs(3)).await.unwrap();
-    server.stop().await;
+}
+
+/// Opus (RFC 7587): 48 kHz clock, a dynamic payload type, the tone kept
+/// through the server's decode and re-encode.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opus_echo_keeps_the_tone_on_the_48_khz_clock() {
+    let (_, sizes, echoed) = echo_in(CodecKind::Opus, 111).await;
+    assert!(
+        sizes.iter().all(|&s| (10..400).contains(&s)),
+        "Opus frame sizes {sizes:?}"
+    );
+    let (crossings, rms) = tone_check(&echoed, 48000);
+    assert!(
+        (1900.0..2100.0).contains(&crossings),
+        "zero crossings per second: {crossings}"
+    );
+    assert!(rms > 8000.0 / 2f64.sqrt() * 0.6, "echo level {rms}");
 }

@@ -26,9 +26,12 @@ pub enum SdpError {
 
 /// The payload type an offer uses for a codec.
 pub fn offered_payload_type(codec: CodecKind) -> u8 {
-    codec
-        .static_payload_type()
-        .unwrap_or(TELEPHONE_EVENT_PAYLOAD_TYPE)
+    match (codec.static_payload_type(), codec) {
+        (Some(pt), _) => pt,
+        (None, CodecKind::TelephoneEvent) => TELEPHONE_EVENT_PAYLOAD_TYPE,
+        // Dynamic payload types as common phones number them.
+        (None, _) => 111,
+    }
 }
 
 /// Builds an audio offer for `codecs` (first preferred) receiving RTP at `rtp_addr`.
@@ -55,8 +58,12 @@ pub fn sdp_offer(rtp_addr: SocketAddr, codecs: &[CodecKind]) -> String {
     );
     for codec in codecs {
         let pt = offered_payload_type(*codec);
+        let channels = match codec.channels() {
+            1 => String::new(),
+            n => format!("/{n}"),
+        };
         sdp.push_str(&format!(
-            "a=rtpmap:{pt} {}/{}\r\n",
+            "a=rtpmap:{pt} {}/{}{channels}\r\n",
             codec.encoding_name(),
             codec.clock_rate()
         ));
