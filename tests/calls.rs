@@ -158,8 +158,9 @@ async fn unknown_target_and_missing_prompt_get_404_and_options_200() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cancel_before_answer_gives_487() {
+/// A server whose `slow-echo` rings 5 s before answering, a user agent, an
+/// offer and the URI to call.
+async fn ringing_route() -> (TestServer, TestUserAgent, String, String) {
     let server = TestServer::start(|c| {
         let route = RouteConfig {
             ring_ms: 5000,
@@ -171,6 +172,12 @@ async fn cancel_before_answer_gives_487() {
     let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
     let offer = sdp_offer("127.0.0.1:4000".parse().unwrap(), &[CodecKind::Pcmu]);
     let uri = format!("sip:slow-echo@{}", server.sip_addr());
+    (server, ua, offer, uri)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_before_answer_gives_487() {
+    let (server, ua, offer, uri) = ringing_route().await;
     let mut call = ua
         .start_invite(&uri, &offer, &InviteOptions::default())
         .await
@@ -414,17 +421,7 @@ async fn offerless_reinvite_gets_our_offer_and_the_ack_answer_applies() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bye_in_an_early_dialog_ends_the_invite_with_487_and_record_route_is_kept() {
-    let server = TestServer::start(|c| {
-        let route = RouteConfig {
-            ring_ms: 5000,
-            ..RouteConfig::new("^slow-echo$", Application::Echo)
-        };
-        route_first(c, route);
-    })
-    .await;
-    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
-    let offer = sdp_offer("127.0.0.1:4000".parse().unwrap(), &[CodecKind::Pcmu]);
-    let uri = format!("sip:slow-echo@{}", server.sip_addr());
+    let (server, ua, offer, uri) = ringing_route().await;
     let options = InviteOptions {
         extra_headers: vec!["Record-Route: <sip:127.0.0.1:9;lr>".into()],
         ..InviteOptions::default()
