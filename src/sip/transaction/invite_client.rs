@@ -184,24 +184,10 @@ impl InviteClientTransaction {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sip::transaction::test_clock::{drive, seconds, Timeline};
+    use crate::sip::transaction::test_clock::{drain, drive, impl_timeline, seconds};
     use crate::sip::transaction::test_messages::{request, response_to};
 
-    impl Timeline for InviteClientTransaction {
-        fn poll_timeout(&self) -> Option<Instant> {
-            self.poll_timeout()
-        }
-        fn handle_timeout(&mut self, now: Instant) {
-            self.handle_timeout(now)
-        }
-        fn poll_output(&mut self) -> Option<MachineOutput> {
-            self.poll_output()
-        }
-    }
-
-    fn drain(transaction: &mut InviteClientTransaction) -> Vec<MachineOutput> {
-        std::iter::from_fn(|| transaction.poll_output()).collect()
-    }
+    impl_timeline!(InviteClientTransaction);
 
     fn started(reliable: bool, start: Instant) -> InviteClientTransaction {
         let invite = request("INVITE", "z9hG4bKclient", 1);

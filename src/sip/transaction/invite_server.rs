@@ -240,11 +240,7 @@ impl InviteServerTransaction {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sip::transaction::test_clock::{drive, seconds, Timeline};
-
-    fn drain(transaction: &mut InviteServerTransaction) -> Vec<MachineOutput> {
-        std::iter::from_fn(|| transaction.poll_output()).collect()
-    }
+    use crate::sip::transaction::test_clock::{drain, drive, impl_timeline, seconds};
 
     fn answered(status: u16, reliable: bool, start: Instant) -> InviteServerTransaction {
         let mut transaction = InviteServerTransaction::new(TimerConfig::default(), reliable);
@@ -263,17 +259,7 @@ mod tests {
         transaction
     }
 
-    impl Timeline for InviteServerTransaction {
-        fn poll_timeout(&self) -> Option<Instant> {
-            self.poll_timeout()
-        }
-        fn handle_timeout(&mut self, now: Instant) {
-            self.handle_timeout(now)
-        }
-        fn poll_output(&mut self) -> Option<MachineOutput> {
-            self.poll_output()
-        }
-    }
+    impl_timeline!(InviteServerTransaction);
 
     #[test]
     fn unacknowledged_2xx_is_retransmitted_then_ack_times_out() {

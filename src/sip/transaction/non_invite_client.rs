@@ -135,24 +135,10 @@ impl NonInviteClientTransaction {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sip::transaction::test_clock::{drive, seconds, Timeline};
+    use crate::sip::transaction::test_clock::{drain, drive, impl_timeline, seconds};
     use crate::sip::transaction::test_messages::{request, response_to};
 
-    impl Timeline for NonInviteClientTransaction {
-        fn poll_timeout(&self) -> Option<Instant> {
-            self.poll_timeout()
-        }
-        fn handle_timeout(&mut self, now: Instant) {
-            self.handle_timeout(now)
-        }
-        fn poll_output(&mut self) -> Option<MachineOutput> {
-            self.poll_output()
-        }
-    }
-
-    fn drain(transaction: &mut NonInviteClientTransaction) -> Vec<MachineOutput> {
-        std::iter::from_fn(|| transaction.poll_output()).collect()
-    }
+    impl_timeline!(NonInviteClientTransaction);
 
     fn started(reliable: bool, start: Instant) -> (NonInviteClientTransaction, rsip::Request) {
         let bye = request("BYE", "z9hG4bKbye", 2);

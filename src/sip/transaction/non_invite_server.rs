@@ -134,23 +134,9 @@ impl NonInviteServerTransaction {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sip::transaction::test_clock::{drive, seconds, Timeline};
+    use crate::sip::transaction::test_clock::{drain, drive, impl_timeline, seconds};
 
-    impl Timeline for NonInviteServerTransaction {
-        fn poll_timeout(&self) -> Option<Instant> {
-            self.poll_timeout()
-        }
-        fn handle_timeout(&mut self, now: Instant) {
-            self.handle_timeout(now)
-        }
-        fn poll_output(&mut self) -> Option<MachineOutput> {
-            self.poll_output()
-        }
-    }
-
-    fn drain(transaction: &mut NonInviteServerTransaction) -> Vec<MachineOutput> {
-        std::iter::from_fn(|| transaction.poll_output()).collect()
-    }
+    impl_timeline!(NonInviteServerTransaction);
 
     #[test]
     fn request_retransmissions_answered_from_the_stored_response() {

@@ -16,6 +16,30 @@ pub trait Timeline {
     fn poll_output(&mut self) -> Option<MachineOutput>;
 }
 
+/// Implements [`Timeline`] for a machine by forwarding to its inherent
+/// methods of the same names.
+macro_rules! impl_timeline {
+    ($machine:ty) => {
+        impl $crate::sip::transaction::test_clock::Timeline for $machine {
+            fn poll_timeout(&self) -> Option<std::time::Instant> {
+                <$machine>::poll_timeout(self)
+            }
+            fn handle_timeout(&mut self, now: std::time::Instant) {
+                <$machine>::handle_timeout(self, now)
+            }
+            fn poll_output(&mut self) -> Option<MachineOutput> {
+                <$machine>::poll_output(self)
+            }
+        }
+    };
+}
+pub(crate) use impl_timeline;
+
+/// Everything the machine has to say now.
+pub fn drain<M: Timeline>(machine: &mut M) -> Vec<MachineOutput> {
+    std::iter::from_fn(|| machine.poll_output()).collect()
+}
+
 /// Outputs with their time, in seconds from the origin.
 #[derive(Debug, Default)]
 pub struct Log(pub Vec<(f64, MachineOutput)>);
