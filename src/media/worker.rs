@@ -41,6 +41,16 @@ pub enum WorkerCommand {
     Answered {
         id: SessionId,
     },
+    /// Connects two legs of one call on this worker: each sends what the
+    /// other receives (pass-through when their codecs match, else transcoded).
+    Bridge {
+        a: SessionId,
+        b: SessionId,
+    },
+    /// Disconnects a leg from its bridge peer (it falls back to silence).
+    Unbridge {
+        id: SessionId,
+    },
     Destroy {
         id: SessionId,
     },
@@ -251,6 +261,7 @@ impl Worker {
                     slot.session.answered(now);
                 }
             }
+            WorkerCommand::Bridge { .. } | WorkerCommand::Unbridge { .. } => {}
             WorkerCommand::Destroy { id } => self.destroy(id),
             WorkerCommand::Shutdown => {}
         }

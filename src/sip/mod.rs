@@ -7,6 +7,7 @@ pub mod framing;
 pub mod ids;
 pub mod message;
 pub mod peer;
+pub mod registrar;
 pub mod response;
 pub mod sdp;
 pub mod transaction;
