@@ -26,12 +26,18 @@ pub struct RouteTarget {
     pub application: Application<String>,
     /// How long to ring before answering.
     pub ring: std::time::Duration,
+    /// Bridge routes: the outgoing leg's codecs (`None` = the media list).
+    pub codecs: Option<Vec<crate::codec::CodecKind>>,
+    /// Bridge routes: how long the outgoing call may ring.
+    pub no_answer: Option<std::time::Duration>,
 }
 
 #[derive(Clone, Debug)]
 struct CompiledRoute {
     index: usize,
     ring_ms: u32,
+    codecs: Option<Vec<crate::codec::CodecKind>>,
+    no_answer_ms: Option<u32>,
     regex: Regex,
     application: Application<Template>,
 }
@@ -63,6 +69,10 @@ impl DialPlan {
             Some(RouteTarget {
                 route_index: route.index,
                 ring: std::time::Duration::from_millis(route.ring_ms as u64),
+                codecs: route.codecs.clone(),
+                no_answer: route
+                    .no_answer_ms
+                    .map(|ms| std::time::Duration::from_millis(ms as u64)),
                 application: route
                     .application
                     .map(|_, template| template.expand(&captures)),
@@ -107,6 +117,8 @@ fn compile_route(index: usize, route: &RouteConfig) -> Result<CompiledRoute, Vec
         Some(regex) if errors.is_empty() => Ok(CompiledRoute {
             index,
             ring_ms: route.ring_ms,
+            codecs: route.codecs.clone(),
+            no_answer_ms: route.no_answer_ms,
             regex,
             application,
         }),

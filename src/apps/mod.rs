@@ -1,11 +1,13 @@
 //! Call applications: event-driven state machines. They see the media plane
 //! only through the actions they return and the media events they are given.
 
+pub mod bridge;
 pub mod echo;
 pub mod playback;
 
 use crate::media::session::{SessionEvent, Source};
 
+pub use bridge::BridgeApp;
 pub use echo::EchoApp;
 pub use playback::PlaybackApp;
 

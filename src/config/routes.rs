@@ -1,6 +1,8 @@
 //! `[[routes]]`: the dial plan as configured, one entry per rule.
 
 use super::reader::{Reader, Table};
+use super::sections::read_codecs;
+use crate::codec::CodecKind;
 
 /// One dial-plan rule: a regex on the request-URI user part and the
 /// application it leads to. Parameter strings are templates here (they may
@@ -13,6 +15,12 @@ pub struct RouteConfig {
     /// The TOML key `ring_ms`: how long a matching call rings (180) before
     /// it is answered; 0 answers at once.
     pub ring_ms: u32,
+    /// The TOML key `codecs` (bridge routes): what the outgoing leg may
+    /// use, most preferred first; `None` = the `[media]` list.
+    pub codecs: Option<Vec<CodecKind>>,
+    /// The TOML key `no_answer_ms` (bridge routes): how long the outgoing
+    /// call may ring before it is given up; `None` = the default.
+    pub no_answer_ms: Option<u32>,
 }
 
 impl RouteConfig {
@@ -21,6 +29,8 @@ impl RouteConfig {
             pattern: pattern.into(),
             application,
             ring_ms: 0,
+            codecs: None,
+            no_answer_ms: None,
         }
     }
 }
@@ -34,17 +44,21 @@ pub enum Application<P> {
     Echo,
     /// Answers, plays a prompt from the prompts folder, hangs up.
     Play { prompt: P },
+    /// Calls `target` (a SIP URI with an IP address) and bridges the two
+    /// legs, transcoding when their codecs differ.
+    Bridge { target: P },
 }
 
 impl<P> Application<P> {
     /// The names accepted by the `app` key.
-    pub const NAMES: [&'static str; 2] = ["echo", "play"];
+    pub const NAMES: [&'static str; 3] = ["echo", "play", "bridge"];
 
     /// The `app` key's value for this application.
     pub fn name(&self) -> &'static str {
         match self {
             Application::Echo => "echo",
             Application::Play { .. } => "play",
+            Application::Bridge { .. } => "bridge",
         }
     }
 
@@ -55,6 +69,9 @@ impl<P> Application<P> {
             Application::Echo => Application::Echo,
             Application::Play { prompt } => Application::Play {
                 prompt: f("prompt", prompt),
+            },
+            Application::Bridge { target } => Application::Bridge {
+                target: f("target", target),
             },
         }
     }
@@ -90,6 +107,16 @@ fn read_route(r: &mut Reader, t: &mut Table) -> (Option<RouteConfig>, bool) {
     let application = match app.as_str() {
         "echo" => Some(Application::Echo),
         "play" => required_param(r, t, "prompt").map(|prompt| Application::Play { prompt }),
+        "bridge" => required_param(r, t, "target").and_then(|target| {
+            if target.trim_start().to_ascii_lowercase().starts_with("sip:") {
+                Some(Application::Bridge { target })
+            } else {
+                let path = t.key_path("target");
+                let line = r.line_of_key(&path);
+                r.invalid(path, line, "must be a sip: URI (e.g. sip:$1@192.0.2.10:5060)");
+                None
+            }
+        }),
         _ => {
             let path = t.key_path("app");
             let line = r.line_of_key(&path);
@@ -105,10 +132,17 @@ fn read_route(r: &mut Reader, t: &mut Table) -> (Option<RouteConfig>, bool) {
         }
     };
     let ring_ms = r.integer::<u32>(t, "ring_ms").unwrap_or(0);
+    let (codecs, no_answer_ms) = if app == "bridge" {
+        (read_codecs(r, t), r.integer::<u32>(t, "no_answer_ms"))
+    } else {
+        (None, None)
+    };
     let route = pattern
         .zip(application)
         .map(|(pattern, application)| RouteConfig {
             ring_ms,
+            codecs,
+            no_answer_ms,
             ..RouteConfig::new(pattern, application)
         });
     (route, true)

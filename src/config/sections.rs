@@ -147,7 +147,7 @@ impl MediaConfig {
 
 /// Codec names, each checked against the codec layer; unknown ones are
 /// reported one by one.
-fn read_codecs(r: &mut Reader, t: &mut Table) -> Option<Vec<CodecKind>> {
+pub(crate) fn read_codecs(r: &mut Reader, t: &mut Table) -> Option<Vec<CodecKind>> {
     let names = r.string_list(t, "codecs")?;
     let path = t.key_path("codecs");
     let line = r.line_of_key(&path);

@@ -52,6 +52,18 @@ pub(crate) fn check_config<'r>(
     );
     for (index, route) in routes {
         checks.problems.extend(check_route(index, route));
+        if let Some(codecs) = &route.codecs {
+            let key = format!("routes[{index}].codecs");
+            checks.require(&[&key], codecs.iter().any(|c| c.is_audio()), || {
+                "lists no audio codec (telephone-event alone carries no audio)".into()
+            });
+        }
+        if let Some(ms) = route.no_answer_ms {
+            let key = format!("routes[{index}].no_answer_ms");
+            checks.require(&[&key], (1000..=600_000).contains(&ms), || {
+                format!("{ms} must be from 1000 to 600000")
+            });
+        }
     }
     checks.problems
 }

@@ -130,6 +130,71 @@ impl Dialog {
         }
     }
 
+    /// The UAC side of a dialog created by a 2xx (or 1xx with a tag) to an
+    /// INVITE we sent (§12.1.2): our From (with our tag) becomes the local
+    /// party, the response's To the remote one, the route set is the
+    /// response's Record-Route in reverse order.
+    pub fn from_response(
+        invite: &Request,
+        response: &rsip::Response,
+        peer: Peer,
+    ) -> Result<Self, DialogError> {
+        let call_id = invite
+            .call_id_header()
+            .map_err(|_| DialogError::Header("Call-ID"))?
+            .value()
+            .to_string();
+        let from = invite
+            .from_header()
+            .map_err(|_| DialogError::Header("From"))?;
+        let local_tag = from
+            .tag()
+            .ok()
+            .flatten()
+            .map(|t| t.value().to_string())
+            .ok_or(DialogError::Header("From tag"))?;
+        let to = response
+            .to_header()
+            .map_err(|_| DialogError::Header("To"))?;
+        let remote_tag = to
+            .tag()
+            .ok()
+            .flatten()
+            .map(|t| t.value().to_string())
+            .ok_or(DialogError::Header("To tag"))?;
+        let contact = response
+            .contact_header()
+            .map_err(|_| DialogError::Header("Contact"))?;
+        let remote_target = angle_uri(contact.value()).ok_or(DialogError::Header("Contact"))?;
+        let mut route_set: Vec<String> = response
+            .headers
+            .iter()
+            .filter_map(|h| match h {
+                rsip::Header::RecordRoute(rr) => Some(rr.value().to_string()),
+                _ => None,
+            })
+            .flat_map(|v| split_list(&v))
+            .collect();
+        route_set.reverse();
+        let local_cseq = invite
+            .cseq_header()
+            .ok()
+            .and_then(|c| c.seq().ok())
+            .ok_or(DialogError::Header("CSeq"))?;
+        Ok(Dialog {
+            call_id,
+            local_tag,
+            remote_tag,
+            local_party: from.value().to_string(),
+            remote_party: to.value().to_string(),
+            remote_target,
+            route_set,
+            local_cseq,
+            remote_cseq: 0,
+            peer,
+        })
+    }
+
     /// Builds an in-dialog request (§12.2.1.1) with the next local CSeq.
     pub fn request(
         &mut self,
@@ -140,6 +205,23 @@ impl Dialog {
         extra_headers: &str,
     ) -> Result<Request, DialogError> {
         self.local_cseq += 1;
+        self.request_with(method, self.local_cseq, via_host, via_port, branch, extra_headers, None)
+    }
+
+    /// Builds an in-dialog request with CSeq `cseq` and an optional body
+    /// `(content type, text)`: the ACK of a 2xx reuses its INVITE's CSeq
+    /// (§13.2.2.4), a re-INVITE carries an offer.
+    #[allow(clippy::too_many_arguments)]
+    pub fn request_with(
+        &self,
+        method: &str,
+        cseq: u32,
+        via_host: &str,
+        via_port: u16,
+        branch: &str,
+        extra_headers: &str,
+        body: Option<(&str, &str)>,
+    ) -> Result<Request, DialogError> {
         let transport = self.peer.transport.via_token();
         let mut text = format!(
             "{method} {target} SIP/2.0\r\n\
@@ -153,13 +235,18 @@ impl Dialog {
             from = self.local_party,
             to = self.remote_party,
             call_id = self.call_id,
-            cseq = self.local_cseq,
         );
         for route in &self.route_set {
             text.push_str(&format!("Route: {route}\r\n"));
         }
         text.push_str(extra_headers);
-        text.push_str("Content-Length: 0\r\n\r\n");
+        match body {
+            Some((content_type, body)) => text.push_str(&format!(
+                "Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )),
+            None => text.push_str("Content-Length: 0\r\n\r\n"),
+        }
         Request::try_from(text.as_str()).map_err(|e| DialogError::Build(e.to_string()))
     }
 }

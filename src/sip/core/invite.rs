@@ -4,15 +4,18 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use rsip::prelude::*;
 use rsip::Request;
 
 use super::{metrics, Leg, LegState, SipCore, ALLOW};
-use crate::apps::{CallApp, EchoApp, PlaybackApp};
+use crate::apps::{BridgeApp, CallApp, EchoApp, PlaybackApp};
 use crate::config::Application;
 use crate::media::session::{MediaParams, SessionSetup};
 use crate::media::stats::SessionStats;
 use crate::media::WorkerCommand;
-use crate::sip::dialog::Dialog;
+use super::bridge::{self, BridgePlan};
+use crate::routing::RouteTarget;
+use crate::sip::dialog::{angle_uri, uri_socket_addr, Dialog};
 use crate::sip::peer::Peer;
 use crate::sip::sdp::{self, LocalMedia, NegotiatedAudio, SdpOrigin, SessionDescription};
 use crate::sip::transaction::TransactionKey;
@@ -78,10 +81,7 @@ impl SipCore {
             .as_ref()
             .map(|a| a.user.clone())
             .unwrap_or_default();
-        let target = self
-            .dialplan
-            .route(&user)
-            .ok_or_else(|| Refusal::new(404, None))?;
+        let (target, bridge) = self.plan_call(now, request, &user)?;
         if let Application::Play { prompt } = &target.application {
             if !self.prompts.contains(prompt) {
                 return Err(Refusal::new(404, Some(format!("No prompt {prompt}"))));
@@ -118,6 +118,7 @@ impl SipCore {
         };
         let app: Box<dyn CallApp> = match &target.application {
             Application::Echo => Box::new(EchoApp),
+            Application::Bridge { .. } => Box::new(BridgeApp),
             Application::Play { prompt } => {
                 let rate = negotiated.audio.codec.audio_rate();
                 match self.prompts.get(prompt, rate) {
@@ -183,11 +184,18 @@ impl SipCore {
             stats,
             started: now,
             rtp_port,
+            bridge_peer: None,
+            outbound: false,
+            ack: None,
         };
         self.by_dialog.insert(leg.dialog.key(), id);
         self.by_invite.insert(key.clone(), id);
         self.legs.insert(id, leg);
-        if ring.is_zero() {
+        if let Some(plan) = bridge {
+            // The leg rings until the called party answers; what it hears
+            // meanwhile is relayed from there.
+            self.start_bridge(now, id, plan);
+        } else if ring.is_zero() {
             self.answer(now, id);
         } else {
             let (invite, tag, peer) = {
@@ -206,6 +214,84 @@ impl SipCore {
             self.answer_timers.push(std::cmp::Reverse((now + ring, id)));
         }
         Ok(())
+    }
+
+    /// Where the call goes: a dial-plan route, or a registered user. A
+    /// bridge also gets the plan of its outgoing side.
+    fn plan_call(
+        &self,
+        now: Instant,
+        request: &Request,
+        user: &str,
+    ) -> Result<(RouteTarget, Option<BridgePlan>), Refusal> {
+        let max_forwards = request
+            .max_forwards_header()
+            .ok()
+            .and_then(|h| h.value().trim().parse::<u32>().ok())
+            .unwrap_or(70);
+        let to_uri = request
+            .to_header()
+            .ok()
+            .and_then(|t| angle_uri(t.value()))
+            .unwrap_or_else(|| request.uri.to_string());
+        match self.dialplan.route(user) {
+            Some(target) => {
+                let Application::Bridge { target: uri } = &target.application else {
+                    return Ok((target, None));
+                };
+                if max_forwards == 0 {
+                    // RFC 3261 §16.3 step 3: a loop or a long chain.
+                    return Err(Refusal::new(483, None));
+                }
+                let Some(addr) = uri_socket_addr(uri) else {
+                    return Err(Refusal::new(
+                        502,
+                        Some(format!("Route target {uri} has no IP address")),
+                    ));
+                };
+                let plan = BridgePlan {
+                    destinations: vec![(uri.clone(), Peer::udp(addr))],
+                    to_uri: uri.clone(),
+                    codecs: target
+                        .codecs
+                        .clone()
+                        .unwrap_or_else(|| self.settings.codecs.clone()),
+                    no_answer: target.no_answer.unwrap_or(bridge::DEFAULT_NO_ANSWER),
+                    max_forwards: max_forwards - 1,
+                };
+                Ok((target, Some(plan)))
+            }
+            None if self.registrar.is_user(user) => {
+                if max_forwards == 0 {
+                    return Err(Refusal::new(483, None));
+                }
+                let bindings = self.registrar.lookup(user, now);
+                if bindings.is_empty() {
+                    return Err(Refusal::new(480, Some("Not registered".into())));
+                }
+                let plan = BridgePlan {
+                    destinations: bindings
+                        .into_iter()
+                        .map(|b| (b.contact, b.destination))
+                        .collect(),
+                    to_uri,
+                    codecs: self.settings.codecs.clone(),
+                    no_answer: bridge::DEFAULT_NO_ANSWER,
+                    max_forwards: max_forwards - 1,
+                };
+                let target = RouteTarget {
+                    route_index: usize::MAX,
+                    application: Application::Bridge {
+                        target: user.to_string(),
+                    },
+                    ring: std::time::Duration::ZERO,
+                    codecs: None,
+                    no_answer: None,
+                };
+                Ok((target, Some(plan)))
+            }
+            None => Err(Refusal::new(404, None)),
+        }
     }
 
     fn busy(&self, reason: &str) -> Refusal {

@@ -48,6 +48,13 @@ pub struct Leg {
     pub stats: Arc<SessionStats>,
     pub started: Instant,
     pub rtp_port: u16,
+    /// The other leg of a bridged call.
+    pub bridge_peer: Option<SessionId>,
+    /// We sent the dialog-creating INVITE (the outgoing leg of a bridge).
+    pub outbound: bool,
+    /// Outgoing legs: the ACK of the 2xx and where it went, sent again
+    /// for each retransmission of that 2xx (RFC 3261 §13.2.2.4).
+    pub ack: Option<(Request, crate::sip::peer::Peer)>,
 }
 
 /// What `GET /api/v1/calls` shows of a leg.
@@ -63,6 +70,10 @@ pub struct CallInfo {
     pub local_rtp_port: u16,
     pub remote_rtp: Option<SocketAddr>,
     pub duration_ms: u64,
+    /// `inbound` (a caller's leg) or `outbound` (a leg we called).
+    pub direction: &'static str,
+    /// The other leg of a bridged call.
+    pub bridged_with: Option<SessionId>,
     pub stats: SessionStatsSnapshot,
 }
 
@@ -80,6 +91,8 @@ impl Leg {
             local_rtp_port: self.rtp_port,
             remote_rtp: self.params.remote_rtp,
             duration_ms: now.duration_since(self.started).as_millis() as u64,
+            direction: if self.outbound { "outbound" } else { "inbound" },
+            bridged_with: self.bridge_peer,
             stats: self.stats.snapshot(),
         }
     }

@@ -6,6 +6,7 @@
 //! Its only I/O is binding media sockets through the port allocator and
 //! sending commands to the media workers.
 
+mod bridge;
 mod invite;
 mod leg;
 mod metrics;
@@ -87,6 +88,17 @@ pub struct SipCore {
     by_invite: HashMap<TransactionKey, SessionId>,
     /// Legs ringing until their answer time (route option).
     answer_timers: BinaryHeap<Reverse<(Instant, SessionId)>>,
+    registrar: crate::sip::registrar::Registrar,
+    /// Bridge attempts not answered yet, by the caller's leg.
+    bridges: HashMap<SessionId, bridge::PendingBridge>,
+    /// Every forked INVITE transaction until it terminates.
+    forks: HashMap<TransactionKey, bridge::ForkRef>,
+    /// The INVITE of each answered outgoing leg, for 2xx retransmissions.
+    uac_invites: HashMap<TransactionKey, SessionId>,
+    /// Re-INVITEs we sent on bridged legs.
+    reinvites: HashMap<TransactionKey, bridge::OutgoingReinvite>,
+    /// No-answer deadlines of bridge attempts.
+    no_answer_timers: BinaryHeap<Reverse<(Instant, SessionId)>>,
     next_id: SessionId,
     transmit: VecDeque<(Peer, Bytes)>,
     metrics: Arc<SipMetrics>,
@@ -109,6 +121,12 @@ impl SipCore {
             by_dialog: HashMap::new(),
             by_invite: HashMap::new(),
             answer_timers: BinaryHeap::new(),
+            registrar: crate::sip::registrar::Registrar::default(),
+            bridges: HashMap::new(),
+            forks: HashMap::new(),
+            uac_invites: HashMap::new(),
+            reinvites: HashMap::new(),
+            no_answer_timers: BinaryHeap::new(),
             next_id: 1,
             transmit: VecDeque::new(),
             metrics: Arc::new(SipMetrics::default()),
@@ -178,6 +196,13 @@ impl SipCore {
             self.answer_timers.pop();
             self.answer(now, id);
         }
+        while let Some(&Reverse((at, id))) = self.no_answer_timers.peek() {
+            if at > now {
+                break;
+            }
+            self.no_answer_timers.pop();
+            self.bridge_deadline(now, id);
+        }
         self.drain_layer(now);
     }
 
@@ -193,10 +218,11 @@ impl SipCore {
 
     pub fn poll_timeout(&self) -> Option<Instant> {
         let answer = self.answer_timers.peek().map(|Reverse((at, _))| *at);
-        match (self.layer.poll_timeout(), answer) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let no_answer = self.no_answer_timers.peek().map(|Reverse((at, _))| *at);
+        [self.layer.poll_timeout(), answer, no_answer]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     pub fn poll_transmit(&mut self) -> Option<(Peer, Bytes)> {
@@ -236,8 +262,21 @@ impl SipCore {
             }
             TransactionEvent::Terminated { key } => {
                 self.by_invite.remove(&key);
+                self.forks.remove(&key);
+                self.reinvites.remove(&key);
             }
-            TransactionEvent::Response { .. } | TransactionEvent::Timeout { .. } => {}
+            TransactionEvent::Response { key, response } => {
+                if let Some(&b) = self.uac_invites.get(&key) {
+                    if response.status_code.code() / 100 == 2 {
+                        self.resend_ack(b);
+                    }
+                } else if self.forks.contains_key(&key) {
+                    self.fork_response(now, key, response);
+                } else if self.reinvites.contains_key(&key) {
+                    self.reinvite_response(now, &key, &response);
+                }
+            }
+            TransactionEvent::Timeout { key } => self.fork_timeout(now, &key),
         }
     }
 
@@ -455,8 +494,12 @@ impl SipCore {
             );
         }
         self.by_dialog.remove(&leg.dialog.key());
+        if leg.outbound {
+            self.uac_invites.remove(&leg.invite_key);
+        }
         let _ = self.media.send(leg.worker, WorkerCommand::Destroy { id });
         metrics::bump(&self.metrics.calls_ended);
+        self.unbridge(now, id, leg.bridge_peer);
     }
 
     fn apply_actions(&mut self, now: Instant, id: SessionId, actions: Vec<crate::apps::AppAction>) {

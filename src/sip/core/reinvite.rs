@@ -74,15 +74,23 @@ impl SipCore {
             }
         };
         let params = media_params(&negotiated.audio);
+        let direction_changed =
+            (params.send, params.receive) != (leg.params.send, leg.params.receive);
         leg.params = params.clone();
         let body = negotiated.answer.to_string().into_bytes();
         leg.local_sdp = negotiated.answer;
         let worker = leg.worker;
+        let bridge_peer = leg.bridge_peer;
         let _ = self
             .media
             .send(worker, WorkerCommand::Update { id, params });
         let contact = self.contact_for(peer);
         self.send_ok_with_sdp(now, &key, &request, &tag, contact, vec![], body);
+        if let (Some(other), true) = (bridge_peer, direction_changed) {
+            // Hold or resume: the other party is told with the mirrored
+            // direction (we send to it what we receive from this leg).
+            self.relay_direction(now, other, negotiated.audio.direction.reversed());
+        }
     }
 
     /// The ACK to a 2xx that carried our offer brings the answer.

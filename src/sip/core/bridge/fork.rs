@@ -1,0 +1,335 @@
+//! Responses to the forked INVITEs: relaying progress, early media, the
+//! winning answer, and the failure of every fork.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use rsip::{Request, SipMessage};
+
+use super::BridgeFailure;
+use crate::apps::BridgeApp;
+use crate::media::{SessionId, WorkerCommand};
+use crate::sip::core::invite::{media_params, record_routes};
+use crate::sip::core::{metrics, uri_host, Leg, LegState, SipCore};
+use crate::sip::dialog::Dialog;
+use crate::sip::peer::Peer;
+use crate::sip::sdp::{self, NegotiatedAudio, SessionDescription};
+use crate::sip::transaction::TransactionKey;
+
+impl SipCore {
+    /// A response to one of our forked INVITEs.
+    pub(in crate::sip::core) fn fork_response(
+        &mut self,
+        now: Instant,
+        key: TransactionKey,
+        response: rsip::Response,
+    ) {
+        let code = response.status_code.code();
+        let Some(fork) = self.forks.get_mut(&key) else {
+            return;
+        };
+        let a = fork.a;
+        match code {
+            100..=199 => {
+                let first = !fork.provisional;
+                fork.provisional = true;
+                if fork.cancel_wanted {
+                    // The CANCEL waited for this (RFC 3261 §9.1).
+                    if first {
+                        let (invite, destination) = (fork.invite.clone(), fork.destination);
+                        self.send_cancel(now, &invite, destination);
+                    }
+                    return;
+                }
+                if code > 100 {
+                    self.fork_progress(now, a, code, &response);
+                }
+            }
+            200..=299 => {
+                fork.final_code = Some(code);
+                let (invite, destination) = (fork.invite.clone(), fork.destination);
+                self.fork_answered(now, a, &key, &invite, destination, &response);
+            }
+            _ => {
+                fork.final_code = Some(code);
+                self.fork_failed(now, a);
+            }
+        }
+    }
+
+    /// Timer B fired on a fork: it counts as a 408 (RFC 3261 §8.1.3.1).
+    pub(in crate::sip::core) fn fork_timeout(&mut self, now: Instant, key: &TransactionKey) {
+        if let Some(fork) = self.forks.get_mut(key) {
+            if fork.final_code.is_none() {
+                fork.final_code = Some(408);
+                let a = fork.a;
+                self.fork_failed(now, a);
+            }
+        }
+    }
+
+    /// 180/183 from a fork: relayed to the caller; an SDP in it is early
+    /// media, which fixes the caller's answer and connects the media now.
+    fn fork_progress(&mut self, now: Instant, a: SessionId, code: u16, response: &rsip::Response) {
+        let Some(pending) = self.bridges.get(&a) else {
+            return;
+        };
+        let (b, worker, relayed) = (pending.b, pending.worker, pending.relayed);
+        let early = (!pending.a_answer_sent && !response.body.is_empty())
+            .then(|| answer_in(&pending.offer, &response.body))
+            .flatten();
+        {
+            if let Some(audio) = early {
+                if self.settle_caller_answer(a, audio.codec) {
+                    if let Some(pending) = self.bridges.get_mut(&a) {
+                        pending.a_answer_sent = true;
+                        pending.relayed = 183;
+                    }
+                    let params = media_params(&audio);
+                    let _ = self.media.send(worker, WorkerCommand::Update { id: b, params });
+                    let _ = self.media.send(worker, WorkerCommand::Bridge { a, b });
+                    let sdp = self.legs.get(&a).map(|l| l.local_sdp.to_string());
+                    self.send_to_caller(now, a, 183, sdp);
+                    return;
+                }
+            }
+        }
+        if relayed == code {
+            return;
+        }
+        if let Some(pending) = self.bridges.get_mut(&a) {
+            pending.relayed = code;
+        }
+        self.send_to_caller(now, a, code, None);
+    }
+
+    /// A provisional response to the caller, in the early dialog of its leg
+    /// (with Contact and Record-Route, RFC 3261 §12.1.1).
+    fn send_to_caller(&mut self, now: Instant, a: SessionId, code: u16, sdp: Option<String>) {
+        let Some(leg) = self.legs.get(&a) else {
+            return;
+        };
+        let (invite, key, tag, peer) = (
+            leg.invite.clone(),
+            leg.invite_key.clone(),
+            leg.dialog.local_tag.clone(),
+            leg.dialog.peer,
+        );
+        let mut extra = record_routes(&invite);
+        extra.push(rsip::Header::Contact(self.contact_for(peer).into()));
+        extra.push(rsip::Header::Server(self.settings.user_agent.clone().into()));
+        let body = sdp.map(|s| ("application/sdp", s.into_bytes()));
+        let response =
+            crate::sip::response::build_response(&invite, code, None, Some(&tag), extra, body);
+        if let Err(e) = self.layer.send_response(now, &key, response) {
+            tracing::debug!(error = %e, code, "provisional response not sent");
+        }
+        metrics::count_response(&self.metrics, code);
+    }
+
+    /// A 2xx from a fork. The first one wins the call; any later one
+    /// (forks answering at once, RFC 3261 §13.2.2.4) is acknowledged and
+    /// hung up.
+    fn fork_answered(
+        &mut self,
+        now: Instant,
+        a: SessionId,
+        key: &TransactionKey,
+        invite: &Request,
+        destination: Peer,
+        response: &rsip::Response,
+    ) {
+        let Some(pending) = self.bridges.remove(&a) else {
+            self.ack_and_bye(now, invite, destination, response);
+            return;
+        };
+        for other in pending.forks.iter().filter(|k| *k != key) {
+            self.cancel_fork(now, other);
+        }
+        let worker = pending.worker;
+        let b = pending.b;
+        let dialog = match Dialog::from_response(invite, response, destination) {
+            Ok(d) => d,
+            Err(e) => {
+                // Without a dialog there is nothing to ACK or BYE; the
+                // callee's Timer H ends its side.
+                tracing::warn!(error = %e, "unusable 2xx from the called party");
+                let _ = self.media.send(worker, WorkerCommand::Destroy { id: b });
+                self.bridge_failed(now, a, BridgeFailure::Rejected(502));
+                return;
+            }
+        };
+        let ack = self.send_ack(&dialog, 1);
+        let b_media = pending.b_media;
+        let b_leg = Leg {
+            id: b,
+            state: LegState::Confirmed,
+            dialog,
+            invite: invite.clone(),
+            invite_key: key.clone(),
+            app: Box::new(BridgeApp),
+            worker,
+            local_media: b_media.clone(),
+            origin: pending.b_origin,
+            local_sdp: pending.offer.clone(),
+            pending_offer: None,
+            bye_after_ack: false,
+            params: super::receive_only(&b_media),
+            stats: pending.b_stats,
+            started: now,
+            rtp_port: pending.b_rtp_port,
+            bridge_peer: None,
+            outbound: true,
+            ack,
+        };
+        self.by_dialog.insert(b_leg.dialog.key(), b);
+        self.uac_invites.insert(key.clone(), b);
+        self.legs.insert(b, b_leg);
+        let Some(audio) = answer_in(&pending.offer, &response.body) else {
+            tracing::info!(session = b, "called party answered without a usable SDP");
+            self.hangup(now, b, 500);
+            self.end_leg(now, a, 488);
+            return;
+        };
+        if !pending.a_answer_sent && !self.settle_caller_answer(a, audio.codec) {
+            self.hangup(now, b, 500);
+            self.end_leg(now, a, 488);
+            return;
+        }
+        let params = media_params(&audio);
+        if let Some(leg) = self.legs.get_mut(&b) {
+            leg.params = params.clone();
+            leg.bridge_peer = Some(a);
+        }
+        if let Some(leg) = self.legs.get_mut(&a) {
+            leg.bridge_peer = Some(b);
+        }
+        let _ = self.media.send(worker, WorkerCommand::Update { id: b, params });
+        let _ = self.media.send(worker, WorkerCommand::Answered { id: b });
+        let _ = self.media.send(worker, WorkerCommand::Bridge { a, b });
+        metrics::bump(&self.metrics.calls_started);
+        self.answer(now, a);
+    }
+
+    /// Sends the ACK of a 2xx in `dialog` (RFC 3261 §13.2.2.4: the INVITE's
+    /// CSeq number, a new branch); returns it for retransmitted 2xx.
+    pub(in crate::sip::core) fn send_ack(
+        &mut self,
+        dialog: &Dialog,
+        cseq: u32,
+    ) -> Option<(Request, Peer)> {
+        let via_ip = self.local_ip_for(dialog.peer.addr);
+        let port = self.settings.port_for(dialog.peer.transport);
+        let branch = crate::sip::ids::new_branch();
+        match dialog.request_with("ACK", cseq, &uri_host(via_ip), port, &branch, "", None) {
+            Ok(ack) => {
+                let destination = dialog.destination();
+                self.layer
+                    .send_stateless(SipMessage::Request(ack.clone()), destination);
+                Some((ack, destination))
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot build ACK");
+                None
+            }
+        }
+    }
+
+    /// A retransmitted 2xx of an answered outgoing leg: the same ACK again.
+    pub(in crate::sip::core) fn resend_ack(&mut self, b: SessionId) {
+        if let Some((ack, destination)) = self.legs.get(&b).and_then(|l| l.ack.clone()) {
+            let data = Bytes::from(ack.to_string());
+            self.transmit.push_back((destination, data));
+        }
+    }
+
+    /// A 2xx from a fork that lost: the dialog it made is acknowledged and
+    /// ended at once.
+    fn ack_and_bye(
+        &mut self,
+        now: Instant,
+        invite: &Request,
+        destination: Peer,
+        response: &rsip::Response,
+    ) {
+        let Ok(mut dialog) = Dialog::from_response(invite, response, destination) else {
+            return;
+        };
+        self.send_ack(&dialog, 1);
+        let via_ip = self.local_ip_for(dialog.peer.addr);
+        let port = self.settings.port_for(dialog.peer.transport);
+        let branch = crate::sip::ids::new_branch();
+        if let Ok(bye) = dialog.request("BYE", &uri_host(via_ip), port, &branch, "") {
+            let _ = self.layer.send_request(now, bye, dialog.destination());
+        }
+    }
+
+    /// A fork failed; when all have, so has the bridge.
+    fn fork_failed(&mut self, now: Instant, a: SessionId) {
+        let Some(pending) = self.bridges.get(&a) else {
+            return;
+        };
+        let mut codes = Vec::with_capacity(pending.forks.len());
+        for key in &pending.forks {
+            match self.forks.get(key).map(|f| f.final_code) {
+                Some(None) => return,
+                Some(Some(code)) => codes.push(code),
+                None => codes.push(408),
+            }
+        }
+        self.bridge_failed(now, a, failure_of(&codes));
+    }
+}
+
+/// The answer to `offer` in a response body, if it is usable.
+fn answer_in(offer: &SessionDescription, body: &[u8]) -> Option<NegotiatedAudio> {
+    let text = std::str::from_utf8(body).ok()?;
+    let answer = SessionDescription::parse(text).ok()?;
+    sdp::accept_answer(offer, &answer).ok()
+}
+
+/// What the caller hears when every fork failed (after RFC 3261 §16.7
+/// step 6): busy anywhere is busy; else a 6xx; else the lowest class, a
+/// specific code preferred over the generic unavailable ones. A 503 from
+/// downstream is not passed on as our own overload (502 instead); a fork
+/// that timed out or redirected counts as unavailable.
+pub(super) fn failure_of(codes: &[u16]) -> BridgeFailure {
+    if codes.iter().any(|&c| c == 486 || c == 600) {
+        return BridgeFailure::Busy;
+    }
+    if let Some(&c) = codes.iter().find(|&&c| c >= 600) {
+        return BridgeFailure::Rejected(c);
+    }
+    let mapped: Vec<u16> = codes
+        .iter()
+        .map(|&c| match c {
+            300..=399 | 408 => 480,
+            503 => 502,
+            c => c,
+        })
+        .collect();
+    let class = mapped.iter().map(|c| c / 100).min().unwrap_or(4);
+    let in_class = || mapped.iter().copied().filter(move |c| c / 100 == class);
+    let generic = |c: &u16| matches!(c, 480 | 487);
+    let code = in_class()
+        .find(|c| !generic(c))
+        .or_else(|| in_class().next())
+        .unwrap_or(480);
+    BridgeFailure::Rejected(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn busy_wins_then_six_then_specific_codes() {
+        assert_eq!(failure_of(&[486, 404]), BridgeFailure::Busy);
+        assert_eq!(failure_of(&[480, 600]), BridgeFailure::Busy);
+        assert_eq!(failure_of(&[603, 404]), BridgeFailure::Rejected(603));
+        assert_eq!(failure_of(&[480, 404]), BridgeFailure::Rejected(404));
+        assert_eq!(failure_of(&[408, 500]), BridgeFailure::Rejected(480));
+        assert_eq!(failure_of(&[503]), BridgeFailure::Rejected(502));
+        assert_eq!(failure_of(&[302]), BridgeFailure::Rejected(480));
+    }
+}
