@@ -3,6 +3,8 @@
 //! built on the in-repo test user agent.
 #![allow(dead_code)]
 
+pub mod callee;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};

@@ -1,0 +1,241 @@
+//! Bridged calls over loopback: a caller (the test user agent) dials a
+//! route whose target is a scripted callee; mediaplane anchors the media
+//! between them and transcodes when their codecs differ.
+
+mod common;
+
+use std::time::Duration;
+
+use mediaplane::codec::CodecKind;
+use mediaplane::config::{Application, Config, RouteConfig};
+use mediaplane::loadgen::simple_sdp::{sdp_offer, SdpAnswer};
+use mediaplane::loadgen::ua::{InviteOptions, TestUserAgent};
+use tokio::net::UdpSocket;
+
+use common::callee::{exchange_tone, tone_purity, Callee};
+use common::{route_first, TestServer};
+
+const WAIT: Duration = Duration::from_secs(5);
+
+/// A server whose `bob` route bridges to `callee`, knowing every codec.
+async fn server_for(callee: &Callee, tweak: impl FnOnce(&mut RouteConfig)) -> TestServer {
+    let target = format!("sip:bob@{}", callee.addr());
+    let mut route = RouteConfig::new("^bob$", Application::Bridge { target });
+    tweak(&mut route);
+    TestServer::start(move |c: &mut Config| {
+        c.media.codecs = vec![
+            CodecKind::Pcmu,
+            CodecKind::Pcma,
+            CodecKind::G722,
+            CodecKind::Opus,
+            CodecKind::TelephoneEvent,
+        ];
+        route_first(c, route);
+    })
+    .await
+}
+
+fn bob(server: &TestServer) -> String {
+    format!("sip:bob@{}", server.sip_addr())
+}
+
+/// Caller offering only PCMU, callee answering only `callee_codec`: each
+/// side sends its own tone and must hear the other's.
+async fn transcoded_call(callee_codec: CodecKind) {
+    let callee = Callee::bind(callee_codec).await;
+    let server = server_for(&callee, |_| {}).await;
+    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
+    let caller_rtp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let offer = sdp_offer(caller_rtp.local_addr().unwrap(), &[CodecKind::Pcmu]);
+    let uri = bob(&server);
+    let (call, answered) = tokio::join!(ua.invite(&uri, &offer), callee.answer(WAIT));
+    let mut call = call.expect("the bridged call is answered");
+    // The outgoing INVITE offers the caller's codec first, then the rest.
+    let offered = answered.invite.body_text();
+    let m_line = offered.lines().find(|l| l.starts_with("m=audio")).unwrap();
+    assert!(m_line.contains("RTP/AVP 0 "), "{m_line}");
+    callee.next_request(WAIT).await; // the ACK of our 200
+    let answer = SdpAnswer::parse(&call.final_response().unwrap().body_text()).unwrap();
+    assert_eq!(answer.codec, Some(CodecKind::Pcmu));
+
+    let (caller_heard, callee_heard) = tokio::join!(
+        exchange_tone(&caller_rtp, CodecKind::Pcmu, answer.payload_type, answer.rtp_addr(), 1000.0, 75),
+        exchange_tone(
+            &callee.rtp,
+            callee_codec,
+            answered.payload_type,
+            answered.remote_rtp,
+            600.0,
+            75
+        ),
+    );
+    let window = |rate: u32| rate as usize / 2;
+    let heard_by_caller = tone_purity(&caller_heard, 8000, 600.0, window(8000));
+    let rate = callee_codec.audio_rate();
+    let heard_by_callee = tone_purity(&callee_heard, rate, 1000.0, window(rate));
+    assert!(
+        heard_by_caller > 0.8,
+        "caller hears the callee's 600 Hz: purity {heard_by_caller:.3} over {} samples",
+        caller_heard.len()
+    );
+    assert!(
+        heard_by_callee > 0.8,
+        "callee hears the caller's 1 kHz: purity {heard_by_callee:.3} over {} samples",
+        callee_heard.len()
+    );
+    let ok = call.bye(WAIT).await.unwrap();
+    assert_eq!(ok.status_code(), Some(200));
+    let bye = callee.expect("BYE", WAIT).await;
+    callee.respond(&bye, 200, "OK", None, None).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn pcmu_caller_and_opus_callee_hear_each_other() {
+    transcoded_call(CodecKind::Opus).await;
+}
+
+#[tokio::test]
+async fn pcmu_caller_and_g722_callee_hear_each_other() {
+    transcoded_call(CodecKind::G722).await;
+}
+
+#[tokio::test]
+async fn pcmu_caller_and_pcma_callee_hear_each_other() {
+    transcoded_call(CodecKind::Pcma).await;
+}
+
+#[tokio::test]
+async fn equal_codecs_pass_through() {
+    transcoded_call(CodecKind::Pcmu).await;
+}
+
+#[tokio::test]
+async fn callee_bye_ends_the_caller_leg() {
+    let callee = Callee::bind(CodecKind::Pcmu).await;
+    let server = server_for(&callee, |_| {}).await;
+    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
+    let offer = sdp_offer("127.0.0.1:9".parse().unwrap(), &[CodecKind::Pcmu]);
+    let uri = bob(&server);
+    let (call, answered) = tokio::join!(ua.invite(&uri, &offer), callee.answer(WAIT));
+    let mut call = call.unwrap();
+    callee.expect("ACK", WAIT).await;
+    callee.bye(&answered).await;
+    let ok = callee.next_message(WAIT).await;
+    assert_eq!(ok.status_code(), Some(200), "{}", ok.start_line());
+    call.wait_bye(WAIT).await.expect("the caller gets a BYE");
+    assert!(
+        common::wait_for(WAIT, || async { server.ports_in_use() == 0 }).await,
+        "both legs' media ports are released"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn busy_callee_gives_the_caller_486() {
+    let callee = Callee::bind(CodecKind::Pcmu).await;
+    let server = server_for(&callee, |_| {}).await;
+    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
+    let offer = sdp_offer("127.0.0.1:9".parse().unwrap(), &[CodecKind::Pcmu]);
+    let uri = bob(&server);
+    let busy = async {
+        let invite = callee.expect("INVITE", WAIT).await;
+        callee.respond(&invite, 486, "Busy Here", Some("b1"), None).await;
+        callee.expect("ACK", WAIT).await
+    };
+    let (call, ack) = tokio::join!(ua.invite(&uri, &offer), busy);
+    match call {
+        Err(mediaplane::loadgen::ua::UaError::Rejected { status, .. }) => assert_eq!(status, 486),
+        other => panic!("expected 486, got {:?}", other.map(|_| ())),
+    }
+    assert_eq!(ack.method(), Some("ACK"));
+    assert!(common::wait_for(WAIT, || async { server.ports_in_use() == 0 }).await);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn ringing_is_relayed_and_no_answer_gives_480() {
+    let callee = Callee::bind(CodecKind::Pcmu).await;
+    let server = server_for(&callee, |r| r.no_answer_ms = Some(1000)).await;
+    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
+    let offer = sdp_offer("127.0.0.1:9".parse().unwrap(), &[CodecKind::Pcmu]);
+    let mut call = ua
+        .start_invite(&bob(&server), &offer, &InviteOptions::default())
+        .await
+        .unwrap();
+    let invite = callee.expect("INVITE", WAIT).await;
+    callee.respond(&invite, 180, "Ringing", Some("r1"), None).await;
+    let ringing = call.wait_status(180, WAIT).await.unwrap();
+    assert!(ringing.header("Contact").is_some(), "an early dialog needs a Contact");
+    let final_response = call.wait_final(WAIT).await.unwrap();
+    assert_eq!(final_response.status_code(), Some(480));
+    // The callee's INVITE is cancelled, and answered 487 by it.
+    let cancel = callee.expect("CANCEL", WAIT).await;
+    callee.respond(&cancel, 200, "OK", Some("r1"), None).await;
+    callee.respond(&invite, 487, "Request Terminated", Some("r1"), None).await;
+    callee.expect("ACK", WAIT).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn caller_cancel_is_propagated() {
+    let callee = Callee::bind(CodecKind::Pcmu).await;
+    let server = server_for(&callee, |_| {}).await;
+    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
+    let offer = sdp_offer("127.0.0.1:9".parse().unwrap(), &[CodecKind::Pcmu]);
+    let mut call = ua
+        .start_invite(&bob(&server), &offer, &InviteOptions::default())
+        .await
+        .unwrap();
+    let invite = callee.expect("INVITE", WAIT).await;
+    callee.respond(&invite, 180, "Ringing", Some("c1"), None).await;
+    call.wait_provisional(WAIT).await.unwrap();
+    call.cancel(WAIT).await.unwrap();
+    let cancel = callee.expect("CANCEL", WAIT).await;
+    assert_eq!(cancel.call_id(), invite.call_id());
+    assert_eq!(cancel.top_via_branch(), invite.top_via_branch());
+    callee.respond(&cancel, 200, "OK", Some("c1"), None).await;
+    callee.respond(&invite, 487, "Request Terminated", Some("c1"), None).await;
+    callee.expect("ACK", WAIT).await;
+    assert!(common::wait_for(WAIT, || async { server.ports_in_use() == 0 }).await);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn hold_and_resume_are_relayed_to_the_other_leg() {
+    let callee = Callee::bind(CodecKind::Pcmu).await;
+    let server = server_for(&callee, |_| {}).await;
+    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
+    let caller_rtp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let offer = sdp_offer(caller_rtp.local_addr().unwrap(), &[CodecKind::Pcmu]);
+    let uri = bob(&server);
+    let (call, _answered) = tokio::join!(ua.invite(&uri, &offer), callee.answer(WAIT));
+    let mut call = call.unwrap();
+    callee.expect("ACK", WAIT).await;
+    for (ours, relayed, callee_answers) in [
+        ("sendonly", "a=sendonly", "recvonly"),
+        ("sendrecv", "a=sendrecv", "sendrecv"),
+    ] {
+        let offer = offer.replace("a=sendrecv", &format!("a={ours}"));
+        let offer = if offer.contains(&format!("a={ours}")) {
+            offer
+        } else {
+            format!("{offer}a={ours}\r\n")
+        };
+        let reinvite = async {
+            let request = callee.expect("INVITE", WAIT).await;
+            let body = request.body_text();
+            assert!(body.contains(relayed), "relayed offer:\n{body}");
+            let (sdp, _, _) = callee.answer_sdp(&body, callee_answers);
+            callee.respond(&request, 200, "OK", None, Some(&sdp)).await;
+            callee.expect("ACK", WAIT).await
+        };
+        let (response, _) = tokio::join!(
+            call.request("INVITE", &[], Some(("application/sdp", &offer)), WAIT),
+            reinvite
+        );
+        assert_eq!(response.unwrap().status_code(), Some(200));
+    }
+    call.bye(WAIT).await.unwrap();
+    server.stop().await;
+}
