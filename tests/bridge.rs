@@ -239,3 +239,95 @@ async fn hold_and_resume_are_relayed_to_the_other_leg() {
     call.bye(WAIT).await.unwrap();
     server.stop().await;
 }
+
+#[tokio::test]
+async fn both_legs_are_listed_with_their_codecs() {
+    let callee = Callee::bind(CodecKind::Pcma).await;
+    let server = server_for(&callee, |_| {}).await;
+    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
+    let offer = sdp_offer("127.0.0.1:9".parse().unwrap(), &[CodecKind::Pcmu]);
+    let uri = bob(&server);
+    let (call, _answered) = tokio::join!(ua.invite(&uri, &offer), callee.answer(WAIT));
+    let mut call = call.unwrap();
+    callee.expect("ACK", WAIT).await;
+    let (status, body) = common::http_get(server.http_addr(), "/api/v1/calls").await;
+    assert_eq!(status, 200);
+    let legs: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let legs = legs.as_array().unwrap();
+    assert_eq!(legs.len(), 2, "{body}");
+    let inbound = legs.iter().find(|l| l["direction"] == "inbound").unwrap();
+    let outbound = legs.iter().find(|l| l["direction"] == "outbound").unwrap();
+    assert_eq!(inbound["codec"], "PCMU");
+    assert_eq!(outbound["codec"], "PCMA");
+    assert_eq!(inbound["application"], "bridge");
+    assert_eq!(inbound["bridged_with"], outbound["id"]);
+    assert_eq!(outbound["bridged_with"], inbound["id"]);
+    assert_eq!(inbound["call_id"], call.call_id());
+    assert_ne!(outbound["call_id"], call.call_id(), "the B2BUA makes its own dialog");
+    call.bye(WAIT).await.unwrap();
+    let bye = callee.expect("BYE", WAIT).await;
+    callee.respond(&bye, 200, "OK", None, None).await;
+    assert!(
+        common::wait_for(WAIT, || async {
+            common::http_get(server.http_addr(), "/api/v1/calls").await.1 == "[]"
+        })
+        .await
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn early_media_answer_is_sent_in_a_183() {
+    let callee = Callee::bind(CodecKind::Pcmu).await;
+    let server = server_for(&callee, |_| {}).await;
+    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
+    let offer = sdp_offer("127.0.0.1:9".parse().unwrap(), &[CodecKind::Pcmu]);
+    let mut call = ua
+        .start_invite(&bob(&server), &offer, &InviteOptions::default())
+        .await
+        .unwrap();
+    let invite = callee.expect("INVITE", WAIT).await;
+    let (sdp, _, _) = callee.answer_sdp(&invite.body_text(), "sendrecv");
+    callee
+        .respond(&invite, 183, "Session Progress", Some("e1"), Some(&sdp))
+        .await;
+    let progress = call.wait_status(183, WAIT).await.unwrap();
+    let early = SdpAnswer::parse(&progress.body_text()).expect("the 183 carries our answer");
+    assert_eq!(early.codec, Some(CodecKind::Pcmu));
+    callee.respond(&invite, 200, "OK", Some("e1"), Some(&sdp)).await;
+    let ok = call.wait_final(WAIT).await.unwrap();
+    assert_eq!(ok.status_code(), Some(200));
+    assert_eq!(
+        SdpAnswer::parse(&ok.body_text()).unwrap().rtp_addr(),
+        early.rtp_addr(),
+        "the 200 repeats the early answer"
+    );
+    call.bye(WAIT).await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_request_out_of_hops_is_refused_with_483() {
+    let callee = Callee::bind(CodecKind::Pcmu).await;
+    let server = server_for(&callee, |_| {}).await;
+    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
+    let offer = sdp_offer("127.0.0.1:9".parse().unwrap(), &[CodecKind::Pcmu]);
+    let local = ua.local_addr();
+    let invite = format!(
+        "INVITE sip:bob@{server} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bKmf0\r\n\
+         Max-Forwards: 0\r\nFrom: <sip:a@{local}>;tag=1\r\nTo: <sip:bob@{server}>\r\n\
+         Call-ID: mf0@test\r\nCSeq: 1 INVITE\r\nContact: <sip:a@{local}>\r\n\
+         Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{offer}",
+        offer.len(),
+        server = server.sip_addr(),
+    );
+    ua.send_raw(invite.as_bytes()).await.unwrap();
+    loop {
+        let response = ua.next_unmatched(WAIT).await.unwrap();
+        if response.status_code() != Some(100) {
+            assert_eq!(response.status_code(), Some(483));
+            break;
+        }
+    }
+    server.stop().await;
+}
