@@ -123,6 +123,47 @@ fn example_full_is_valid_and_matches_the_defaults() {
     assert_eq!(target.route_index, 2);
     assert_eq!(target.ring, std::time::Duration::from_millis(2000));
     assert_eq!(plan.route("echo").unwrap().ring, std::time::Duration::ZERO);
+    let gateway = plan.route("0123").unwrap();
+    assert_eq!(
+        gateway.application,
+        Application::Bridge {
+            target: "sip:0123@192.0.2.10:5060".into()
+        }
+    );
+    assert_eq!(
+        gateway.codecs,
+        Some(vec![CodecKind::Pcma, CodecKind::TelephoneEvent])
+    );
+    assert_eq!(
+        gateway.no_answer,
+        Some(std::time::Duration::from_millis(45_000))
+    );
+}
+
+#[test]
+fn bad_bridge_routes_are_reported_with_their_keys() {
+    let prompts = tempfile::tempdir().unwrap();
+    let text = format!(
+        "[[routes]]\nmatch = \"^a$\"\napp = \"bridge\"\ntarget = \"tel:123\"\n\
+         [[routes]]\nmatch = \"^b$\"\napp = \"bridge\"\ntarget = \"sip:b@127.0.0.1\"\n\
+         codecs = [\"telephone-event\"]\nno_answer_ms = 5\n\
+         [[routes]]\nmatch = \"^c$\"\napp = \"bridge\"\n\
+         [[routes]]\nmatch = \"^d$\"\napp = \"echo\"\ntarget = \"sip:d@127.0.0.1\"\n{}",
+        prompts_section(prompts.path())
+    );
+    let errors = Config::from_toml_str(&text, "t.toml").unwrap_err();
+    let mut keys = errors.keys();
+    keys.sort();
+    assert_eq!(
+        keys,
+        vec![
+            Some("routes[0].target"),
+            Some("routes[1].codecs"),
+            Some("routes[1].no_answer_ms"),
+            Some("routes[2].target"),
+            Some("routes[3].target"),
+        ]
+    );
 }
 
 #[test]
