@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Whole-server capacity: concurrent PCMU echo calls held by one media worker.
+# Whole-server capacity: concurrent PCMU calls held by one media worker,
+# echoed (the default) or bridged and transcoded (TRANSCODE=1).
 #
 # For each call count N: starts the server pinned to one core (one media
 # worker; its tokio control-plane threads share that core), runs the load
@@ -15,6 +16,12 @@
 #   DURATION_S      seconds of audio per call (default 20)
 #   RAMP_S          seconds over which the calls are started (default 5)
 #   OUT             folder for logs and reports (default $TMPDIR/mediaplane-capacity)
+#   TRANSCODE       1: the calls dial a bridge route whose outgoing leg speaks
+#                   only Opus (benches/transcode-near.toml); the far end is a
+#                   second server on the load generator's core that echoes
+#                   in Opus (benches/transcode-far.toml). The measured server
+#                   then decodes PCMU, resamples 8 -> 48 kHz and encodes Opus
+#                   one way, and the reverse the other way, for every call.
 #
 # Result columns: calls, calls set up, packets sent, sequence loss % of the
 # echoed streams, % of sent frames never matched by an echo, late frames
@@ -82,7 +89,19 @@ for N in "$@"; do
     rate=$(awk -v n="$N" -v r="$RAMP_S" 'BEGIN {x = n / r; printf "%.3f", x < 1 ? 1 : x}')
     ramp=$(awk -v n="$N" -v r="$rate" 'BEGIN {printf "%.3f", (n - 1) / r}')
 
-    taskset -c "$SERVER_CPU" "$BIN" --workers 1 --sip-listen "$SIP" --http-listen "$HTTP" \
+    if [ "${TRANSCODE:-0}" = 1 ]; then
+        taskset -c "$LOAD_CPU" "$BIN" --config benches/transcode-far.toml --workers 1 \
+            --sip-listen 127.0.0.1:5062 --http-listen 127.0.0.1:8082 \
+            --rtp-ports 30000-39999 --max-calls 10000 >"$f-far.log" 2>&1 &
+        far=$!
+        config=(--config benches/transcode-near.toml)
+        target=transcode
+    else
+        far=""
+        config=()
+        target=echo
+    fi
+    taskset -c "$SERVER_CPU" "$BIN" "${config[@]}" --workers 1 --sip-listen "$SIP" --http-listen "$HTTP" \
         --rtp-ports 20000-29999 --max-calls 10000 >"$f-server.log" 2>&1 &
     server=$!
     for _ in $(seq 50); do
@@ -97,7 +116,7 @@ for N in "$@"; do
     media=$(grep -l '^media-0$' /proc/"$server"/task/*/comm | cut -d/ -f5)
 
     read -r udp_rcv0 udp_snd0 < <(udp_errors)
-    taskset -c "$LOAD_CPU" "$BIN" loadgen "sip:echo@$SIP" --calls "$N" --rate "$rate" \
+    taskset -c "$LOAD_CPU" "$BIN" loadgen "sip:$target@$SIP" --calls "$N" --rate "$rate" \
         --duration-s "$DURATION_S" --json >"$f-loadgen.json" 2>"$f-loadgen.log" &
     loadgen=$!
 
@@ -127,6 +146,10 @@ for N in "$@"; do
     curl -s "http://$HTTP/metrics" >"$f-metrics.txt" || true
     kill -INT "$server"
     wait "$server" || true
+    if [ -n "$far" ]; then
+        kill -INT "$far"
+        wait "$far" || true
+    fi
 
     elapsed=$((t1 - t0))
     late_ticks=$(awk '$1 == "mediaplane_media_late_ticks_total" {print $2}' "$f-metrics.txt")
