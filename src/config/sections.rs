@@ -154,11 +154,16 @@ fn read_codecs(r: &mut Reader, t: &mut Table) -> Option<Vec<CodecKind>> {
     let mut codecs = Vec::with_capacity(names.len());
     let mut all_known = true;
     for (index, name) in names.iter().enumerate() {
-        match CodecKind::from_name(name) {
-            Some(codec) => codecs.push(codec),
+        // A bare "L16" stands for both of its rates.
+        match CodecKind::family_from_name(name) {
+            Some(family) => codecs.extend_from_slice(family),
             None => {
                 all_known = false;
-                let known: Vec<_> = CodecKind::ALL.iter().map(|c| c.encoding_name()).collect();
+                let known: Vec<_> = CodecKind::ALL
+                    .iter()
+                    .map(|c| c.config_name())
+                    .chain(["L16"])
+                    .collect();
                 r.invalid(
                     format!("{path}[{index}]"),
                     line,

@@ -9,6 +9,7 @@ mod local;
 mod offer;
 mod origin;
 mod outcome;
+mod params;
 mod stream;
 
 pub use answer::answer;
