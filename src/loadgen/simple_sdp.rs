@@ -89,10 +89,7 @@ pub fn sdp_offer_formats(rtp_addr: SocketAddr, formats: &[OfferFormat]) -> Strin
     };
     let ip = rtp_addr.ip();
     let session_id: u32 = rand::random();
-    let payload_types: Vec<String> = formats
-        .iter()
-        .map(|f| f.payload_type.to_string())
-        .collect();
+    let payload_types: Vec<String> = formats.iter().map(|f| f.payload_type.to_string()).collect();
     let mut sdp = format!(
         "v=0\r\n\
          o=loadgen {session_id} 1 IN {family} {ip}\r\n\
@@ -312,7 +309,10 @@ mod tests {
                 OfferFormat::new(CodecKind::L16At16000),
             ],
         );
-        assert!(offer.contains("m=audio 4000 RTP/AVP 111 110 113\r\n"), "{offer}");
+        assert!(
+            offer.contains("m=audio 4000 RTP/AVP 111 110 113\r\n"),
+            "{offer}"
+        );
         assert!(offer.contains("a=rtpmap:111 opus/48000/2\r\na=fmtp:111 useinbandfec=1\r\n"));
         assert!(offer.contains("a=rtpmap:110 telephone-event/48000\r\na=fmtp:110 0-16\r\n"));
         assert!(offer.contains("a=rtpmap:113 L16/16000\r\n"));
