@@ -327,3 +327,39 @@ mod tests {
         assert_eq!(fixed.worker_count(), 3);
     }
 }
+
+#[cfg(test)]
+mod codec_name_tests {
+    use crate::codec::CodecKind;
+    use crate::config::Config;
+
+    fn codecs(list: &str) -> Result<Vec<CodecKind>, String> {
+        let prompts = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let text = format!(
+            "[media]\ncodecs = [{list}]\n[prompts]\ndir = '{}'\n",
+            prompts.path().display()
+        );
+        Config::from_toml_str(&text, "t.toml")
+            .map(|c| c.media.codecs)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn l16_is_named_by_rate_or_as_a_family() {
+        assert_eq!(
+            codecs("'L16/8000', 'pcmu'"),
+            Ok(vec![CodecKind::L16At8000, CodecKind::Pcmu])
+        );
+        assert_eq!(
+            codecs("'l16', 'telephone-event'"),
+            Ok(vec![
+                CodecKind::L16At16000,
+                CodecKind::L16At8000,
+                CodecKind::TelephoneEvent
+            ])
+        );
+        let e = codecs("'L16/44100'").unwrap_err();
+        assert!(e.contains("unknown codec `L16/44100`"), "{e}");
+        assert!(e.contains("L16/16000"), "the known names are listed: {e}");
+    }
+}
