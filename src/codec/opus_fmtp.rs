@@ -41,10 +41,11 @@ pub struct OpusParams {
     pub sprop_stereo: bool,
     /// `maxaveragebitrate`: the most the receiver wants on average, bit/s.
     pub max_average_bitrate: Option<u32>,
-    /// `ptime`, `minptime` and `maxptime` in ms, as RFC 7587 §6.1 lets the
-    /// fmtp carry them too.
+    /// `ptime` in ms: RFC 7587 §6.1 lets the fmtp carry it as well as `a=ptime`.
     pub ptime_ms: Option<u32>,
+    /// `minptime` in ms: the shortest packet the receiver wants.
     pub min_ptime_ms: Option<u32>,
+    /// `maxptime` in ms: the longest packet the receiver takes.
     pub max_ptime_ms: Option<u32>,
 }
 
