@@ -1,6 +1,6 @@
 //! Cost of the codecs per 20 ms frame (G.711: 160 samples at 8 kHz; G.722:
-//! 320 samples at 16 kHz; Opus: 960 samples at 48 kHz), through the same
-//! trait objects the media path uses.
+//! 320 samples at 16 kHz; L16: 320 samples at 16 kHz; Opus: 960 samples at
+//! 48 kHz), through the same trait objects the media path uses.
 
 use std::hint::black_box;
 
@@ -89,6 +89,21 @@ fn g722(c: &mut Criterion) {
     });
 }
 
+fn l16(c: &mut Criterion) {
+    let pcm = speech_like_frame::<WIDEBAND_FRAME>(16_000.0);
+    let mut encoder = new_encoder(CodecKind::L16At16000).expect("L16 encoder");
+    let mut decoder = new_decoder(CodecKind::L16At16000).expect("L16 decoder");
+    // Two octets per sample (RFC 3551 §4.5.11).
+    let mut payload = [0u8; 2 * WIDEBAND_FRAME];
+    let mut out = [0i16; WIDEBAND_FRAME];
+    c.bench_function("L16/16000 encode+decode 20 ms", |b| {
+        b.iter(|| {
+            let n = encoder.encode(black_box(&pcm), &mut payload)?;
+            decoder.decode(&payload[..n], &mut out)
+        })
+    });
+}
+
 fn opus(c: &mut Criterion) {
     // A run of frames so the encoder works on changing input, as in a call.
     let pcm: Vec<[i16; OPUS_FRAME]> = (0..50)
@@ -130,5 +145,5 @@ fn opus(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, g711, g722, opus);
+criterion_group!(benches, g711, g722, l16, opus);
 criterion_main!(benches);

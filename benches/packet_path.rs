@@ -52,6 +52,7 @@ impl Bench {
                 remote_rtp: Some("127.0.0.1:4000".parse().expect("address")),
                 send: true,
                 receive: true,
+                codec_options: Default::default(),
             },
             jitter_delay_ms: 40,
             media_timeout: Duration::from_secs(30),

@@ -5,27 +5,51 @@
 
 use super::g711_codec::{G711Decoder, G711Encoder, G711Law};
 use super::g722_codec::{G722Decoder, G722Encoder};
+use super::l16_codec::{L16Decoder, L16Encoder};
 use super::opus_codec::{OpusConfig, OpusDecoder, OpusEncoder};
-use super::{AudioDecoder, AudioEncoder, CodecError, CodecKind};
+use super::{AudioDecoder, AudioEncoder, CodecError, CodecKind, CodecOptions};
 
-/// Creates an encoder for `kind`.
+/// Creates an encoder for `kind` with default parameters (no fmtp).
 pub fn new_encoder(kind: CodecKind) -> Result<Box<dyn AudioEncoder>, CodecError> {
+    new_encoder_with(kind, &CodecOptions::default())
+}
+
+/// Creates an encoder for `kind` that codes as the peer's fmtp asks.
+pub fn new_encoder_with(
+    kind: CodecKind,
+    options: &CodecOptions,
+) -> Result<Box<dyn AudioEncoder>, CodecError> {
     match kind {
         CodecKind::Pcmu => Ok(Box::new(G711Encoder::new(G711Law::MuLaw))),
         CodecKind::Pcma => Ok(Box::new(G711Encoder::new(G711Law::ALaw))),
         CodecKind::G722 => Ok(Box::new(G722Encoder::new())),
-        CodecKind::Opus => Ok(Box::new(OpusEncoder::new(OpusConfig::default())?)),
+        CodecKind::Opus => Ok(Box::new(OpusEncoder::new(OpusConfig::for_peer(
+            &options.opus,
+        ))?)),
+        CodecKind::L16At8000 | CodecKind::L16At16000 => Ok(Box::new(L16Encoder::new(kind)?)),
         CodecKind::TelephoneEvent => Err(CodecError::NotAudio(kind)),
     }
 }
 
-/// Creates a decoder for `kind`.
+/// Creates a decoder for `kind` with default parameters.
 pub fn new_decoder(kind: CodecKind) -> Result<Box<dyn AudioDecoder>, CodecError> {
+    new_decoder_with(kind, &CodecOptions::default())
+}
+
+/// Creates a decoder for `kind`. No fmtp parameter changes how we decode
+/// today: Opus decodes any packet, stereo included, to mono (RFC 7587
+/// §6.1), and uses FEC whenever the next packet carries it.
+pub fn new_decoder_with(
+    kind: CodecKind,
+    options: &CodecOptions,
+) -> Result<Box<dyn AudioDecoder>, CodecError> {
+    let _ = options;
     match kind {
         CodecKind::Pcmu => Ok(Box::new(G711Decoder::new(G711Law::MuLaw))),
         CodecKind::Pcma => Ok(Box::new(G711Decoder::new(G711Law::ALaw))),
         CodecKind::G722 => Ok(Box::new(G722Decoder::new())),
         CodecKind::Opus => Ok(Box::new(OpusDecoder::new()?)),
+        CodecKind::L16At8000 | CodecKind::L16At16000 => Ok(Box::new(L16Decoder::new(kind)?)),
         CodecKind::TelephoneEvent => Err(CodecError::NotAudio(kind)),
     }
 }

@@ -9,18 +9,31 @@ pub enum CodecKind {
     G722,
     /// Opus (RFC 6716) in RTP (RFC 7587).
     Opus,
+    /// 16-bit linear PCM, mono, at 8 kHz (RFC 3551 §4.5.11), dynamic PT.
+    L16At8000,
+    /// 16-bit linear PCM, mono, at 16 kHz (RFC 3551 §4.5.11), dynamic PT.
+    L16At16000,
+    /// Named telephone events (RFC 4733). One kind at every clock rate: the
+    /// rate is that of the audio codec beside it (RFC 4733 §2.1), so it
+    /// lives in the SDP entry, not here.
     TelephoneEvent,
 }
 
 impl CodecKind {
     /// Every codec, in mediaplane's default preference order.
-    pub const ALL: [CodecKind; 5] = [
+    pub const ALL: [CodecKind; 7] = [
         CodecKind::Pcmu,
         CodecKind::Pcma,
         CodecKind::G722,
         CodecKind::Opus,
+        CodecKind::L16At16000,
+        CodecKind::L16At8000,
         CodecKind::TelephoneEvent,
     ];
+
+    /// Clock rates telephone-event is accepted at: those of the audio
+    /// codecs it can accompany (RFC 4733 §2.1).
+    pub const EVENT_CLOCK_RATES: [u32; 3] = [8000, 16_000, 48_000];
 
     /// The encoding name of the rtpmap attribute.
     pub fn encoding_name(self) -> &'static str {
@@ -29,7 +42,18 @@ impl CodecKind {
             CodecKind::Pcma => "PCMA",
             CodecKind::G722 => "G722",
             CodecKind::Opus => "opus",
+            CodecKind::L16At8000 | CodecKind::L16At16000 => "L16",
             CodecKind::TelephoneEvent => "telephone-event",
+        }
+    }
+
+    /// The name used in the configuration's codec list: the encoding name,
+    /// with the rate where one name covers several (L16).
+    pub fn config_name(self) -> &'static str {
+        match self {
+            CodecKind::L16At8000 => "L16/8000",
+            CodecKind::L16At16000 => "L16/16000",
+            other => other.encoding_name(),
         }
     }
 
@@ -39,7 +63,18 @@ impl CodecKind {
             // RFC 7587 §4.1: the RTP clock is always 48 kHz, whatever
             // bandwidth the encoder actually uses.
             CodecKind::Opus => 48_000,
+            CodecKind::L16At16000 => 16_000,
+            // telephone-event reports 8000 here, its usual rate; other
+            // rates are read from the rtpmap (see `accepts_clock_rate`).
             _ => 8000,
+        }
+    }
+
+    /// True when an rtpmap of this codec may name `rate`.
+    pub fn accepts_clock_rate(self, rate: u32) -> bool {
+        match self {
+            CodecKind::TelephoneEvent => CodecKind::EVENT_CLOCK_RATES.contains(&rate),
+            other => other.clock_rate() == rate,
         }
     }
 
@@ -52,6 +87,8 @@ impl CodecKind {
             CodecKind::G722 => 16_000,
             // libopus decodes at 48 kHz natively (RFC 6716 §2), so no resampling.
             CodecKind::Opus => 48_000,
+            // L16 samples are RTP ticks (RFC 3551 §4.5.11).
+            CodecKind::L16At16000 => 16_000,
             _ => 8000,
         }
     }
@@ -72,15 +109,20 @@ impl CodecKind {
             CodecKind::Pcmu => Some(0),
             CodecKind::Pcma => Some(8),
             CodecKind::G722 => Some(9),
-            CodecKind::Opus | CodecKind::TelephoneEvent => None,
+            // PT 11 is L16/44100 mono (RFC 3551 Table 4), a rate we do not
+            // carry; our L16 rates are dynamic.
+            CodecKind::Opus
+            | CodecKind::L16At8000
+            | CodecKind::L16At16000
+            | CodecKind::TelephoneEvent => None,
         }
     }
 
     /// Looks a codec up by rtpmap name (case-insensitive, RFC 4855 §3) and clock rate.
     pub fn from_rtpmap(name: &str, clock_rate: u32) -> Option<CodecKind> {
-        CodecKind::ALL
-            .into_iter()
-            .find(|c| c.encoding_name().eq_ignore_ascii_case(name) && c.clock_rate() == clock_rate)
+        CodecKind::ALL.into_iter().find(|c| {
+            c.encoding_name().eq_ignore_ascii_case(name) && c.accepts_clock_rate(clock_rate)
+        })
     }
 
     /// Looks a codec up by static payload type (used when no rtpmap is given).
@@ -90,11 +132,26 @@ impl CodecKind {
             .find(|c| c.static_payload_type() == Some(pt))
     }
 
-    /// Parses a configuration name such as "PCMU" or "telephone-event".
+    /// Parses a configuration name such as "PCMU", "L16/16000" or
+    /// "telephone-event".
     pub fn from_name(name: &str) -> Option<CodecKind> {
         CodecKind::ALL
             .into_iter()
-            .find(|c| c.encoding_name().eq_ignore_ascii_case(name))
+            .find(|c| c.config_name().eq_ignore_ascii_case(name))
+    }
+
+    /// The codecs a configuration name stands for: one, or for a bare
+    /// "L16" both rates, wideband first.
+    pub fn family_from_name(name: &str) -> Option<&'static [CodecKind]> {
+        const L16: [CodecKind; 2] = [CodecKind::L16At16000, CodecKind::L16At8000];
+        if name.eq_ignore_ascii_case("L16") {
+            return Some(&L16);
+        }
+        let all: &'static [CodecKind] = &CodecKind::ALL;
+        let index = all
+            .iter()
+            .position(|c| c.config_name().eq_ignore_ascii_case(name))?;
+        all.get(index..=index)
     }
 
     /// True for formats that carry audio samples (not events).
@@ -121,6 +178,51 @@ mod tests {
         assert_eq!(CodecKind::from_rtpmap("G722", 16_000), None);
         assert_eq!(CodecKind::from_static_payload_type(9), Some(g722));
         assert_eq!(CodecKind::from_name("G722"), Some(g722));
+    }
+
+    #[test]
+    fn l16_comes_at_two_dynamic_rates_and_never_as_pt_11() {
+        // RFC 3551 §4.5.11: 16-bit linear, the rate is the RTP clock.
+        assert_eq!(
+            CodecKind::from_rtpmap("l16", 8000),
+            Some(CodecKind::L16At8000)
+        );
+        assert_eq!(
+            CodecKind::from_rtpmap("L16", 16_000),
+            Some(CodecKind::L16At16000)
+        );
+        // PT 11 (L16/44100) and other rates are not ours.
+        assert_eq!(CodecKind::from_rtpmap("L16", 44_100), None);
+        assert_eq!(CodecKind::from_static_payload_type(11), None);
+        for kind in [CodecKind::L16At8000, CodecKind::L16At16000] {
+            assert_eq!(kind.audio_rate(), kind.clock_rate());
+            assert_eq!(kind.channels(), 1);
+            assert_eq!(kind.static_payload_type(), None);
+            assert_eq!(CodecKind::from_name(kind.config_name()), Some(kind));
+        }
+        assert_eq!(CodecKind::from_name("L16"), None);
+        assert_eq!(
+            CodecKind::family_from_name("l16"),
+            Some(&[CodecKind::L16At16000, CodecKind::L16At8000][..])
+        );
+        assert_eq!(
+            CodecKind::family_from_name("pcmu"),
+            Some(&[CodecKind::Pcmu][..])
+        );
+        assert_eq!(CodecKind::family_from_name("L16/44100"), None);
+    }
+
+    #[test]
+    fn telephone_event_is_read_at_each_audio_clock_rate() {
+        // RFC 4733 §2.1: the event clock is the audio clock.
+        for rate in [8000, 16_000, 48_000] {
+            assert_eq!(
+                CodecKind::from_rtpmap("telephone-event", rate),
+                Some(CodecKind::TelephoneEvent)
+            );
+        }
+        assert_eq!(CodecKind::from_rtpmap("telephone-event", 44_100), None);
+        assert!(!CodecKind::Opus.accepts_clock_rate(8000));
     }
 
     #[test]

@@ -8,8 +8,9 @@
 
 use audiopus::coder::{Decoder, Encoder, GenericCtl};
 use audiopus::packet::{self, Packet};
-use audiopus::{Application, Bitrate, Channels, ErrorCode, MutSignals, SampleRate};
+use audiopus::{Application, Bandwidth, Bitrate, Channels, ErrorCode, MutSignals, SampleRate};
 
+use super::opus_fmtp::OpusParams;
 use super::{AudioDecoder, AudioEncoder, CodecError, CodecKind};
 
 /// Samples in one 20 ms frame at 48 kHz.
@@ -47,6 +48,75 @@ pub struct OpusConfig {
     /// The loss rate the encoder plans for (0–100); it spends more bits on
     /// FEC and less on prediction as this grows.
     pub packet_loss_percent: u8,
+    /// The widest audio band the encoder may code.
+    pub max_bandwidth: OpusBandwidth,
+}
+
+/// Opus audio bandwidths (RFC 6716 §2), by the sample rate that carries them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum OpusBandwidth {
+    /// 4 kHz audio, 8 kHz sampling.
+    Narrow,
+    /// 6 kHz audio, 12 kHz sampling.
+    Medium,
+    /// 8 kHz audio, 16 kHz sampling.
+    Wide,
+    /// 12 kHz audio, 24 kHz sampling.
+    SuperWide,
+    /// 20 kHz audio, 48 kHz sampling.
+    Full,
+}
+
+impl OpusBandwidth {
+    /// The widest band a receiver playing at `hz` can use: RFC 7587 §6.1
+    /// lets the sender stop at `maxplaybackrate`.
+    pub fn for_playback_rate(hz: u32) -> Self {
+        match hz {
+            0..=8000 => OpusBandwidth::Narrow,
+            8001..=12_000 => OpusBandwidth::Medium,
+            12_001..=16_000 => OpusBandwidth::Wide,
+            16_001..=24_000 => OpusBandwidth::SuperWide,
+            _ => OpusBandwidth::Full,
+        }
+    }
+
+    fn library(self) -> Bandwidth {
+        match self {
+            OpusBandwidth::Narrow => Bandwidth::Narrowband,
+            OpusBandwidth::Medium => Bandwidth::Mediumband,
+            OpusBandwidth::Wide => Bandwidth::Wideband,
+            OpusBandwidth::SuperWide => Bandwidth::Superwideband,
+            OpusBandwidth::Full => Bandwidth::Fullband,
+        }
+    }
+}
+
+/// The loss rate the encoder plans for when the peer asks for FEC: enough
+/// for libopus to spend bits on LBRR (RFC 6716 §2.1.7) without starving
+/// the main frame.
+pub const FEC_LOSS_PERCENT: u8 = 10;
+
+impl OpusConfig {
+    /// The encoder settings the peer's fmtp asks for (RFC 7587 §6.1):
+    /// FEC when it says `useinbandfec=1`, no wider band than its
+    /// `maxplaybackrate`, no more than its `maxaveragebitrate`. We encode
+    /// mono whatever its `stereo` says: that is only a preference.
+    pub fn for_peer(peer: &OpusParams) -> Self {
+        let default = OpusConfig::default();
+        OpusConfig {
+            inband_fec: peer.use_inband_fec,
+            packet_loss_percent: if peer.use_inband_fec {
+                FEC_LOSS_PERCENT
+            } else {
+                0
+            },
+            max_bandwidth: OpusBandwidth::for_playback_rate(peer.max_playback_rate),
+            bitrate_bps: peer
+                .max_average_bitrate
+                .map_or(default.bitrate_bps, |cap| cap.min(default.bitrate_bps)),
+            ..default
+        }
+    }
 }
 
 impl Default for OpusConfig {
@@ -58,6 +128,7 @@ impl Default for OpusConfig {
             bitrate_bps: 24_000,
             inband_fec: false,
             packet_loss_percent: 0,
+            max_bandwidth: OpusBandwidth::Full,
         }
     }
 }
@@ -131,6 +202,9 @@ impl OpusEncoder {
             .map_err(map_error)?;
         encoder
             .set_packet_loss_perc(config.packet_loss_percent)
+            .map_err(map_error)?;
+        encoder
+            .set_max_bandwidth(config.max_bandwidth.library())
             .map_err(map_error)?;
         Ok(OpusEncoder { encoder })
     }

@@ -154,11 +154,16 @@ pub(crate) fn read_codecs(r: &mut Reader, t: &mut Table) -> Option<Vec<CodecKind
     let mut codecs = Vec::with_capacity(names.len());
     let mut all_known = true;
     for (index, name) in names.iter().enumerate() {
-        match CodecKind::from_name(name) {
-            Some(codec) => codecs.push(codec),
+        // A bare "L16" stands for both of its rates.
+        match CodecKind::family_from_name(name) {
+            Some(family) => codecs.extend_from_slice(family),
             None => {
                 all_known = false;
-                let known: Vec<_> = CodecKind::ALL.iter().map(|c| c.encoding_name()).collect();
+                let known: Vec<_> = CodecKind::ALL
+                    .iter()
+                    .map(|c| c.config_name())
+                    .chain(["L16"])
+                    .collect();
                 r.invalid(
                     format!("{path}[{index}]"),
                     line,
@@ -320,5 +325,41 @@ mod tests {
             ..MediaConfig::default()
         };
         assert_eq!(fixed.worker_count(), 3);
+    }
+}
+
+#[cfg(test)]
+mod codec_name_tests {
+    use crate::codec::CodecKind;
+    use crate::config::Config;
+
+    fn codecs(list: &str) -> Result<Vec<CodecKind>, String> {
+        let prompts = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let text = format!(
+            "[media]\ncodecs = [{list}]\n[prompts]\ndir = '{}'\n",
+            prompts.path().display()
+        );
+        Config::from_toml_str(&text, "t.toml")
+            .map(|c| c.media.codecs)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn l16_is_named_by_rate_or_as_a_family() {
+        assert_eq!(
+            codecs("'L16/8000', 'pcmu'"),
+            Ok(vec![CodecKind::L16At8000, CodecKind::Pcmu])
+        );
+        assert_eq!(
+            codecs("'l16', 'telephone-event'"),
+            Ok(vec![
+                CodecKind::L16At16000,
+                CodecKind::L16At8000,
+                CodecKind::TelephoneEvent
+            ])
+        );
+        let e = codecs("'L16/44100'").unwrap_err();
+        assert!(e.contains("unknown codec `L16/44100`"), "{e}");
+        assert!(e.contains("L16/16000"), "the known names are listed: {e}");
     }
 }

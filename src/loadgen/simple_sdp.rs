@@ -29,23 +29,67 @@ pub fn offered_payload_type(codec: CodecKind) -> u8 {
     match (codec.static_payload_type(), codec) {
         (Some(pt), _) => pt,
         (None, CodecKind::TelephoneEvent) => TELEPHONE_EVENT_PAYLOAD_TYPE,
-        // Dynamic payload types as common phones number them.
+        // Dynamic payload types as common phones number them; each codec
+        // its own, so that any mix can be offered.
+        (None, CodecKind::L16At8000) => 112,
+        (None, CodecKind::L16At16000) => 113,
         (None, _) => 111,
+    }
+}
+
+/// One format of an offer: its payload type, rtpmap and fmtp, for tests
+/// that need more than one codec per clock (telephone-event/48000 beside
+/// Opus) or a particular fmtp.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OfferFormat {
+    pub payload_type: u8,
+    pub codec: CodecKind,
+    pub clock_rate: u32,
+    /// The `a=fmtp` value, written verbatim.
+    pub fmtp: Option<String>,
+}
+
+impl OfferFormat {
+    /// `codec` as [`sdp_offer`] writes it.
+    pub fn new(codec: CodecKind) -> Self {
+        OfferFormat {
+            payload_type: offered_payload_type(codec),
+            codec,
+            clock_rate: codec.clock_rate(),
+            fmtp: (codec == CodecKind::TelephoneEvent).then(|| "0-16".to_owned()),
+        }
+    }
+
+    /// `codec` on payload type `payload_type` at `clock_rate`.
+    pub fn at(codec: CodecKind, payload_type: u8, clock_rate: u32) -> Self {
+        OfferFormat {
+            payload_type,
+            clock_rate,
+            ..OfferFormat::new(codec)
+        }
+    }
+
+    pub fn with_fmtp(mut self, fmtp: impl Into<String>) -> Self {
+        self.fmtp = Some(fmtp.into());
+        self
     }
 }
 
 /// Builds an audio offer for `codecs` (first preferred) receiving RTP at `rtp_addr`.
 pub fn sdp_offer(rtp_addr: SocketAddr, codecs: &[CodecKind]) -> String {
+    let formats: Vec<OfferFormat> = codecs.iter().map(|&c| OfferFormat::new(c)).collect();
+    sdp_offer_formats(rtp_addr, &formats)
+}
+
+/// Builds an audio offer listing `formats` in order.
+pub fn sdp_offer_formats(rtp_addr: SocketAddr, formats: &[OfferFormat]) -> String {
     let family = match rtp_addr.ip() {
         IpAddr::V4(_) => "IP4",
         IpAddr::V6(_) => "IP6",
     };
     let ip = rtp_addr.ip();
     let session_id: u32 = rand::random();
-    let payload_types: Vec<String> = codecs
-        .iter()
-        .map(|c| offered_payload_type(*c).to_string())
-        .collect();
+    let payload_types: Vec<String> = formats.iter().map(|f| f.payload_type.to_string()).collect();
     let mut sdp = format!(
         "v=0\r\n\
          o=loadgen {session_id} 1 IN {family} {ip}\r\n\
@@ -56,19 +100,19 @@ pub fn sdp_offer(rtp_addr: SocketAddr, codecs: &[CodecKind]) -> String {
         port = rtp_addr.port(),
         pts = payload_types.join(" "),
     );
-    for codec in codecs {
-        let pt = offered_payload_type(*codec);
-        let channels = match codec.channels() {
+    for format in formats {
+        let pt = format.payload_type;
+        let channels = match format.codec.channels() {
             1 => String::new(),
             n => format!("/{n}"),
         };
         sdp.push_str(&format!(
             "a=rtpmap:{pt} {}/{}{channels}\r\n",
-            codec.encoding_name(),
-            codec.clock_rate()
+            format.codec.encoding_name(),
+            format.clock_rate
         ));
-        if *codec == CodecKind::TelephoneEvent {
-            sdp.push_str(&format!("a=fmtp:{pt} 0-16\r\n"));
+        if let Some(fmtp) = &format.fmtp {
+            sdp.push_str(&format!("a=fmtp:{pt} {fmtp}\r\n"));
         }
     }
     sdp.push_str("a=ptime:20\r\na=sendrecv\r\n");
@@ -252,6 +296,28 @@ mod tests {
         assert_eq!(parsed.rtp_addr(), addr);
         assert_eq!(parsed.payload_type, 8);
         assert_eq!(parsed.codec, Some(CodecKind::Pcma));
+    }
+
+    #[test]
+    fn formats_carry_their_own_rate_and_fmtp() {
+        let addr: SocketAddr = "127.0.0.1:4000".parse().unwrap();
+        let offer = sdp_offer_formats(
+            addr,
+            &[
+                OfferFormat::new(CodecKind::Opus).with_fmtp("useinbandfec=1"),
+                OfferFormat::at(CodecKind::TelephoneEvent, 110, 48_000),
+                OfferFormat::new(CodecKind::L16At16000),
+            ],
+        );
+        assert!(
+            offer.contains("m=audio 4000 RTP/AVP 111 110 113\r\n"),
+            "{offer}"
+        );
+        assert!(offer.contains("a=rtpmap:111 opus/48000/2\r\na=fmtp:111 useinbandfec=1\r\n"));
+        assert!(offer.contains("a=rtpmap:110 telephone-event/48000\r\na=fmtp:110 0-16\r\n"));
+        assert!(offer.contains("a=rtpmap:113 L16/16000\r\n"));
+        let parsed = SdpAnswer::parse(&offer).unwrap();
+        assert_eq!(parsed.codec, Some(CodecKind::Opus));
     }
 
     #[test]

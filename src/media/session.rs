@@ -9,7 +9,10 @@ use std::time::{Duration, Instant};
 use rtp::header::Header;
 use webrtc_util::marshal::Marshal;
 
-use crate::codec::{new_decoder, new_encoder, AudioDecoder, AudioEncoder, CodecError, CodecKind};
+use crate::codec::{
+    new_decoder_with, new_encoder_with, AudioDecoder, AudioEncoder, CodecError, CodecKind,
+    CodecOptions,
+};
 use crate::media::jitter::{
     PacketInfo, Playout, PlayoutBuffer, PlayoutConfig, PlayoutConfigError, PushOutcome,
 };
@@ -47,6 +50,8 @@ pub struct MediaParams {
     pub remote_rtp: Option<SocketAddr>,
     pub send: bool,
     pub receive: bool,
+    /// The peer's codec parameters from its fmtp (Opus FEC, bandwidth).
+    pub codec_options: CodecOptions,
 }
 
 /// Everything needed to create a session.
@@ -168,8 +173,8 @@ impl MediaSession {
         let ptime = Duration::from_millis(params.ptime_ms as u64);
         Ok(MediaSession {
             id: setup.id,
-            decoder: new_decoder(params.codec)?,
-            encoder: new_encoder(params.codec)?,
+            decoder: new_decoder_with(params.codec, &params.codec_options)?,
+            encoder: new_encoder_with(params.codec, &params.codec_options)?,
             playout: playout_buffer(&params, setup.jitter_delay_ms)?,
             jitter_delay_ms: setup.jitter_delay_ms,
             source: Source::Silence,
@@ -228,14 +233,17 @@ impl MediaSession {
     /// the playout buffer; the outgoing stream keeps its SSRC and sequence.
     pub fn update(&mut self, params: MediaParams, now: Instant) -> Result<(), SessionError> {
         if params.codec != self.params.codec || params.ptime_ms != self.params.ptime_ms {
-            self.decoder = new_decoder(params.codec)?;
-            self.encoder = new_encoder(params.codec)?;
+            self.decoder = new_decoder_with(params.codec, &params.codec_options)?;
+            self.encoder = new_encoder_with(params.codec, &params.codec_options)?;
             self.frame_samples = (params.codec.audio_rate() * params.ptime_ms / 1000) as usize;
             self.ts_per_frame = params.codec.clock_rate() * params.ptime_ms / 1000;
             self.ptime = Duration::from_millis(params.ptime_ms as u64);
             self.pcm = vec![0; self.frame_samples];
             self.playout = playout_buffer(&params, self.jitter_delay_ms)?;
             self.publish_delay();
+        } else if params.codec_options != self.params.codec_options {
+            // New fmtp, same codec: only how we encode for the peer changes.
+            self.encoder = new_encoder_with(params.codec, &params.codec_options)?;
         }
         if params.remote_rtp != self.params.remote_rtp {
             // A new signalled address re-opens latching (the peer moved).

@@ -391,3 +391,125 @@ fn reset_forgets_the_stream() {
     decoder.conceal(&mut frame);
     assert!(frame.iter().all(|&s| s == 0));
 }
+
+#[test]
+fn peer_params_map_to_encoder_settings() {
+    // RFC 7587 §6.1: no fmtp means no FEC, full band, our own bit rate.
+    assert_eq!(
+        OpusConfig::for_peer(&OpusParams::default()),
+        OpusConfig::default()
+    );
+    let peer = OpusParams::parse("useinbandfec=1; maxplaybackrate=16000; maxaveragebitrate=12000");
+    let config = OpusConfig::for_peer(&peer);
+    assert!(config.inband_fec);
+    assert_eq!(config.packet_loss_percent, FEC_LOSS_PERCENT);
+    assert_eq!(config.max_bandwidth, OpusBandwidth::Wide);
+    assert_eq!(config.bitrate_bps, 12_000);
+    // A cap above our rate does not raise it.
+    let generous = OpusConfig::for_peer(&OpusParams::parse("maxaveragebitrate=128000"));
+    assert_eq!(generous.bitrate_bps, OpusConfig::default().bitrate_bps);
+    for (hz, band) in [
+        (8000, OpusBandwidth::Narrow),
+        (12_000, OpusBandwidth::Medium),
+        (16_000, OpusBandwidth::Wide),
+        (24_000, OpusBandwidth::SuperWide),
+        (48_000, OpusBandwidth::Full),
+    ] {
+        assert_eq!(OpusBandwidth::for_playback_rate(hz), band, "{hz} Hz");
+    }
+}
+
+/// The bandwidth each packet's TOC byte declares (RFC 6716 §3.1).
+fn packet_bandwidths(config: OpusConfig) -> Vec<Bandwidth> {
+    let pcm = speech_like(24_000);
+    let mut encoder = OpusEncoder::new(config).unwrap();
+    let mut payload = [0u8; MAX_PAYLOAD];
+    pcm.chunks_exact(FRAME_SAMPLES)
+        .map(|chunk| {
+            let n = encoder.encode(chunk, &mut payload).unwrap();
+            packet::bandwidth(Packet::try_from(&payload[..n]).unwrap()).unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn max_playback_rate_limits_the_coded_band() {
+    let narrow = OpusConfig::for_peer(&OpusParams::parse("maxplaybackrate=8000"));
+    let bands = packet_bandwidths(narrow);
+    assert!(
+        bands.iter().all(|&b| b == Bandwidth::Narrowband),
+        "{bands:?}"
+    );
+    let wide = OpusConfig::for_peer(&OpusParams::parse("maxplaybackrate=16000"));
+    let bands = packet_bandwidths(wide);
+    assert!(
+        bands.iter().all(|&b| matches!(
+            b,
+            Bandwidth::Narrowband | Bandwidth::Mediumband | Bandwidth::Wideband
+        )),
+        "{bands:?}"
+    );
+    // Unlimited, speech at 24 kbit/s goes wider than narrowband.
+    let bands = packet_bandwidths(OpusConfig::default());
+    assert!(
+        bands.iter().any(|&b| b != Bandwidth::Narrowband),
+        "{bands:?}"
+    );
+}
+
+#[test]
+fn a_peer_asking_for_fec_gets_redundancy_it_can_decode() {
+    // Same setup as the no-FEC test, but configured from the peer's fmtp:
+    // the frame rebuilt from the next packet's LBRR differs from plain
+    // concealment, which it equals when no FEC is sent.
+    let config = OpusConfig::for_peer(&OpusParams::parse("useinbandfec=1"));
+    let pcm = speech_like(48_000);
+    let mut encoder = OpusEncoder::new(config).unwrap();
+    let mut payload = [0u8; MAX_PAYLOAD];
+    let mut a = OpusDecoder::new().unwrap();
+    let mut b = OpusDecoder::new().unwrap();
+    let mut frame = [0i16; FRAME_SAMPLES];
+    let mut packets = Vec::new();
+    for chunk in pcm.chunks_exact(FRAME_SAMPLES).take(22) {
+        let n = encoder.encode(chunk, &mut payload).unwrap();
+        packets.push(payload[..n].to_vec());
+    }
+    for packet in &packets[..20] {
+        a.decode(packet, &mut frame).unwrap();
+        b.decode(packet, &mut frame).unwrap();
+    }
+    let mut via_fec = [0i16; FRAME_SAMPLES];
+    let mut via_plc = [0i16; FRAME_SAMPLES];
+    a.decode_fec(&packets[21], &mut via_fec).unwrap();
+    b.conceal(&mut via_plc);
+    assert_ne!(via_fec, via_plc);
+}
+
+#[test]
+fn a_stereo_stream_decodes_to_mono() {
+    // RFC 7587 §6.1: stereo=0 is only a preference, a peer may still send
+    // stereo; our mono decoder downmixes it (RFC 6716 §2.1.2).
+    let stereo = Encoder::new(SampleRate::Hz48000, Channels::Stereo, Application::Voip).unwrap();
+    let left = tone(FRAME_SAMPLES * 25, 1000.0, 8000.0);
+    let interleaved: Vec<i16> = left.iter().flat_map(|&s| [s, s]).collect();
+    let mut decoder = OpusDecoder::new().unwrap();
+    let mut payload = [0u8; MAX_PAYLOAD];
+    let mut frame = [0i16; FRAME_SAMPLES];
+    let mut decoded = Vec::new();
+    for chunk in interleaved.chunks_exact(2 * FRAME_SAMPLES) {
+        let n = stereo.encode(chunk, &mut payload).unwrap();
+        let packet = &payload[..n];
+        assert_eq!(
+            packet::nb_channels(Packet::try_from(packet).unwrap()).unwrap(),
+            Channels::Stereo
+        );
+        assert_eq!(decoder.decode(packet, &mut frame), Ok(FRAME_SAMPLES));
+        decoded.extend_from_slice(&frame);
+    }
+    let steady = &decoded[4800..];
+    let hz = frequency(steady);
+    assert!((950.0..1050.0).contains(&hz), "{hz} Hz");
+    let rms =
+        (steady.iter().map(|&s| (s as f64).powi(2)).sum::<f64>() / steady.len() as f64).sqrt();
+    assert!(rms > 8000.0 / 2f64.sqrt() * 0.6, "level {rms}");
+}

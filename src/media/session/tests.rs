@@ -12,6 +12,7 @@ fn setup(remote: Option<SocketAddr>) -> SessionSetup {
             remote_rtp: remote,
             send: true,
             receive: true,
+            codec_options: Default::default(),
         },
         jitter_delay_ms: 40,
         media_timeout: Duration::from_secs(2),

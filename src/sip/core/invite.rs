@@ -392,5 +392,6 @@ pub(super) fn media_params(audio: &NegotiatedAudio) -> MediaParams {
         remote_rtp: audio.remote_rtp,
         send: audio.direction.sends(),
         receive: audio.direction.receives(),
+        codec_options: audio.codec_options,
     }
 }

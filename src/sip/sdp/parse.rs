@@ -246,12 +246,17 @@ fn media_attribute(media: &mut MediaDescription, value: &str) -> fields::FieldRe
                 return Err(format!("second rtpmap for payload type {pt}"));
             }
         }
-        ("fmtp", Some(text)) => {
-            let (pt, params) = fields::fmtp(text)?;
-            if media.fmtps.insert(pt, params).is_some() {
-                return Err(format!("second fmtp for payload type {pt}"));
+        // Format parameters only tune a codec and each has a default
+        // (RFC 7587 §6.1, RFC 4733 §2.4.1), so an fmtp we cannot read, or
+        // a second one for a payload type, is kept verbatim but not acted
+        // on: refusing the whole call for it would help nobody.
+        ("fmtp", Some(text)) => match fields::fmtp(text) {
+            Ok((pt, params)) if !media.fmtps.contains_key(&pt) => {
+                media.fmtps.insert(pt, params);
             }
-        }
+            _ => media.attributes.push(attribute),
+        },
+        ("fmtp", None) => media.attributes.push(attribute),
         ("ptime", Some(text)) => {
             once(media.ptime_ms.is_some(), "a=ptime")?;
             media.ptime_ms = Some(fields::milliseconds(text)?);
@@ -266,7 +271,7 @@ fn media_attribute(media: &mut MediaDescription, value: &str) -> fields::FieldRe
         }
         ("rtcp-mux", None) => media.rtcp_mux = true,
         ("rtcp-mux", Some(_)) => return Err("a=rtcp-mux takes no value".into()),
-        ("rtpmap" | "fmtp" | "ptime" | "maxptime" | "rtcp", None) => {
+        ("rtpmap" | "ptime" | "maxptime" | "rtcp", None) => {
             return Err(format!("a={name} needs a value"));
         }
         _ => media.attributes.push(attribute),

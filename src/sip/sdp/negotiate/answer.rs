@@ -7,9 +7,10 @@ use super::error::NegotiationError;
 use super::local::LocalMedia;
 use super::origin::SdpOrigin;
 use super::outcome::{Negotiated, NegotiatedAudio};
+use super::params::{our_fmtp, peer_options, peer_ptime, respect_min_ptime};
 use super::stream::{
-    check_transport, codec_of, is_live_audio, peer_direction, pick_events, remote_endpoints,
-    rtpmap_for, sane_ptime, TELEPHONE_EVENT_FMTP,
+    check_transport, codec_of, format_of, is_live_audio, peer_direction, pick_events,
+    remote_endpoints, rtpmap_at, rtpmap_for, TELEPHONE_EVENT_FMTP,
 };
 
 /// Answers `offer` with one audio stream: the first live audio m-line we can
@@ -73,8 +74,13 @@ fn negotiate_stream(
     let telephone_event_pt = pick_events(
         media,
         codec,
-        |pt| codec_of(media, pt),
-        |c| local.supports(c),
+        |pt| format_of(media, pt),
+        |c, _| local.supports(c),
+    );
+    let codec_options = peer_options(media, codec, payload_type);
+    let ptime_ms = respect_min_ptime(
+        peer_ptime(media, &codec_options).unwrap_or(local.ptime_ms),
+        &codec_options,
     );
     // RFC 5761 §5.1.1: mux only when offered and we can do it.
     let rtcp_mux = media.rtcp_mux && local.rtcp_mux_supported;
@@ -89,7 +95,8 @@ fn negotiate_stream(
         remote_rtcp: remote.rtcp,
         rtcp_mux,
         direction,
-        ptime_ms: sane_ptime(media.ptime_ms).unwrap_or(local.ptime_ms),
+        ptime_ms,
+        codec_options,
     })
 }
 
@@ -117,10 +124,17 @@ fn accepted_media(
     media
         .rtpmaps
         .insert(audio.payload_type, rtpmap_for(audio.codec));
+    if let Some(fmtp) = our_fmtp(audio.codec) {
+        media.fmtps.insert(audio.payload_type, fmtp);
+    }
     if let Some(pt) = audio.telephone_event_pt {
         media.formats.push(pt.to_string());
+        // The events run on the audio codec's clock (RFC 4733 §2.1), which
+        // is how they were picked.
         if let Some(events) = codec_of(offered, pt) {
-            media.rtpmaps.insert(pt, rtpmap_for(events));
+            media
+                .rtpmaps
+                .insert(pt, rtpmap_at(events, audio.codec.clock_rate()));
         }
         media.fmtps.insert(pt, TELEPHONE_EVENT_FMTP.to_owned());
     }

@@ -10,6 +10,7 @@ mod offer;
 mod offered;
 mod origin;
 mod outcome;
+mod params;
 mod stream;
 
 pub use answer::answer;

@@ -7,9 +7,10 @@ use super::error::NegotiationError;
 use super::local::LocalMedia;
 use super::origin::SdpOrigin;
 use super::outcome::NegotiatedAudio;
+use super::params::{our_fmtp, peer_options, peer_ptime, respect_min_ptime};
 use super::stream::{
-    check_transport, codec_of, is_live_audio, is_telephone_event, peer_direction, pick_events,
-    remote_endpoints, rtpmap_for, sane_ptime, DEFAULT_PTIME_MS, FIRST_DYNAMIC_PT, LAST_DYNAMIC_PT,
+    check_transport, format_of, is_live_audio, is_telephone_event, peer_direction, pick_events,
+    remote_endpoints, rtpmap_at, sane_ptime, DEFAULT_PTIME_MS, FIRST_DYNAMIC_PT, LAST_DYNAMIC_PT,
     TELEPHONE_EVENT_FMTP,
 };
 
@@ -28,25 +29,48 @@ pub fn offer_with_direction(
     let mut media = MediaDescription::new("audio", local.rtp_port, "RTP/AVP");
     let mut next_dynamic = FIRST_DYNAMIC_PT;
     let mut offered: Vec<CodecKind> = Vec::new();
+    // RFC 4733 §2.1: events share the clock of the audio they go with, so
+    // telephone-event is offered once per audio clock rate (/48000 beside
+    // Opus, /8000 beside G.711), most preferred first.
+    let mut audio_rates: Vec<u32> = Vec::new();
+    for rate in local
+        .codecs
+        .iter()
+        .filter(|c| c.is_audio())
+        .map(|c| c.clock_rate())
+    {
+        if !audio_rates.contains(&rate) {
+            audio_rates.push(rate);
+        }
+    }
     for &codec in &local.codecs {
         if offered.contains(&codec) {
             continue;
         }
-        // RFC 3551 §3: dynamic types run from 96 to 127; a list long
-        // enough to run out simply offers fewer codecs.
-        let pt = match codec.static_payload_type() {
-            Some(pt) => pt,
-            None if next_dynamic <= LAST_DYNAMIC_PT => {
-                next_dynamic += 1;
-                next_dynamic - 1
-            }
-            None => continue,
-        };
         offered.push(codec);
-        media.formats.push(pt.to_string());
-        media.rtpmaps.insert(pt, rtpmap_for(codec));
-        if is_telephone_event(codec) {
-            media.fmtps.insert(pt, TELEPHONE_EVENT_FMTP.to_owned());
+        let rates = if is_telephone_event(codec) && !audio_rates.is_empty() {
+            audio_rates.clone()
+        } else {
+            vec![codec.clock_rate()]
+        };
+        for rate in rates {
+            // RFC 3551 §3: dynamic types run from 96 to 127; a list long
+            // enough to run out simply offers fewer codecs.
+            let pt = match codec.static_payload_type() {
+                Some(pt) => pt,
+                None if next_dynamic <= LAST_DYNAMIC_PT => {
+                    next_dynamic += 1;
+                    next_dynamic - 1
+                }
+                None => continue,
+            };
+            media.formats.push(pt.to_string());
+            media.rtpmaps.insert(pt, rtpmap_at(codec, rate));
+            if is_telephone_event(codec) {
+                media.fmtps.insert(pt, TELEPHONE_EVENT_FMTP.to_owned());
+            } else if let Some(fmtp) = our_fmtp(codec) {
+                media.fmtps.insert(pt, fmtp);
+            }
         }
     }
     media.ptime_ms = Some(local.ptime_ms);
@@ -83,21 +107,24 @@ pub fn accept_answer(
 
     // RFC 3264 §6.1 lets the answer omit rtpmaps for payload types it
     // reuses from the offer; fall back on what we offered.
-    let lookup = |pt: u8| codec_of(answered, pt).or_else(|| codec_of(offered, pt));
-    let we_offered = |codec: CodecKind| {
+    let lookup = |pt: u8| format_of(answered, pt).or_else(|| format_of(offered, pt));
+    let we_offered = |codec: CodecKind, rate: u32| {
         offered
             .payload_types()
-            .any(|pt| codec_of(offered, pt) == Some(codec))
+            .any(|pt| format_of(offered, pt) == Some((codec, rate)))
     };
     let (codec, payload_type) = answered
         .payload_types()
         .find_map(|pt| {
             lookup(pt)
-                .filter(|&c| c.is_audio() && we_offered(c))
-                .map(|c| (c, pt))
+                .filter(|&(c, rate)| c.is_audio() && we_offered(c, rate))
+                .map(|(c, _)| (c, pt))
         })
         .ok_or(NegotiationError::NoCommonCodec)?;
     let telephone_event_pt = pick_events(answered, codec, lookup, we_offered);
+    // The answerer's fmtp says how it wants to receive; RFC 3264 §6.1 lets
+    // it omit one, which means the defaults.
+    let codec_options = peer_options(answered, codec, payload_type);
 
     let rtcp_mux = offered.rtcp_mux && answered.rtcp_mux;
     let remote = remote_endpoints(answer, answered, rtcp_mux)?;
@@ -105,9 +132,12 @@ pub fn accept_answer(
     let direction = peer_direction(answer, answered, &remote)
         .reversed()
         .intersect(ours);
-    let ptime_ms = sane_ptime(answered.ptime_ms)
-        .or(sane_ptime(offered.ptime_ms))
-        .unwrap_or(DEFAULT_PTIME_MS);
+    let ptime_ms = respect_min_ptime(
+        peer_ptime(answered, &codec_options)
+            .or(sane_ptime(offered.ptime_ms))
+            .unwrap_or(DEFAULT_PTIME_MS),
+        &codec_options,
+    );
     Ok(NegotiatedAudio {
         codec,
         payload_type,
@@ -117,5 +147,6 @@ pub fn accept_answer(
         rtcp_mux,
         direction,
         ptime_ms,
+        codec_options,
     })
 }

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use crate::codec::CodecKind;
+use crate::codec::{CodecKind, CodecOptions};
 use crate::sip::sdp::{Direction, SessionDescription};
 
 /// The agreed audio stream of a leg.
@@ -23,6 +23,9 @@ pub struct NegotiatedAudio {
     /// Our direction: whether we send and whether we receive.
     pub direction: Direction,
     pub ptime_ms: u32,
+    /// What the peer's fmtp for the codec asks of our encoder (RFC 7587
+    /// §6.1 for Opus); defaults when it gave none.
+    pub codec_options: CodecOptions,
 }
 
 /// The outcome of answering an offer.

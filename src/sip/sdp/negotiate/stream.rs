@@ -29,6 +29,15 @@ pub(crate) fn codec_of(media: &MediaDescription, pt: u8) -> Option<CodecKind> {
     }
 }
 
+/// A format's codec with the clock rate its SDP gives it; the two differ
+/// only for telephone-event, which takes the audio codec's clock.
+pub(crate) fn format_of(media: &MediaDescription, pt: u8) -> Option<(CodecKind, u32)> {
+    match media.rtpmaps.get(&pt) {
+        Some(map) => codec_of_rtpmap(map).map(|codec| (codec, map.clock_rate)),
+        None => codec_of(media, pt).map(|codec| (codec, codec.clock_rate())),
+    }
+}
+
 fn codec_of_rtpmap(map: &RtpMap) -> Option<CodecKind> {
     CodecKind::from_rtpmap(&map.encoding_name, map.clock_rate)
         .filter(|codec| codec.channels() == map.channel_count())
@@ -36,10 +45,16 @@ fn codec_of_rtpmap(map: &RtpMap) -> Option<CodecKind> {
 
 /// The rtpmap we write for a codec.
 pub(crate) fn rtpmap_for(codec: CodecKind) -> RtpMap {
+    rtpmap_at(codec, codec.clock_rate())
+}
+
+/// The rtpmap we write for a codec at `clock_rate` (telephone-event takes
+/// the rate of the audio beside it, RFC 4733 §2.1).
+pub(crate) fn rtpmap_at(codec: CodecKind, clock_rate: u32) -> RtpMap {
     let channels = codec.channels();
     RtpMap {
         encoding_name: codec.encoding_name().to_owned(),
-        clock_rate: codec.clock_rate(),
+        clock_rate,
         // RFC 4566 §6: the channel count may be left out when it is one.
         channels: (channels != 1).then_some(channels),
     }
@@ -78,16 +93,17 @@ pub(crate) fn is_telephone_event(codec: CodecKind) -> bool {
 }
 
 /// The first telephone-event format in `media` that `accepts` and whose
-/// clock matches the audio codec's, as RFC 4733 §2.1 requires.
+/// clock matches the audio codec's, as RFC 4733 §2.1 requires: beside
+/// Opus that is telephone-event/48000, beside G.711 /8000.
 pub(crate) fn pick_events(
     media: &MediaDescription,
     audio: CodecKind,
-    codec_lookup: impl Fn(u8) -> Option<CodecKind>,
-    accepts: impl Fn(CodecKind) -> bool,
+    format_lookup: impl Fn(u8) -> Option<(CodecKind, u32)>,
+    accepts: impl Fn(CodecKind, u32) -> bool,
 ) -> Option<u8> {
     media.payload_types().find(|&pt| {
-        codec_lookup(pt).is_some_and(|c| {
-            is_telephone_event(c) && accepts(c) && c.clock_rate() == audio.clock_rate()
+        format_lookup(pt).is_some_and(|(c, rate)| {
+            is_telephone_event(c) && rate == audio.clock_rate() && accepts(c, rate)
         })
     })
 }

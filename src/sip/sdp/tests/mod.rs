@@ -2,6 +2,7 @@
 
 mod answer;
 mod build;
+mod codec_params;
 mod fuzz;
 mod offer;
 mod parse;
