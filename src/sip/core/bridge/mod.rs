@@ -370,5 +370,6 @@ pub(super) fn receive_only(media: &LocalMedia) -> MediaParams {
         remote_rtp: None,
         send: false,
         receive: true,
+        codec_options: Default::default(),
     }
 }
