@@ -136,7 +136,7 @@ impl LocationTable {
             .get(user)
             .map(|v| v.iter().filter(|b| b.expires_at > now).collect())
             .unwrap_or_default();
-        live.sort_by(|a, b| b.updated.cmp(&a.updated));
+        live.sort_by_key(|b| std::cmp::Reverse(b.updated));
         live
     }
 

@@ -1,10 +1,11 @@
 //! Nonces that prove their own origin and age, and the nonce counts that
 //! keep each one from being replayed.
 //!
-//! A nonce is `issued (16 hex: ms since the issuer's epoch) + salt (16 hex)
-//! + HMAC-SHA-256(secret, issued + salt) (first 32 hex)`. Validity and age
-//! need no stored state (RFC 7616 §3.3 suggests a time stamp and a private
-//! key); only the nonce counts seen are kept, in a bounded table.
+//! A nonce is 64 hex digits: the time it was issued (16, milliseconds since
+//! the issuer's epoch), a random salt (16), and the first 32 of
+//! HMAC-SHA-256(secret, time and salt). Validity and age need no stored
+//! state (RFC 7616 §3.3 suggests a time stamp and a private key); only the
+//! nonce counts seen are kept, in a bounded table.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
