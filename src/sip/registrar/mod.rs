@@ -11,6 +11,7 @@ pub mod digest;
 mod location;
 mod metrics;
 mod nonce;
+mod params;
 mod request;
 #[cfg(test)]
 mod tests;
