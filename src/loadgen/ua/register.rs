@@ -267,3 +267,67 @@ impl TestUserAgent {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(challenge: Challenge) -> RegisterClient {
+        RegisterClient {
+            username: "alice".into(),
+            password: "pw".into(),
+            registrar_uri: "sip:127.0.0.1:5060".into(),
+            algorithm: None,
+            call_id: "c1".into(),
+            next_cseq: 1,
+            challenge: Some(challenge),
+            nc: 0,
+            timeout: REGISTER_TIMEOUT,
+        }
+    }
+
+    #[test]
+    fn the_answer_is_what_the_registrar_verifies() {
+        let challenge = Challenge {
+            realm: "mediaplane".into(),
+            nonce: "n0".into(),
+            opaque: Some("op".into()),
+            algorithm: Algorithm::Sha256,
+            qop_auth: true,
+            stale: false,
+        };
+        let value = client(challenge).authorization_with(3, "pw").unwrap();
+        let parsed = digest::parse_authorization(&value).unwrap();
+        assert_eq!(parsed.algorithm, Algorithm::Sha256);
+        assert_eq!(parsed.opaque.as_deref(), Some("op"));
+        let qop = parsed.qop.clone().unwrap();
+        assert_eq!((qop.nc, qop.nc_text.as_str()), (3, "00000003"));
+        let ha1 = digest::ha1(Algorithm::Sha256, "alice", "mediaplane", "pw");
+        let expected = digest::expected_response(
+            Algorithm::Sha256,
+            &ha1,
+            "n0",
+            Some(&qop),
+            "REGISTER",
+            "sip:127.0.0.1:5060",
+        );
+        assert_eq!(parsed.response, expected);
+    }
+
+    #[test]
+    fn a_challenge_without_qop_gets_the_rfc2069_answer() {
+        let challenge = Challenge {
+            realm: "r".into(),
+            nonce: "n".into(),
+            opaque: None,
+            algorithm: Algorithm::Md5,
+            qop_auth: false,
+            stale: false,
+        };
+        let value = client(challenge).authorization_with(1, "pw").unwrap();
+        let parsed = digest::parse_authorization(&value).unwrap();
+        assert_eq!(parsed.qop, None);
+        assert_eq!(parsed.opaque, None);
+        assert!(!value.contains("nc="));
+    }
+}
