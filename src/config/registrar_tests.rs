@@ -62,6 +62,17 @@ fn example_full_documents_users_of_each_kind() {
     assert_eq!(carol.password, None);
     assert_eq!(carol.ha1_md5.as_deref().map(str::len), Some(32));
     assert_eq!(carol.ha1_sha256.as_deref().map(str::len), Some(64));
+    // The documented HA1s are those of the password the example names.
+    use crate::sip::registrar::digest::{ha1, Algorithm};
+    let password = "carols-password";
+    assert_eq!(
+        carol.ha1_md5.as_deref(),
+        Some(ha1(Algorithm::Md5, "carol", "mediaplane", password).as_str())
+    );
+    assert_eq!(
+        carol.ha1_sha256.as_deref(),
+        Some(ha1(Algorithm::Sha256, "carol", "mediaplane", password).as_str())
+    );
 }
 
 #[test]
