@@ -15,6 +15,7 @@ use crate::media::{MediaPool, PortAllocator};
 use crate::prompts::{PromptCatalogue, PromptError};
 use crate::routing::DialPlan;
 use crate::sip::core::{CoreSettings, SipCore};
+use crate::sip::registrar::Registrar;
 use crate::sip::transaction::TimerConfig;
 use crate::sip::transport::{SipDriver, SipHandle};
 
@@ -105,7 +106,12 @@ impl Server {
                 t4: TimerConfig::default().t4.max(t1),
             },
         };
-        let core = SipCore::new(settings, dialplan, Arc::new(prompts), pool);
+        let mut core = SipCore::new(settings, dialplan, Arc::new(prompts), pool);
+        core.set_registrar(Registrar::new(
+            &config.registrar,
+            &config.users,
+            std::time::Instant::now(),
+        ));
         let sip_metrics = core.metrics();
         let media_metrics = core.media().metrics().clone();
         let (shutdown, shutdown_rx) = watch::channel(false);

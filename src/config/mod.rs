@@ -9,9 +9,11 @@
 mod error;
 mod overrides;
 mod reader;
+mod registrar;
 mod routes;
 mod sections;
 mod source;
+mod users;
 mod validate;
 
 use std::collections::HashSet;
@@ -21,10 +23,12 @@ use toml::de::DeTable;
 
 pub use error::{ConfigError, ConfigErrorKind, ConfigErrors};
 pub use overrides::{ConfigOverrides, PortRange, PortRangeError};
+pub use registrar::RegistrarConfig;
 pub use routes::{Application, RouteConfig};
 pub use sections::{
     HttpConfig, LimitsConfig, MediaConfig, PromptsConfig, SipConfig, StorageConfig,
 };
+pub use users::UserConfig;
 
 use reader::{Reader, Table};
 use source::{LineIndex, SourceMap};
@@ -45,6 +49,9 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// The dial plan in file order; compile with [`crate::routing::DialPlan::compile`].
     pub routes: Vec<RouteConfig>,
+    pub registrar: RegistrarConfig,
+    /// `[[users]]`: who may REGISTER; none by default.
+    pub users: Vec<UserConfig>,
     sources: SourceMap,
 }
 
@@ -85,8 +92,12 @@ impl Config {
 
     /// Checks the configuration as it stands (after edits or overrides).
     pub fn validate(&self) -> Result<(), ConfigErrors> {
-        let mut errors =
-            validate::check_config(self, self.routes.iter().enumerate(), &HashSet::new());
+        let mut errors = validate::check_config(
+            self,
+            self.routes.iter().enumerate(),
+            self.users.iter().enumerate(),
+            &HashSet::new(),
+        );
         for error in &mut errors {
             self.sources.locate(error);
         }
@@ -149,7 +160,9 @@ fn build(
     let storage = read_section(&mut reader, &mut root, "storage", StorageConfig::read);
     let prompts = read_section(&mut reader, &mut root, "prompts", PromptsConfig::read);
     let limits = read_section(&mut reader, &mut root, "limits", LimitsConfig::read);
+    let registrar = read_section(&mut reader, &mut root, "registrar", RegistrarConfig::read);
     let route_slots = routes::read_routes(&mut reader, &mut root);
+    let user_slots = users::read_users(&mut reader, &mut root).unwrap_or_default();
     reader.finish(root);
 
     let routes = match &route_slots {
@@ -165,6 +178,8 @@ fn build(
         prompts,
         limits,
         routes,
+        registrar,
+        users: user_slots.iter().flatten().cloned().collect(),
         sources: SourceMap::new(origin),
     };
     config.sources.key_lines = std::mem::take(&mut reader.key_lines);
@@ -182,8 +197,18 @@ fn build(
             .collect(),
         None => config.routes.iter().enumerate().collect(),
     };
+    // Users too, for the same reason.
+    let file_users = user_slots
+        .iter()
+        .enumerate()
+        .filter_map(|(index, user)| user.as_ref().map(|user| (index, user)));
     let mut errors = reader.errors;
-    errors.extend(validate::check_config(&config, file_routes, &reader.failed));
+    errors.extend(validate::check_config(
+        &config,
+        file_routes,
+        file_users,
+        &reader.failed,
+    ));
     for error in &mut errors {
         config.sources.locate(error);
     }
@@ -235,5 +260,7 @@ fn read_section<T: Default>(
     }
 }
 
+#[cfg(test)]
+mod registrar_tests;
 #[cfg(test)]
 mod tests;

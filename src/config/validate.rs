@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 
 use super::error::ConfigError;
 use super::routes::RouteConfig;
+use super::users::{check_users, UserConfig};
 use super::Config;
 use crate::routing::check_route;
 
@@ -27,11 +28,13 @@ impl Checks<'_> {
     }
 }
 
-/// Every problem of `config`. `routes` are the routes with their index in
-/// the file (entries that could not be read at all are left out).
-pub(crate) fn check_config<'r>(
+/// Every problem of `config`. `routes` and `users` are the entries with
+/// their index in the file (entries that could not be read at all are left
+/// out).
+pub(crate) fn check_config<'r, 'u>(
     config: &Config,
     routes: impl IntoIterator<Item = (usize, &'r RouteConfig)>,
+    users: impl IntoIterator<Item = (usize, &'u UserConfig)>,
     failed: &HashSet<String>,
 ) -> Vec<ConfigError> {
     let mut checks = Checks {
@@ -65,6 +68,8 @@ pub(crate) fn check_config<'r>(
             });
         }
     }
+    checks.problems.extend(config.registrar.check(failed));
+    checks.problems.extend(check_users(users, failed));
     checks.problems
 }
 

@@ -9,6 +9,7 @@ mod dispatch;
 mod error;
 mod message;
 mod options;
+mod register;
 mod request;
 mod shared;
 #[cfg(test)]
@@ -32,6 +33,7 @@ pub use message::{
     full_header_name, header_param, header_uri, split_header_list, MessageError, ReceivedMessage,
 };
 pub use options::{InviteOptions, UaConfig, DEFAULT_T1, DEFAULT_T2, TIMER_B};
+pub use register::{RegisterAuth, RegisterClient, RegisterContacts, REGISTER_TIMEOUT};
 pub use request::{contact_uri, new_branch, new_call_id, new_tag, via_value};
 pub use transport::{take_stream_message, FramingError};
 

@@ -29,6 +29,7 @@ use crate::routing::DialPlan;
 use crate::sip::dialog::DialogKey;
 use crate::sip::message::{decode, Decoded};
 use crate::sip::peer::Peer;
+use crate::sip::registrar::Registrar;
 use crate::sip::response::build_response;
 use crate::sip::transaction::{
     TimerConfig, TransactionEvent, TransactionKey, TransactionLayer, TransactionOutput,
@@ -38,7 +39,7 @@ pub use leg::{CallInfo, Leg, LegState};
 pub use metrics::{SipMetrics, SipMetricsSnapshot};
 
 /// The methods we answer (RFC 3261 §20.5 Allow).
-pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS";
+pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER";
 
 /// Settings the core needs from the configuration.
 #[derive(Debug, Clone)]
@@ -102,6 +103,8 @@ pub struct SipCore {
     next_id: SessionId,
     transmit: VecDeque<(Peer, Bytes)>,
     metrics: Arc<SipMetrics>,
+    /// Users and their bindings (RFC 3261 §10); none until [`SipCore::set_registrar`].
+    registrar: Registrar,
 }
 
 impl SipCore {
@@ -130,7 +133,17 @@ impl SipCore {
             next_id: 1,
             transmit: VecDeque::new(),
             metrics: Arc::new(SipMetrics::default()),
+            registrar: Registrar::default(),
         }
+    }
+
+    /// Serves REGISTER for the registrar's users.
+    pub fn set_registrar(&mut self, registrar: Registrar) {
+        self.registrar = registrar;
+    }
+
+    pub fn registrar(&self) -> &Registrar {
+        &self.registrar
     }
 
     pub fn metrics(&self) -> Arc<SipMetrics> {
@@ -310,6 +323,19 @@ impl SipCore {
                 self.respond(now, &key, &request, 200, None, extra, None);
             }
             (rsip::Method::Bye, _) => self.handle_bye(now, key, request),
+            (rsip::Method::Register, _) => {
+                let answer = self.registrar.handle_register(now, &request, source);
+                let reason = answer.reason.as_deref();
+                self.respond(
+                    now,
+                    &key,
+                    &request,
+                    answer.code,
+                    reason,
+                    answer.headers,
+                    None,
+                );
+            }
             (_, true) if self.leg_for(&request).is_none() => {
                 // RFC 3261 §12.2.2: no such dialog.
                 self.respond(now, &key, &request, 481, None, vec![], None);
