@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use mediaplane::codec::CodecKind;
-use mediaplane::config::{Application, Config, RouteConfig};
+use mediaplane::config::{Application, Config, RouteConfig, UserConfig};
 use mediaplane::loadgen::simple_sdp::{sdp_offer, SdpAnswer};
 use mediaplane::loadgen::ua::{InviteOptions, TestUserAgent};
 use tokio::net::UdpSocket;
@@ -59,7 +59,14 @@ async fn transcoded_call(callee_codec: CodecKind) {
     assert_eq!(answer.codec, Some(CodecKind::Pcmu));
 
     let (caller_heard, callee_heard) = tokio::join!(
-        exchange_tone(&caller_rtp, CodecKind::Pcmu, answer.payload_type, answer.rtp_addr(), 1000.0, 75),
+        exchange_tone(
+            &caller_rtp,
+            CodecKind::Pcmu,
+            answer.payload_type,
+            answer.rtp_addr(),
+            1000.0,
+            75
+        ),
         exchange_tone(
             &callee.rtp,
             callee_codec,
@@ -140,7 +147,9 @@ async fn busy_callee_gives_the_caller_486() {
     let uri = bob(&server);
     let busy = async {
         let invite = callee.expect("INVITE", WAIT).await;
-        callee.respond(&invite, 486, "Busy Here", Some("b1"), None).await;
+        callee
+            .respond(&invite, 486, "Busy Here", Some("b1"), None)
+            .await;
         callee.expect("ACK", WAIT).await
     };
     let (call, ack) = tokio::join!(ua.invite(&uri, &offer), busy);
@@ -164,15 +173,22 @@ async fn ringing_is_relayed_and_no_answer_gives_480() {
         .await
         .unwrap();
     let invite = callee.expect("INVITE", WAIT).await;
-    callee.respond(&invite, 180, "Ringing", Some("r1"), None).await;
+    callee
+        .respond(&invite, 180, "Ringing", Some("r1"), None)
+        .await;
     let ringing = call.wait_status(180, WAIT).await.unwrap();
-    assert!(ringing.header("Contact").is_some(), "an early dialog needs a Contact");
+    assert!(
+        ringing.header("Contact").is_some(),
+        "an early dialog needs a Contact"
+    );
     let final_response = call.wait_final(WAIT).await.unwrap();
     assert_eq!(final_response.status_code(), Some(480));
     // The callee's INVITE is cancelled, and answered 487 by it.
     let cancel = callee.expect("CANCEL", WAIT).await;
     callee.respond(&cancel, 200, "OK", Some("r1"), None).await;
-    callee.respond(&invite, 487, "Request Terminated", Some("r1"), None).await;
+    callee
+        .respond(&invite, 487, "Request Terminated", Some("r1"), None)
+        .await;
     callee.expect("ACK", WAIT).await;
     server.stop().await;
 }
@@ -188,14 +204,18 @@ async fn caller_cancel_is_propagated() {
         .await
         .unwrap();
     let invite = callee.expect("INVITE", WAIT).await;
-    callee.respond(&invite, 180, "Ringing", Some("c1"), None).await;
+    callee
+        .respond(&invite, 180, "Ringing", Some("c1"), None)
+        .await;
     call.wait_provisional(WAIT).await.unwrap();
     call.cancel(WAIT).await.unwrap();
     let cancel = callee.expect("CANCEL", WAIT).await;
     assert_eq!(cancel.call_id(), invite.call_id());
     assert_eq!(cancel.top_via_branch(), invite.top_via_branch());
     callee.respond(&cancel, 200, "OK", Some("c1"), None).await;
-    callee.respond(&invite, 487, "Request Terminated", Some("c1"), None).await;
+    callee
+        .respond(&invite, 487, "Request Terminated", Some("c1"), None)
+        .await;
     callee.expect("ACK", WAIT).await;
     assert!(common::wait_for(WAIT, || async { server.ports_in_use() == 0 }).await);
     server.stop().await;
@@ -263,13 +283,20 @@ async fn both_legs_are_listed_with_their_codecs() {
     assert_eq!(inbound["bridged_with"], outbound["id"]);
     assert_eq!(outbound["bridged_with"], inbound["id"]);
     assert_eq!(inbound["call_id"], call.call_id());
-    assert_ne!(outbound["call_id"], call.call_id(), "the B2BUA makes its own dialog");
+    assert_ne!(
+        outbound["call_id"],
+        call.call_id(),
+        "the B2BUA makes its own dialog"
+    );
     call.bye(WAIT).await.unwrap();
     let bye = callee.expect("BYE", WAIT).await;
     callee.respond(&bye, 200, "OK", None, None).await;
     assert!(
         common::wait_for(WAIT, || async {
-            common::http_get(server.http_addr(), "/api/v1/calls").await.1 == "[]"
+            common::http_get(server.http_addr(), "/api/v1/calls")
+                .await
+                .1
+                == "[]"
         })
         .await
     );
@@ -294,7 +321,9 @@ async fn early_media_answer_is_sent_in_a_183() {
     let progress = call.wait_status(183, WAIT).await.unwrap();
     let early = SdpAnswer::parse(&progress.body_text()).expect("the 183 carries our answer");
     assert_eq!(early.codec, Some(CodecKind::Pcmu));
-    callee.respond(&invite, 200, "OK", Some("e1"), Some(&sdp)).await;
+    callee
+        .respond(&invite, 200, "OK", Some("e1"), Some(&sdp))
+        .await;
     let ok = call.wait_final(WAIT).await.unwrap();
     assert_eq!(ok.status_code(), Some(200));
     assert_eq!(
@@ -330,4 +359,115 @@ async fn a_request_out_of_hops_is_refused_with_483() {
         }
     }
     server.stop().await;
+}
+
+#[tokio::test]
+async fn a_call_to_a_registered_user_forks_and_the_first_answer_wins() {
+    let desk = Callee::bind(CodecKind::Pcmu).await;
+    let mobile = Callee::bind(CodecKind::Opus).await;
+    let server = TestServer::start(|c: &mut Config| {
+        c.media.codecs = vec![CodecKind::Pcmu, CodecKind::Opus, CodecKind::TelephoneEvent];
+        c.users.push(UserConfig::with_password("carol", "carol-pw"));
+    })
+    .await;
+    desk.register(server.sip_addr(), "carol", "carol-pw").await;
+    mobile
+        .register(server.sip_addr(), "carol", "carol-pw")
+        .await;
+    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
+    let caller_rtp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let offer = sdp_offer(caller_rtp.local_addr().unwrap(), &[CodecKind::Pcmu]);
+    let uri = format!("sip:carol@{}", server.sip_addr());
+    let mut call = ua
+        .start_invite(&uri, &offer, &InviteOptions::default())
+        .await
+        .unwrap();
+    // Both devices ring; the mobile answers, the desk phone is cancelled.
+    let desk_invite = desk.expect("INVITE", WAIT).await;
+    desk.respond(&desk_invite, 180, "Ringing", Some("d1"), None)
+        .await;
+    let answered = mobile.answer(WAIT).await;
+    assert!(answered
+        .invite
+        .request_uri()
+        .unwrap()
+        .contains(&mobile.addr().to_string()));
+    let ok = call.wait_final(WAIT).await.unwrap();
+    assert_eq!(ok.status_code(), Some(200));
+    let cancel = desk.expect("CANCEL", WAIT).await;
+    assert_eq!(cancel.top_via_branch(), desk_invite.top_via_branch());
+    desk.respond(&cancel, 200, "OK", Some("d1"), None).await;
+    desk.respond(&desk_invite, 487, "Request Terminated", Some("d1"), None)
+        .await;
+    desk.expect("ACK", WAIT).await;
+    mobile.expect("ACK", WAIT).await;
+
+    // The caller in PCMU and the mobile in Opus hear each other.
+    let answer = SdpAnswer::parse(&ok.body_text()).unwrap();
+    let (caller_heard, mobile_heard) = tokio::join!(
+        exchange_tone(
+            &caller_rtp,
+            CodecKind::Pcmu,
+            answer.payload_type,
+            answer.rtp_addr(),
+            1000.0,
+            60
+        ),
+        exchange_tone(
+            &mobile.rtp,
+            CodecKind::Opus,
+            answered.payload_type,
+            answered.remote_rtp,
+            600.0,
+            60
+        ),
+    );
+    assert!(tone_purity(&caller_heard, 8000, 600.0, 4000) > 0.8);
+    assert!(tone_purity(&mobile_heard, 48000, 1000.0, 24000) > 0.8);
+
+    // The callee hangs up: the caller's leg ends too.
+    mobile.bye(&answered).await;
+    call.wait_bye(WAIT).await.expect("the caller gets a BYE");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn every_contact_busy_gives_486_and_unregistered_users_480() {
+    let desk = Callee::bind(CodecKind::Pcmu).await;
+    let mobile = Callee::bind(CodecKind::Pcmu).await;
+    let server = TestServer::start(|c: &mut Config| {
+        c.users.push(UserConfig::with_password("carol", "carol-pw"));
+        c.users.push(UserConfig::with_password("dave", "dave-pw"));
+    })
+    .await;
+    desk.register(server.sip_addr(), "carol", "carol-pw").await;
+    mobile
+        .register(server.sip_addr(), "carol", "carol-pw")
+        .await;
+    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
+    let offer = sdp_offer("127.0.0.1:9".parse().unwrap(), &[CodecKind::Pcmu]);
+    let uri = format!("sip:carol@{}", server.sip_addr());
+    let (call, _, _) = tokio::join!(
+        ua.invite(&uri, &offer),
+        refuse_busy(&desk),
+        refuse_busy(&mobile)
+    );
+    match call {
+        Err(mediaplane::loadgen::ua::UaError::Rejected { status, .. }) => assert_eq!(status, 486),
+        other => panic!("expected 486, got {:?}", other.map(|_| ())),
+    }
+    let uri = format!("sip:dave@{}", server.sip_addr());
+    match ua.invite(&uri, &offer).await {
+        Err(mediaplane::loadgen::ua::UaError::Rejected { status, .. }) => assert_eq!(status, 480),
+        other => panic!("expected 480, got {:?}", other.map(|_| ())),
+    }
+    server.stop().await;
+}
+
+async fn refuse_busy(callee: &Callee) {
+    let invite = callee.expect("INVITE", WAIT).await;
+    callee
+        .respond(&invite, 486, "Busy Here", Some("b"), None)
+        .await;
+    callee.expect("ACK", WAIT).await;
 }

@@ -113,7 +113,11 @@ fn read_route(r: &mut Reader, t: &mut Table) -> (Option<RouteConfig>, bool) {
             } else {
                 let path = t.key_path("target");
                 let line = r.line_of_key(&path);
-                r.invalid(path, line, "must be a sip: URI (e.g. sip:$1@192.0.2.10:5060)");
+                r.invalid(
+                    path,
+                    line,
+                    "must be a sip: URI (e.g. sip:$1@192.0.2.10:5060)",
+                );
                 None
             }
         }),

@@ -205,7 +205,15 @@ impl Dialog {
         extra_headers: &str,
     ) -> Result<Request, DialogError> {
         self.local_cseq += 1;
-        self.request_with(method, self.local_cseq, via_host, via_port, branch, extra_headers, None)
+        self.request_with(
+            method,
+            self.local_cseq,
+            via_host,
+            via_port,
+            branch,
+            extra_headers,
+            None,
+        )
     }
 
     /// Builds an in-dialog request with CSeq `cseq` and an optional body

@@ -119,7 +119,8 @@ impl Callee {
             .payload_types()
             .find(|pt| match media.rtpmaps.get(pt) {
                 Some(map) => {
-                    map.encoding_name.eq_ignore_ascii_case(self.codec.encoding_name())
+                    map.encoding_name
+                        .eq_ignore_ascii_case(self.codec.encoding_name())
                         && map.clock_rate == self.codec.clock_rate()
                 }
                 None => CodecKind::from_static_payload_type(*pt) == Some(self.codec),
@@ -140,6 +141,77 @@ impl Callee {
             self.codec.clock_rate(),
         );
         (sdp, payload_type, remote)
+    }
+
+    /// Registers this callee's address as a contact of `user` (digest auth,
+    /// answering the server's first challenge) and returns the 200.
+    pub async fn register(
+        &self,
+        server: SocketAddr,
+        user: &str,
+        password: &str,
+    ) -> ReceivedMessage {
+        use mediaplane::sip::registrar::digest::{
+            expected_response, ha1, parse_challenge, QopAuth,
+        };
+        let call_id = format!("reg{}", rand_tag());
+        let uri = format!("sip:{server}");
+        let send = |cseq: u32, authorization: Option<String>| {
+            let mut text = format!(
+                "REGISTER {uri} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bKr{}\r\n\
+                 Max-Forwards: 70\r\nFrom: <sip:{user}@{server}>;tag=r{cseq}\r\n\
+                 To: <sip:{user}@{server}>\r\nCall-ID: {call_id}\r\nCSeq: {cseq} REGISTER\r\n\
+                 Contact: <sip:{user}@{me}>\r\nExpires: 600\r\n",
+                rand_tag(),
+                me = self.addr(),
+            );
+            if let Some(a) = authorization {
+                text.push_str(&format!("Authorization: {a}\r\n"));
+            }
+            text.push_str("Content-Length: 0\r\n\r\n");
+            text
+        };
+        self.socket
+            .send_to(send(1, None).as_bytes(), server)
+            .await
+            .unwrap();
+        let challenged = self.next_message(Duration::from_secs(5)).await;
+        assert_eq!(challenged.status_code(), Some(401));
+        let challenge = parse_challenge(challenged.header("WWW-Authenticate").unwrap()).unwrap();
+        let qop = QopAuth {
+            nc_text: "00000001".into(),
+            nc: 1,
+            cnonce: format!("{:08x}", rand_tag()),
+        };
+        let key = ha1(challenge.algorithm, user, &challenge.realm, password);
+        let response = expected_response(
+            challenge.algorithm,
+            &key,
+            &challenge.nonce,
+            Some(&qop),
+            "REGISTER",
+            &uri,
+        );
+        let authorization = format!(
+            "Digest username=\"{user}\", realm=\"{}\", nonce=\"{}\", uri=\"{uri}\", \
+             response=\"{response}\", algorithm={}, qop=auth, nc=00000001, cnonce=\"{}\"{}",
+            challenge.realm,
+            challenge.nonce,
+            challenge.algorithm.token(),
+            qop.cnonce,
+            challenge
+                .opaque
+                .as_ref()
+                .map(|o| format!(", opaque=\"{o}\""))
+                .unwrap_or_default(),
+        );
+        self.socket
+            .send_to(send(2, Some(authorization)).as_bytes(), server)
+            .await
+            .unwrap();
+        let ok = self.next_message(Duration::from_secs(5)).await;
+        assert_eq!(ok.status_code(), Some(200), "{}", ok.start_line());
+        ok
     }
 
     /// Waits for an INVITE and answers it: 180, then 200 with our SDP.
@@ -211,7 +283,9 @@ pub async fn exchange_tone(
     let start = Instant::now();
     for n in 0..frames {
         let pcm: Vec<i16> = (n as usize * frame..(n as usize + 1) * frame)
-            .map(|i| (8000.0 * (2.0 * std::f64::consts::PI * hz * i as f64 / rate as f64).sin()) as i16)
+            .map(|i| {
+                (8000.0 * (2.0 * std::f64::consts::PI * hz * i as f64 / rate as f64).sin()) as i16
+            })
             .collect();
         packet[0] = 0x80;
         packet[1] = payload_type;

@@ -7,13 +7,13 @@ use std::time::Instant;
 use rsip::prelude::*;
 use rsip::Request;
 
+use super::bridge::{self, BridgePlan};
 use super::{metrics, Leg, LegState, SipCore, ALLOW};
 use crate::apps::{BridgeApp, CallApp, EchoApp, PlaybackApp};
 use crate::config::Application;
 use crate::media::session::{MediaParams, SessionSetup};
 use crate::media::stats::SessionStats;
 use crate::media::WorkerCommand;
-use super::bridge::{self, BridgePlan};
 use crate::routing::RouteTarget;
 use crate::sip::dialog::{angle_uri, uri_socket_addr, Dialog};
 use crate::sip::peer::Peer;

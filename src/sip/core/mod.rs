@@ -89,7 +89,6 @@ pub struct SipCore {
     by_invite: HashMap<TransactionKey, SessionId>,
     /// Legs ringing until their answer time (route option).
     answer_timers: BinaryHeap<Reverse<(Instant, SessionId)>>,
-    registrar: crate::sip::registrar::Registrar,
     /// Bridge attempts not answered yet, by the caller's leg.
     bridges: HashMap<SessionId, bridge::PendingBridge>,
     /// Every forked INVITE transaction until it terminates.
@@ -124,7 +123,6 @@ impl SipCore {
             by_dialog: HashMap::new(),
             by_invite: HashMap::new(),
             answer_timers: BinaryHeap::new(),
-            registrar: crate::sip::registrar::Registrar::default(),
             bridges: HashMap::new(),
             forks: HashMap::new(),
             uac_invites: HashMap::new(),

@@ -86,7 +86,9 @@ impl SipCore {
                         pending.relayed = 183;
                     }
                     let params = media_params(&audio);
-                    let _ = self.media.send(worker, WorkerCommand::Update { id: b, params });
+                    let _ = self
+                        .media
+                        .send(worker, WorkerCommand::Update { id: b, params });
                     let _ = self.media.send(worker, WorkerCommand::Bridge { a, b });
                     let sdp = self.legs.get(&a).map(|l| l.local_sdp.to_string());
                     self.send_to_caller(now, a, 183, sdp);
@@ -117,7 +119,9 @@ impl SipCore {
         );
         let mut extra = record_routes(&invite);
         extra.push(rsip::Header::Contact(self.contact_for(peer).into()));
-        extra.push(rsip::Header::Server(self.settings.user_agent.clone().into()));
+        extra.push(rsip::Header::Server(
+            self.settings.user_agent.clone().into(),
+        ));
         let body = sdp.map(|s| ("application/sdp", s.into_bytes()));
         let response =
             crate::sip::response::build_response(&invite, code, None, Some(&tag), extra, body);
@@ -204,7 +208,9 @@ impl SipCore {
         if let Some(leg) = self.legs.get_mut(&a) {
             leg.bridge_peer = Some(b);
         }
-        let _ = self.media.send(worker, WorkerCommand::Update { id: b, params });
+        let _ = self
+            .media
+            .send(worker, WorkerCommand::Update { id: b, params });
         let _ = self.media.send(worker, WorkerCommand::Answered { id: b });
         let _ = self.media.send(worker, WorkerCommand::Bridge { a, b });
         metrics::bump(&self.metrics.calls_started);

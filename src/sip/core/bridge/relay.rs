@@ -150,7 +150,10 @@ impl SipCore {
                 };
                 let _ = self.media.send(leg.worker, update);
             }
-            None => tracing::info!(session = leg_id, "re-INVITE answer unusable, media unchanged"),
+            None => tracing::info!(
+                session = leg_id,
+                "re-INVITE answer unusable, media unchanged"
+            ),
         }
     }
 }
