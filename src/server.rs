@@ -113,6 +113,7 @@ impl Server {
             std::time::Instant::now(),
         ));
         let sip_metrics = core.metrics();
+        let registrar_metrics = core.registrar().metrics();
         let media_metrics = core.media().metrics().clone();
         let (shutdown, shutdown_rx) = watch::channel(false);
         let sip = SipDriver::start(
@@ -132,6 +133,7 @@ impl Server {
             sip: sip.clone(),
             sip_metrics,
             media_metrics,
+            registrar_metrics,
             ports: ports.clone(),
         };
         let mut http_shutdown = shutdown_rx;

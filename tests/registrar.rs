@@ -163,6 +163,19 @@ async fn a_wrong_password_is_challenged_again() {
         .unwrap();
     assert_eq!(ok.status_code(), Some(200));
     assert!(bindings(&ok).is_empty());
+    let metrics = server.metrics_text().await;
+    assert_eq!(
+        common::metric(&metrics, "mediaplane_registrar_auth_failures_total"),
+        1.0
+    );
+    assert_eq!(
+        common::metric(&metrics, "mediaplane_registrar_registers_accepted_total"),
+        1.0
+    );
+    assert_eq!(
+        common::metric(&metrics, "mediaplane_registrations_active"),
+        0.0
+    );
     server.stop().await;
 }
 

@@ -23,6 +23,7 @@ pub struct ApiState {
     pub sip: SipHandle,
     pub sip_metrics: Arc<SipMetrics>,
     pub media_metrics: Arc<MediaMetrics>,
+    pub registrar_metrics: Arc<crate::sip::registrar::RegistrarMetrics>,
     pub ports: Arc<PortAllocator>,
 }
 
@@ -64,6 +65,7 @@ async fn metrics(State(state): State<ApiState>) -> Response {
     let mut out = String::new();
     let sip = state.sip_metrics.snapshot();
     let media = state.media_metrics.snapshot();
+    let registrar = state.registrar_metrics.snapshot();
     let mut counter = |name: &str, help: &str, value: u64| {
         let _ = writeln!(out, "# HELP mediaplane_{name} {help}");
         let _ = writeln!(out, "# TYPE mediaplane_{name} counter");
@@ -142,11 +144,35 @@ async fn metrics(State(state): State<ApiState>) -> Response {
         "Worker ticks skipped because the worker fell behind",
         media.worker_late_ticks,
     );
-    let _ = writeln!(
-        out,
-        "# HELP mediaplane_rtp_ports_in_use RTP port pairs allocated"
+    counter(
+        "registrar_registers_accepted_total",
+        "REGISTER requests answered 200",
+        registrar.registers_accepted,
     );
-    let _ = writeln!(out, "# TYPE mediaplane_rtp_ports_in_use gauge");
-    let _ = writeln!(out, "mediaplane_rtp_ports_in_use {}", state.ports.in_use());
+    counter(
+        "registrar_challenges_total",
+        "Digest challenges (401) sent",
+        registrar.challenges,
+    );
+    counter(
+        "registrar_auth_failures_total",
+        "Digest credentials that did not verify",
+        registrar.auth_failures,
+    );
+    let mut gauge = |name: &str, help: &str, value: u64| {
+        let _ = writeln!(out, "# HELP mediaplane_{name} {help}");
+        let _ = writeln!(out, "# TYPE mediaplane_{name} gauge");
+        let _ = writeln!(out, "mediaplane_{name} {value}");
+    };
+    gauge(
+        "rtp_ports_in_use",
+        "RTP port pairs allocated",
+        state.ports.in_use() as u64,
+    );
+    gauge(
+        "registrations_active",
+        "Registered contacts",
+        registrar.registrations_active,
+    );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }
