@@ -10,6 +10,7 @@ use rtp::header::Header;
 use webrtc_util::marshal::Marshal;
 
 use crate::codec::{new_decoder, new_encoder, AudioDecoder, AudioEncoder, CodecError, CodecKind};
+use crate::media::bridge::{BridgeLink, ForwardKind};
 use crate::media::jitter::{
     PacketInfo, Playout, PlayoutBuffer, PlayoutConfig, PlayoutConfigError, PushOutcome,
 };
@@ -34,6 +35,9 @@ pub enum Source {
         samples: Arc<[i16]>,
         position: usize,
     },
+    /// What the bridged peer leg receives (`crate::media::bridge`); silence
+    /// while not bridged.
+    Bridge,
 }
 
 /// Negotiated parameters of a leg; also what a re-INVITE changes.
@@ -124,6 +128,8 @@ pub struct MediaSession {
     jitter: JitterEstimate,
     stats: Arc<SessionStats>,
     metrics: Arc<MediaMetrics>,
+    /// The other leg of a bridged call, when there is one.
+    bridge: Option<Box<BridgeLink>>,
 }
 
 /// Why a session cannot be created or changed.
@@ -196,8 +202,15 @@ impl MediaSession {
             stats: setup.stats,
             metrics,
             params,
+            bridge: None,
         })
-        .inspect(|session| session.publish_delay())
+        .inspect(|session| {
+            session.publish_delay();
+            set(
+                &session.stats.payload_type,
+                u64::from(session.params.payload_type),
+            );
+        })
     }
 
     /// The playout delay the buffer aims for, for the API.
@@ -220,6 +233,7 @@ impl MediaSession {
     }
 
     pub fn set_source(&mut self, source: Source) {
+        self.keep_stream_continuous();
         self.source = source;
         self.out.marker = true;
     }
@@ -241,6 +255,7 @@ impl MediaSession {
             // A new signalled address re-opens latching (the peer moved).
             self.latched = None;
         }
+        set(&self.stats.payload_type, u64::from(params.payload_type));
         self.params = params;
         self.last_rx = now;
         self.timed_out = false;
@@ -263,9 +278,12 @@ impl MediaSession {
         }
         self.last_rx = now;
         if header.payload_type != self.params.payload_type {
-            // Events are the IVR layer's; anything else is counted.
+            // Events go to a bridged peer or are the IVR layer's; anything
+            // else is counted.
             if Some(header.payload_type) != self.params.telephone_event_pt {
                 bump(&self.stats.rx_wrong_payload_type);
+            } else if self.params.receive {
+                self.divert(datagram, &header, payload, ForwardKind::Event);
             }
             return;
         }
@@ -279,7 +297,7 @@ impl MediaSession {
             &self.stats.jitter_us,
             (jitter * 1e6 / self.params.codec.clock_rate() as f64) as u64,
         );
-        if !self.params.receive {
+        if !self.params.receive || self.divert(datagram, &header, payload, ForwardKind::Audio) {
             return;
         }
         let info = PacketInfo {
@@ -346,14 +364,23 @@ impl MediaSession {
         self.next_tick += self.ptime;
         self.packet_len = 0;
         self.check_media_timeout(now);
-        // Only the echo plays what it hears; other sources just keep the
-        // playout buffer moving (loss still counted) without decoding.
-        let heard = match self.source {
-            Source::Echo => self.receive_frame(now),
-            _ => self.skip_frame(now),
+        // Only the echo and a transcoding bridge play what they hear; other
+        // sources just keep the playout buffer moving (loss still counted)
+        // without decoding.
+        let decode = matches!(self.source, Source::Echo) || self.decodes_for_peer();
+        let heard = if decode {
+            self.receive_frame(now)
+        } else {
+            self.skip_frame(now)
         };
+        if decode && heard {
+            bump(&self.stats.decoded_frames);
+        }
+        self.feed_peer(decode && heard);
         let have_frame = match &mut self.source {
             Source::Silence => false,
+            // Overwrites `pcm`, after `feed_peer` has used it.
+            Source::Bridge => self.pull_peer_audio(now),
             Source::Echo => heard,
             Source::Prompt { samples, position } => {
                 let end = (*position + self.frame_samples).min(samples.len());
@@ -476,6 +503,8 @@ impl MediaSession {
         self.pending_events.iter_mut().find_map(|e| e.take())
     }
 }
+
+mod bridged;
 
 #[cfg(test)]
 mod tests;
