@@ -49,6 +49,9 @@ pub mod events;
 pub mod fifo;
 pub mod rewrite;
 
+#[cfg(test)]
+mod tests;
+
 use std::time::{Duration, Instant};
 
 use crate::codec::resample::{FrameResampler, ResampleError};
