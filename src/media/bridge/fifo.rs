@@ -157,13 +157,13 @@ mod tests {
         let mut frame = vec![0i16; pop];
         let (mut underruns, mut max_level) = (0, 0);
         for t in 0..ms {
-            if t % push_ms == 0 {
+            if t.is_multiple_of(push_ms) {
                 let chunk: Vec<i16> = (0..push).map(|i| next.wrapping_add(i as i16)).collect();
                 next = next.wrapping_add(push as i16);
                 assert_eq!(fifo.push(&chunk), 0, "no overflow in steady state");
                 max_level = max_level.max(fifo.len());
             }
-            if t >= phase_ms && (t - phase_ms) % pop_ms == 0 {
+            if t >= phase_ms && (t - phase_ms).is_multiple_of(pop_ms) {
                 match fifo.pop(&mut frame) {
                     FifoPop::Frame => out.extend_from_slice(&frame),
                     FifoPop::Underrun => underruns += 1,
