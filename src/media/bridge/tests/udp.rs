@@ -13,18 +13,19 @@ use mio::Waker;
 use super::*;
 use crate::media::ports::{PortAllocator, PortPair};
 use crate::media::stats::MediaMetrics;
-use crate::media::worker::{Worker, WorkerCommand};
+use crate::media::worker::{MediaEvent, MediaEventKind, Worker, WorkerCommand};
 
 struct Harness {
     commands: Sender<WorkerCommand>,
     waker: Arc<Waker>,
     thread: Option<JoinHandle<()>>,
+    events: tokio::sync::mpsc::UnboundedReceiver<MediaEvent>,
 }
 
 impl Harness {
     fn start() -> Self {
         let (commands, rx) = crossbeam_channel::unbounded();
-        let (events, _) = tokio::sync::mpsc::unbounded_channel();
+        let (events, events_rx) = tokio::sync::mpsc::unbounded_channel();
         let ports = Arc::new(PortAllocator::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0, 0));
         let (worker, waker) =
             Worker::new(rx, events, ports, Arc::new(MediaMetrics::default())).unwrap();
@@ -33,6 +34,7 @@ impl Harness {
             commands,
             waker,
             thread: Some(thread),
+            events: events_rx,
         }
     }
 
@@ -256,4 +258,101 @@ fn worker_passes_equal_codecs_through_with_rewritten_headers() {
     assert_eq!(b.events_forwarded, 1);
     assert_eq!(a.rx_wrong_payload_type, 1);
     assert_eq!(a.lost, 1);
+}
+
+#[test]
+fn worker_follows_a_codec_change_and_the_end_of_a_leg() {
+    let mut harness = Harness::start();
+    let (caller, callee) = (phone(), phone());
+    let pa = params(
+        CodecKind::Pcmu,
+        0,
+        Some(101),
+        20,
+        caller.local_addr().unwrap(),
+    );
+    let pb = params(
+        CodecKind::Pcmu,
+        0,
+        Some(101),
+        20,
+        callee.local_addr().unwrap(),
+    );
+    let (leg_a, a_stats) = harness.create(1, pa);
+    let (_, b_stats) = harness.create(2, pb.clone());
+    harness.send(WorkerCommand::Bridge { a: 1, b: 2 });
+
+    let mut pcmu = new_encoder(CodecKind::Pcmu).unwrap();
+    let mut payload = [0u8; 1500];
+    let mut at_callee = Vec::new();
+    let start = Instant::now();
+    let mut opus_since = None;
+    // The caller talks throughout; after 10 packets a re-INVITE moves the
+    // callee's leg to Opus. Runs until 1 s of Opus has come out (or 4 s).
+    for i in 0..200u32 {
+        let n = pcmu
+            .encode(&sine(8000, 1000.0, 160 * i as usize, 160), &mut payload)
+            .unwrap();
+        caller
+            .send_to(
+                &rtp(0, i == 0, i as u16, 160 * i, 0xA, &payload[..n]),
+                leg_a,
+            )
+            .unwrap();
+        if i == 10 {
+            harness.send(WorkerCommand::Update {
+                id: 2,
+                params: MediaParams {
+                    codec: CodecKind::Opus,
+                    payload_type: 111,
+                    ..pb.clone()
+                },
+            });
+        }
+        let next = start + Duration::from_millis(20 * (u64::from(i) + 1));
+        std::thread::sleep(next.saturating_duration_since(Instant::now()));
+        drain(&callee, &mut at_callee);
+        if opus_since.is_none() && at_callee.iter().any(|p| p[1] & 0x7f == 111) {
+            opus_since = Some(i);
+        }
+        if opus_since.is_some_and(|since| i > since + 50) {
+            break;
+        }
+    }
+    assert!(opus_since.is_some(), "the bridge never switched to Opus");
+    let forwarded = b_stats.snapshot().forwarded;
+    assert!(
+        forwarded >= 5,
+        "passed through before the update: {forwarded}"
+    );
+    let switch = at_callee.iter().position(|p| p[1] & 0x7f == 111).unwrap();
+    assert!(at_callee[..switch].iter().all(|p| p[1] & 0x7f == 0));
+    assert!(at_callee[switch..].iter().all(|p| p[1] & 0x7f == 111));
+    // One outgoing stream across the switch.
+    let seqs: Vec<u16> = at_callee.iter().map(|p| header_of(p).2).collect();
+    assert!(
+        seqs.windows(2).all(|w| w[1] == w[0].wrapping_add(1)),
+        "{seqs:?}"
+    );
+    let opus_pcm = decode_all(&at_callee[switch..], CodecKind::Opus, 111, 20);
+    let snr = tone_snr_db(tail(&opus_pcm, 48_000, 0.5), 48_000, 1000.0);
+    assert!(snr > 15.0, "after the switch: {snr:.1} dB");
+    assert_eq!(b_stats.snapshot().forwarded, forwarded);
+    assert!(a_stats.snapshot().decoded_frames > 20);
+
+    // The caller's leg goes away: the callee's leg stops sending.
+    harness.send(WorkerCommand::Destroy { id: 1 });
+    loop {
+        let event = harness.events.blocking_recv().expect("worker alive");
+        if event.session == 1 && event.kind == MediaEventKind::Closed {
+            break;
+        }
+    }
+    let sent = b_stats.snapshot().tx_packets;
+    let until = Instant::now() + Duration::from_millis(200);
+    while Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+        drain(&callee, &mut at_callee);
+    }
+    assert_eq!(b_stats.snapshot().tx_packets, sent, "silent once unbridged");
 }
