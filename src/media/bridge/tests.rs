@@ -1,6 +1,8 @@
 //! Bridged sessions driven sans-IO, the way the worker drives them: packets
 //! in, ticks on a synthetic clock, forwards and decoded frames handed across.
 
+mod forwarding;
+mod transcode;
 mod udp;
 
 use std::f64::consts::PI;
@@ -10,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::codec::{new_decoder, new_encoder, CodecKind};
-use crate::media::session::{MediaSession, SessionSetup, Source};
+use crate::media::session::{MediaSession, SessionSetup};
 use crate::media::stats::{MediaMetrics, SessionStats};
 
 pub(super) const AMPLITUDE: f64 = 8_000.0;
@@ -106,20 +108,20 @@ pub(super) fn header_of(p: &[u8]) -> (bool, u8, u16, u32, u32) {
 }
 
 /// A far end: encodes a tone into RTP packets of its leg's codec.
-struct Phone {
-    codec: CodecKind,
-    pt: u8,
-    ptime_ms: u32,
-    freq_hz: f64,
-    encoder: Box<dyn crate::codec::AudioEncoder>,
-    seq: u16,
-    ts: u32,
-    position: usize,
-    addr: SocketAddr,
+pub(super) struct Phone {
+    pub(super) codec: CodecKind,
+    pub(super) pt: u8,
+    pub(super) ptime_ms: u32,
+    pub(super) freq_hz: f64,
+    pub(super) encoder: Box<dyn crate::codec::AudioEncoder>,
+    pub(super) seq: u16,
+    pub(super) ts: u32,
+    pub(super) position: usize,
+    pub(super) addr: SocketAddr,
 }
 
 impl Phone {
-    fn new(p: &MediaParams, freq_hz: f64, addr: SocketAddr) -> Self {
+    pub(super) fn new(p: &MediaParams, freq_hz: f64, addr: SocketAddr) -> Self {
         Phone {
             codec: p.codec,
             pt: p.payload_type,
@@ -133,7 +135,7 @@ impl Phone {
         }
     }
 
-    fn next_packet(&mut self) -> Vec<u8> {
+    pub(super) fn next_packet(&mut self) -> Vec<u8> {
         let rate = self.codec.audio_rate();
         let len = (rate * self.ptime_ms / 1000) as usize;
         let pcm = sine(rate, self.freq_hz, self.position, len);
@@ -157,25 +159,25 @@ impl Phone {
 }
 
 /// Two bridged legs and their far ends.
-struct Call {
-    a: MediaSession,
-    b: MediaSession,
-    a_stats: Arc<SessionStats>,
-    b_stats: Arc<SessionStats>,
-    caller: Phone,
-    callee: Phone,
-    now: Instant,
-    start: Instant,
+pub(super) struct Call {
+    pub(super) a: MediaSession,
+    pub(super) b: MediaSession,
+    pub(super) a_stats: Arc<SessionStats>,
+    pub(super) b_stats: Arc<SessionStats>,
+    pub(super) caller: Phone,
+    pub(super) callee: Phone,
+    pub(super) now: Instant,
+    pub(super) start: Instant,
     /// What each far end received.
-    at_caller: Vec<Vec<u8>>,
-    at_callee: Vec<Vec<u8>>,
+    pub(super) at_caller: Vec<Vec<u8>>,
+    pub(super) at_callee: Vec<Vec<u8>>,
 }
 
-const CALLER: &str = "127.0.0.1:6000";
-const CALLEE: &str = "127.0.0.1:7000";
+pub(super) const CALLER: &str = "127.0.0.1:6000";
+pub(super) const CALLEE: &str = "127.0.0.1:7000";
 
 impl Call {
-    fn new(pa: MediaParams, pb: MediaParams, tone_a: f64, tone_b: f64) -> Self {
+    pub(super) fn new(pa: MediaParams, pb: MediaParams, tone_a: f64, tone_b: f64) -> Self {
         let now = Instant::now();
         let metrics = Arc::new(MediaMetrics::default());
         let (sa, a_stats) = setup(1, pa.clone());
@@ -199,7 +201,7 @@ impl Call {
     }
 
     /// A datagram from the caller reaches leg A (and maybe is relayed to B).
-    fn leg_a_receives(&mut self, datagram: &[u8]) {
+    pub(super) fn leg_a_receives(&mut self, datagram: &[u8]) {
         let from = self.caller.addr;
         self.a.handle_rtp(self.now, from, datagram);
         if let Some(forward) = self.a.take_forward() {
@@ -210,7 +212,7 @@ impl Call {
         }
     }
 
-    fn leg_b_receives(&mut self, datagram: &[u8]) {
+    pub(super) fn leg_b_receives(&mut self, datagram: &[u8]) {
         let from = self.callee.addr;
         self.b.handle_rtp(self.now, from, datagram);
         if let Some(forward) = self.b.take_forward() {
@@ -222,7 +224,7 @@ impl Call {
     }
 
     /// Runs both phones and both legs for `ms`, 1 ms at a time.
-    fn run(&mut self, ms: u64, phones: bool) {
+    pub(super) fn run(&mut self, ms: u64, phones: bool) {
         let end = self.now + Duration::from_millis(ms);
         while self.now < end {
             self.now += Duration::from_millis(1);
@@ -277,349 +279,6 @@ pub(super) fn tail(pcm: &[i16], rate_hz: u32, seconds: f64) -> &[i16] {
     &pcm[pcm.len() - len..]
 }
 
-/// Tone through a transcoding bridge both ways, checked at both far ends.
-fn transcode_both_ways(pa: MediaParams, pb: MediaParams, min_snr_db: f64) {
-    let (ra, rb) = (pa.codec.audio_rate(), pb.codec.audio_rate());
-    let mut call = Call::new(pa.clone(), pb.clone(), 1000.0, 500.0);
-    assert_eq!(call.a.bridge_mode(), Some(BridgeMode::Transcode));
-    call.run(1500, true);
-    let at_callee = decode_all(&call.at_callee, pb.codec, pb.payload_type, pb.ptime_ms);
-    let at_caller = decode_all(&call.at_caller, pa.codec, pa.payload_type, pa.ptime_ms);
-    let label = format!("{:?}→{:?}", pa.codec, pb.codec);
-    // All but the start-up delay arrived, as a continuous stream.
-    assert!(
-        at_callee.len() >= rb as usize * 13 / 10,
-        "{label}: {}",
-        at_callee.len()
-    );
-    assert!(
-        at_caller.len() >= ra as usize * 13 / 10,
-        "{label}: {}",
-        at_caller.len()
-    );
-    let fwd = tail(&at_callee, rb, 1.0);
-    let back = tail(&at_caller, ra, 1.0);
-    let (snr_fwd, snr_back) = (tone_snr_db(fwd, rb, 1000.0), tone_snr_db(back, ra, 500.0));
-    assert!(snr_fwd > min_snr_db, "{label}: 1 kHz SNR {snr_fwd:.1} dB");
-    assert!(
-        snr_back > min_snr_db,
-        "{label}: 500 Hz SNR {snr_back:.1} dB"
-    );
-    // The level survives (within codec accuracy).
-    for (pcm, rate, f) in [(fwd, rb, 1000.0), (back, ra, 500.0)] {
-        let amplitude = tone_amplitude(pcm, rate, f);
-        assert!(
-            (amplitude / AMPLITUDE - 1.0).abs() < 0.2,
-            "{label}: amplitude {amplitude:.0}"
-        );
-    }
-    // Sent as one RTP stream: consecutive sequence numbers, a frame of
-    // timestamp per packet.
-    for (packets, p) in [(&call.at_callee, &pb), (&call.at_caller, &pa)] {
-        let step = p.codec.clock_rate() * p.ptime_ms / 1000;
-        for w in packets.windows(2) {
-            let (h0, h1) = (header_of(&w[0]), header_of(&w[1]));
-            assert_eq!(h1.2, h0.2.wrapping_add(1), "{label}");
-            assert_eq!(h1.3, h0.3.wrapping_add(step), "{label}");
-            assert_eq!(h1.4, h0.4, "{label}");
-            assert_eq!(h1.1, p.payload_type, "{label}");
-        }
-    }
-    for stats in [&call.a_stats, &call.b_stats] {
-        let s = stats.snapshot();
-        assert!(s.decoded_frames > 40, "{label}: {s:?}");
-        assert_eq!(s.forwarded, 0);
-        assert_eq!(s.bridge_underruns, 0, "{label}");
-        assert_eq!(s.bridge_overflows, 0, "{label}");
-    }
-}
-
-fn remote(addr: &str) -> SocketAddr {
+pub(super) fn remote(addr: &str) -> SocketAddr {
     addr.parse().unwrap()
-}
-
-#[test]
-fn pcmu_and_opus_transcode_both_ways() {
-    transcode_both_ways(
-        params(CodecKind::Pcmu, 0, Some(101), 20, remote(CALLER)),
-        params(CodecKind::Opus, 111, Some(110), 20, remote(CALLEE)),
-        25.0,
-    );
-}
-
-#[test]
-fn pcmu_and_g722_transcode_both_ways() {
-    transcode_both_ways(
-        params(CodecKind::Pcmu, 0, Some(101), 20, remote(CALLER)),
-        params(CodecKind::G722, 9, Some(101), 20, remote(CALLEE)),
-        30.0,
-    );
-}
-
-#[test]
-fn pcmu_and_pcma_transcode_both_ways() {
-    transcode_both_ways(
-        params(CodecKind::Pcmu, 0, Some(101), 20, remote(CALLER)),
-        params(CodecKind::Pcma, 8, Some(101), 20, remote(CALLEE)),
-        30.0,
-    );
-}
-
-#[test]
-fn different_ptimes_transcode_without_underruns() {
-    transcode_both_ways(
-        params(CodecKind::G722, 9, Some(101), 30, remote(CALLER)),
-        params(CodecKind::Pcma, 8, Some(101), 20, remote(CALLEE)),
-        30.0,
-    );
-}
-
-#[test]
-fn equal_codecs_pass_through_without_decoding() {
-    let pa = params(CodecKind::Pcmu, 0, Some(101), 20, remote(CALLER));
-    // The callee uses another ptime and another event payload type.
-    let pb = params(CodecKind::Pcmu, 0, Some(96), 30, remote(CALLEE));
-    let mut call = Call::new(pa, pb, 1000.0, 500.0);
-    assert_eq!(call.a.bridge_mode(), Some(BridgeMode::PassThrough));
-    call.run(1000, true);
-    // Every caller packet reached the callee byte for byte, at once.
-    let sent: Vec<Vec<u8>> = {
-        let mut phone = Phone::new(call.a.params(), 1000.0, remote(CALLER));
-        (0..50).map(|_| phone.next_packet()).collect()
-    };
-    assert_eq!(call.at_callee.len(), 50);
-    let mut first = None;
-    for (got, want) in call.at_callee.iter().zip(&sent) {
-        assert_eq!(got[12..], want[12..], "payload untouched");
-        let (_, pt, seq, ts, ssrc) = header_of(got);
-        let (_, _, in_seq, in_ts, _) = header_of(want);
-        assert_eq!(pt, 0);
-        assert_ne!(ssrc, 0xCAFE, "the leg's own SSRC");
-        let (s0, t0, ssrc0) =
-            *first.get_or_insert((seq.wrapping_sub(in_seq), ts.wrapping_sub(in_ts), ssrc));
-        assert_eq!(
-            (seq.wrapping_sub(in_seq), ts.wrapping_sub(in_ts), ssrc),
-            (s0, t0, ssrc0)
-        );
-    }
-    assert_eq!(
-        call.at_caller.len(),
-        33,
-        "1000 ms of 30 ms packets the other way"
-    );
-    for stats in [&call.a_stats, &call.b_stats] {
-        let s = stats.snapshot();
-        assert_eq!(s.decoded_frames, 0, "{s:?}");
-        assert_eq!(s.concealed, 0);
-    }
-    assert_eq!(call.b_stats.snapshot().forwarded, 50);
-    assert_eq!(call.a_stats.snapshot().forwarded, 33);
-    assert_eq!(call.a_stats.snapshot().rx_packets, 50);
-}
-
-#[test]
-fn pass_through_keeps_loss_gaps_and_survives_a_new_ssrc() {
-    let pa = params(CodecKind::Pcmu, 0, Some(101), 20, remote(CALLER));
-    let pb = params(CodecKind::Pcmu, 0, Some(101), 20, remote(CALLEE));
-    let mut call = Call::new(pa, pb, 1000.0, 500.0);
-    let payload = [0x55u8; 160];
-    for (seq, ts, ssrc) in [
-        (65_534u16, 0u32, 1u32),
-        (65_535, 160, 1),
-        (2, 640, 1),    // 0 and 1 lost, across the wrap
-        (40, 9_999, 2), // the far end restarted
-        (41, 10_159, 2),
-    ] {
-        let p = rtp(0, false, seq, ts, ssrc, &payload);
-        call.leg_a_receives(&p);
-        call.run(20, false);
-    }
-    let headers: Vec<_> = call.at_callee.iter().map(|p| header_of(p)).collect();
-    assert_eq!(headers.len(), 5);
-    let (s0, t0) = (headers[0].2, headers[0].3);
-    assert!(headers[0].0, "marker on the first packet");
-    assert_eq!((headers[1].2, headers[1].3), (s0.wrapping_add(1), t0 + 160));
-    assert_eq!(
-        (headers[2].2, headers[2].3),
-        (s0.wrapping_add(4), t0 + 640),
-        "gap kept"
-    );
-    assert_eq!(call.a_stats.snapshot().lost, 2);
-    // The new SSRC continues the outgoing stream, with a marker.
-    assert!(headers[3].0);
-    assert_eq!(headers[3].2, s0.wrapping_add(5));
-    assert!(headers[3].3.wrapping_sub(t0) > 640 && headers[3].3.wrapping_sub(t0) < 8000);
-    assert_eq!(headers[4].2, s0.wrapping_add(6));
-    assert_eq!(headers[4].3, headers[3].3 + 160);
-    assert!(headers.iter().all(|h| h.4 == headers[0].4));
-}
-
-#[test]
-fn events_cross_a_transcoding_bridge_retimed_to_48k_and_mute_audio() {
-    let pa = params(CodecKind::Pcmu, 0, Some(101), 20, remote(CALLER));
-    let pb = params(CodecKind::Opus, 111, Some(110), 20, remote(CALLEE));
-    let mut call = Call::new(pa, pb, 1000.0, 500.0);
-    call.run(400, true);
-    let audio_before = call.at_callee.len();
-    assert!(audio_before > 10);
-    let last_audio = header_of(call.at_callee.last().unwrap());
-    // Digit 5: start, two updates, three end packets, all with the event's
-    // own start timestamp on the caller's 8 kHz clock.
-    let start_ts = 123_456u32;
-    for (i, (duration, end)) in [
-        (160u16, false),
-        (480, false),
-        (800, false),
-        (960, true),
-        (960, true),
-        (960, true),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let flags = if end { 0x80 | 10 } else { 10 };
-        let d = duration.to_be_bytes();
-        let p = rtp(
-            101,
-            i == 0,
-            9_000 + i as u16,
-            start_ts,
-            0xCAFE,
-            &[5, flags, d[0], d[1]],
-        );
-        call.leg_a_receives(&p);
-        call.run(20, false);
-    }
-    let events: Vec<&Vec<u8>> = call
-        .at_callee
-        .iter()
-        .filter(|p| p[1] & 0x7f == 110)
-        .collect();
-    assert_eq!(events.len(), 6);
-    let first = header_of(events[0]);
-    assert!(first.0, "marker on the event's first packet");
-    // The event starts where the outgoing audio had got to.
-    let gap = first.3.wrapping_sub(last_audio.3);
-    assert!(
-        gap > 0 && gap <= 2 * 960,
-        "event at {gap} after the last audio"
-    );
-    for (p, want) in events
-        .iter()
-        .zip([960u16, 2_880, 4_800, 5_760, 5_760, 5_760])
-    {
-        let h = header_of(p);
-        assert_eq!(h.3, first.3, "one start timestamp");
-        assert_eq!(h.4, last_audio.4, "the leg's SSRC");
-        assert_eq!(u16::from_be_bytes([p[14], p[15]]), want, "duration ×6");
-        assert_eq!(p[12], 5);
-    }
-    // One sequence space with the audio.
-    let seqs: Vec<u16> = call.at_callee.iter().map(|p| header_of(p).2).collect();
-    assert!(seqs.windows(2).all(|w| w[1] == w[0].wrapping_add(1)));
-    // No audio while the event was on (before its end packet).
-    let first_event = call
-        .at_callee
-        .iter()
-        .position(|p| p[1] & 0x7f == 110)
-        .unwrap();
-    let end_event = first_event + 3;
-    assert!(call.at_callee[first_event..end_event]
-        .iter()
-        .all(|p| p[1] & 0x7f == 110));
-    assert_eq!(call.b_stats.snapshot().events_forwarded, 6);
-    // Audio resumes afterwards, with a marker.
-    call.run(200, true);
-    let resumed = call.at_callee[end_event..]
-        .iter()
-        .find(|p| p[1] & 0x7f == 111)
-        .unwrap();
-    assert!(header_of(resumed).0);
-}
-
-#[test]
-fn events_without_a_negotiated_payload_type_are_dropped_and_counted() {
-    let pa = params(CodecKind::Pcmu, 0, Some(101), 20, remote(CALLER));
-    let pb = params(CodecKind::Pcmu, 0, None, 20, remote(CALLEE));
-    let mut call = Call::new(pa, pb, 1000.0, 500.0);
-    call.leg_a_receives(&rtp(101, true, 1, 0, 9, &[1, 0, 0, 160]));
-    call.leg_a_receives(&rtp(101, true, 2, 0, 9, &[1]));
-    assert!(call.at_callee.is_empty());
-    assert_eq!(call.b_stats.snapshot().events_dropped, 2);
-}
-
-#[test]
-fn pass_through_events_take_the_audio_rewrite_and_the_peer_payload_type() {
-    let pa = params(CodecKind::Pcma, 8, Some(101), 20, remote(CALLER));
-    let pb = params(CodecKind::Pcma, 8, Some(96), 20, remote(CALLEE));
-    let mut call = Call::new(pa, pb, 1000.0, 500.0);
-    call.leg_a_receives(&rtp(8, true, 10, 1_000, 9, &[0xd5; 160]));
-    call.leg_a_receives(&rtp(101, true, 11, 1_160, 9, &[3, 10, 0, 160]));
-    let h: Vec<_> = call.at_callee.iter().map(|p| header_of(p)).collect();
-    assert_eq!(h.len(), 2);
-    assert_eq!(h[1].1, 96);
-    assert_eq!((h[1].2, h[1].3), (h[0].2.wrapping_add(1), h[0].3 + 160));
-    assert_eq!(call.at_callee[1][12..], [3, 10, 0, 160]);
-}
-
-#[test]
-fn wrong_payload_types_and_a_codec_switch_do_not_break_the_call() {
-    let pa = params(CodecKind::Pcmu, 0, Some(101), 20, remote(CALLER));
-    let pb = params(CodecKind::Pcmu, 0, Some(101), 20, remote(CALLEE));
-    let mut call = Call::new(pa.clone(), pb.clone(), 1000.0, 500.0);
-    call.run(200, true);
-    // Garbage payload types from the caller: counted, not forwarded.
-    for pt in [8u8, 9, 96, 127] {
-        call.leg_a_receives(&rtp(pt, false, 500, 0, 0xCAFE, &[1, 2, 3]));
-    }
-    assert_eq!(call.a_stats.snapshot().rx_wrong_payload_type, 4);
-    let forwarded = call.b_stats.snapshot().forwarded;
-    // A re-INVITE moves the caller to PCMA: the bridge now transcodes.
-    let pa2 = MediaParams {
-        codec: CodecKind::Pcma,
-        payload_type: 8,
-        ..pa
-    };
-    call.a.update(pa2.clone(), call.now).unwrap();
-    call.a.bridge_to(2, &pb).unwrap();
-    call.b.bridge_to(1, &pa2).unwrap();
-    assert_eq!(call.a.bridge_mode(), Some(BridgeMode::Transcode));
-    // The caller's phone still sends PCMU for a while (counted, dropped),
-    // then switches.
-    call.run(100, true);
-    call.caller.codec = CodecKind::Pcma;
-    call.caller.pt = 8;
-    call.caller.encoder = new_encoder(CodecKind::Pcma).unwrap();
-    let before = call.at_callee.len();
-    call.run(1200, true);
-    assert_eq!(
-        call.b_stats.snapshot().forwarded,
-        forwarded,
-        "no more pass-through"
-    );
-    assert!(call.a_stats.snapshot().rx_wrong_payload_type >= 4 + 5);
-    let pcm = decode_all(&call.at_callee[before..], CodecKind::Pcmu, 0, 20);
-    let snr = tone_snr_db(tail(&pcm, 8000, 1.0), 8000, 1000.0);
-    assert!(snr > 25.0, "PCMA caller heard as PCMU: {snr:.1} dB");
-}
-
-#[test]
-fn unbridge_silences_the_peer_audio() {
-    let pa = params(CodecKind::Pcmu, 0, Some(101), 20, remote(CALLER));
-    let pb = params(CodecKind::G722, 9, Some(101), 20, remote(CALLEE));
-    let mut call = Call::new(pa, pb, 1000.0, 500.0);
-    call.run(300, true);
-    call.a.unbridge();
-    call.b.unbridge();
-    let (n_caller, n_callee) = (call.at_caller.len(), call.at_callee.len());
-    call.run(300, true);
-    assert_eq!(
-        (call.at_caller.len(), call.at_callee.len()),
-        (n_caller, n_callee)
-    );
-    assert_eq!(call.a.bridge_peer(), None);
-    // A bridged source with no bridge is silence too.
-    call.a.set_source(Source::Bridge);
-    call.run(100, true);
-    assert_eq!(call.at_caller.len(), n_caller);
 }
