@@ -9,7 +9,12 @@
 //!   and sent (no decode).
 //!
 //! Time is synthetic: an `Instant` advanced by one ptime per iteration.
+//!
+//! Before measuring, each path runs with allocation counting on, and must
+//! not allocate: the packet path's standard, checked where it is timed.
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::hint::black_box;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -27,6 +32,51 @@ const FRAMES: usize = 50;
 /// Iterations before measuring: the playout buffer and the bridge queue
 /// are past their start-up delay.
 const WARM_UP: usize = 20;
+
+/// Counts the allocations of the current thread while switched on.
+struct CountingAllocator;
+
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+// SAFETY: every call is passed on unchanged to the system allocator; the
+// counting touches only const-initialised thread locals, which never allocate.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.with(Cell::get) {
+            ALLOCATIONS.with(|n| n.set(n.get() + 1));
+        }
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.with(Cell::get) {
+            ALLOCATIONS.with(|n| n.set(n.get() + 1));
+        }
+        // SAFETY: same contract as ours.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+/// Allocations `f` makes on this thread.
+fn allocations(f: impl FnOnce()) -> u64 {
+    ALLOCATIONS.with(|n| n.set(0));
+    COUNTING.with(|c| c.set(true));
+    f();
+    COUNTING.with(|c| c.set(false));
+    ALLOCATIONS.with(Cell::get)
+}
 
 fn params(codec: CodecKind, payload_type: u8) -> MediaParams {
     MediaParams {
@@ -153,6 +203,8 @@ impl Bridged {
 }
 
 fn transcode(c: &mut Criterion) {
+    // The zero checks below mean something only if counting works.
+    assert!(allocations(|| drop(black_box(vec![0u8; 16]))) > 0);
     let mut group = c.benchmark_group("bridge 20 ms");
     for (name, a, b) in [
         ("PCMU→Opus", (CodecKind::Pcmu, 0), (CodecKind::Opus, 111)),
@@ -164,6 +216,13 @@ fn transcode(c: &mut Criterion) {
             bridged.receive();
             bridged.tick();
         }
+        let allocated = allocations(|| {
+            for _ in 0..FRAMES {
+                bridged.receive();
+                bridged.tick();
+            }
+        });
+        assert_eq!(allocated, 0, "{name}: the transcode path allocated");
         let before = bridged.b_stats.snapshot().tx_packets;
         let mut iterations = 0u64;
         group.bench_function(format!("transcode {name}: rx + 2 ticks + tx"), |bench| {
@@ -179,7 +238,14 @@ fn transcode(c: &mut Criterion) {
     }
 
     let mut bridged = Bridged::new((CodecKind::Pcmu, 0), (CodecKind::Pcmu, 0));
-    let mut iterations = 0u64;
+    bridged.receive();
+    let allocated = allocations(|| {
+        for _ in 0..FRAMES {
+            bridged.receive();
+        }
+    });
+    assert_eq!(allocated, 0, "the pass-through path allocated");
+    let mut iterations = 1u64 + FRAMES as u64;
     group.bench_function("pass-through PCMU: rx + rewrite + tx", |bench| {
         bench.iter(|| {
             iterations += 1;
