@@ -55,6 +55,7 @@ mod tests;
 use std::time::{Duration, Instant};
 
 use crate::codec::resample::{FrameResampler, ResampleError};
+use crate::codec::CodecKind;
 use crate::media::rtp_header::RtpHeader;
 use crate::media::session::{MediaParams, SessionId};
 
@@ -122,6 +123,27 @@ pub enum ForwardKind {
     Event,
 }
 
+/// What a link depends on: a re-INVITE that changes none of it (hold,
+/// a new address) keeps the link, and so the audio, running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkShape {
+    own_codec: CodecKind,
+    own_ptime_ms: u32,
+    peer_codec: CodecKind,
+    peer_ptime_ms: u32,
+}
+
+impl LinkShape {
+    pub fn new(own: &MediaParams, peer: &MediaParams) -> Self {
+        LinkShape {
+            own_codec: own.codec,
+            own_ptime_ms: own.ptime_ms,
+            peer_codec: peer.codec,
+            peer_ptime_ms: peer.ptime_ms,
+        }
+    }
+}
+
 /// One leg's half of a bridge: what it needs to feed its peer and to send
 /// what its peer received. Built (and allocated) when the bridge is made or
 /// changed, never on the packet path.
@@ -129,6 +151,9 @@ pub enum ForwardKind {
 pub struct BridgeLink {
     pub peer: SessionId,
     pub mode: BridgeMode,
+    /// Codec and ptime of this leg and of the peer when the link was built:
+    /// what the resampler and the queue are sized for.
+    pub shape: LinkShape,
     /// Own decoded frames at the peer's audio rate (transcode only).
     pub to_peer: Option<FrameResampler>,
     /// The last resampled frame, waiting for the worker to collect it.
@@ -180,6 +205,7 @@ impl BridgeLink {
         Ok(BridgeLink {
             peer,
             mode,
+            shape: LinkShape::new(own, peer_params),
             to_peer,
             to_peer_frame: vec![0; frame_len].into_boxed_slice(),
             to_peer_ready: false,

@@ -36,7 +36,8 @@ pub enum Source {
         position: usize,
     },
     /// What the bridged peer leg receives (`crate::media::bridge`); silence
-    /// while not bridged.
+    /// while not bridged. Bridging sets it; setting it again after a prompt
+    /// on a bridged leg resumes the bridge.
     Bridge,
 }
 

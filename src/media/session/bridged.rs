@@ -7,7 +7,9 @@ use super::{MediaParams, MediaSession, SessionId, Source, MAX_DATAGRAM};
 use crate::media::bridge::events::{parse_block, set_duration};
 use crate::media::bridge::fifo::FifoPop;
 use crate::media::bridge::rewrite::{OutgoingPosition, MAX_DROPOUT};
-use crate::media::bridge::{BridgeError, BridgeLink, BridgeMode, Forward, ForwardKind, EVENT_HOLD};
+use crate::media::bridge::{
+    BridgeError, BridgeLink, BridgeMode, Forward, ForwardKind, LinkShape, EVENT_HOLD,
+};
 use crate::media::rtp_header::RtpHeader;
 use crate::media::stats::{add, bump};
 
@@ -36,12 +38,22 @@ impl MediaSession {
 
     /// Bridges this leg to `peer` (whose parameters are `peer_params`),
     /// replacing any earlier link; the leg now sends what the peer receives.
-    /// Also the way to re-decide the path after either leg's `update`.
+    /// Also the way to re-decide the path after either leg's `update`: a
+    /// link to the same peer that neither codec nor ptime change affects is
+    /// kept as it is (no glitch on a re-INVITE that only holds or moves).
     pub fn bridge_to(
         &mut self,
         peer: SessionId,
         peer_params: &MediaParams,
     ) -> Result<(), BridgeError> {
+        let shape = LinkShape::new(&self.params, peer_params);
+        if self
+            .bridge
+            .as_ref()
+            .is_some_and(|link| link.peer == peer && link.shape == shape)
+        {
+            return Ok(());
+        }
         let link = BridgeLink::new(peer, &self.params, peer_params)?;
         self.keep_stream_continuous();
         self.bridge = Some(Box::new(link));

@@ -189,3 +189,33 @@ fn pass_through_events_take_the_audio_rewrite_and_the_peer_payload_type() {
     assert_eq!((h[1].2, h[1].3), (h[0].2.wrapping_add(1), h[0].3 + 160));
     assert_eq!(call.at_callee[1][12..], [3, 10, 0, 160]);
 }
+
+#[test]
+fn a_re_invite_that_keeps_the_codecs_keeps_the_stream_going() {
+    let pa = params(CodecKind::Pcmu, 0, Some(101), 20, remote(CALLER));
+    let pb = params(CodecKind::Pcmu, 0, Some(101), 20, remote(CALLEE));
+    let mut call = Call::new(pa.clone(), pb.clone(), 1000.0, 500.0);
+    call.leg_a_receives(&rtp(0, true, 1, 160, 9, &[0x55; 160]));
+    // The callee moved (new address): nothing the link depends on changed.
+    let moved = MediaParams {
+        remote_rtp: Some(remote("127.0.0.1:7002")),
+        ..pb.clone()
+    };
+    call.b.update(moved.clone(), call.now).unwrap();
+    call.a.bridge_to(2, &moved).unwrap();
+    call.b.bridge_to(1, &pa).unwrap();
+    call.leg_a_receives(&rtp(0, false, 2, 320, 9, &[0x55; 160]));
+    let h: Vec<_> = call.at_callee.iter().map(|p| header_of(p)).collect();
+    assert_eq!(h.len(), 2);
+    assert!(!h[1].0, "no re-base");
+    assert_eq!((h[1].2, h[1].3), (h[0].2.wrapping_add(1), h[0].3 + 160));
+    // A codec change does rebuild, and re-decides the path.
+    let pcma = MediaParams {
+        codec: CodecKind::Pcma,
+        payload_type: 8,
+        ..pa.clone()
+    };
+    call.a.update(pcma.clone(), call.now).unwrap();
+    call.a.bridge_to(2, &moved).unwrap();
+    assert_eq!(call.a.bridge_mode(), Some(BridgeMode::Transcode));
+}
