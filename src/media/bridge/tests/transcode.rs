@@ -158,3 +158,29 @@ fn unbridge_silences_the_peer_audio() {
     call.run(100, true);
     assert_eq!(call.at_caller.len(), n_caller);
 }
+
+#[test]
+fn a_prompt_on_a_bridged_leg_pauses_the_peer_audio_until_the_bridge_resumes() {
+    let pa = params(CodecKind::Pcmu, 0, Some(101), 20, remote(CALLER));
+    let pb = params(CodecKind::Pcma, 8, Some(101), 20, remote(CALLEE));
+    let mut call = Call::new(pa, pb, 1000.0, 500.0);
+    call.run(300, true);
+    // An announcement to the callee: 5 frames of a constant level.
+    call.b.set_source(Source::Prompt {
+        samples: Arc::from(vec![1000i16; 800]),
+        position: 0,
+    });
+    let before = call.at_callee.len();
+    call.run(200, true);
+    let prompt: Vec<i16> = decode_all(&call.at_callee[before..], CodecKind::Pcma, 8, 20);
+    assert_eq!(prompt.len(), 800, "the prompt, and nothing of the caller");
+    assert!(prompt.iter().all(|&s| (s - 1000).abs() < 40));
+    // Back to the bridge: the caller's tone again, on the same stream.
+    call.b.set_source(Source::Bridge);
+    call.run(1000, true);
+    let resumed = decode_all(&call.at_callee[before + 5..], CodecKind::Pcma, 8, 20);
+    let snr = tone_snr_db(tail(&resumed, 8000, 0.5), 8000, 1000.0);
+    assert!(snr > 30.0, "{snr:.1} dB");
+    let seqs: Vec<u16> = call.at_callee.iter().map(|p| header_of(p).2).collect();
+    assert!(seqs.windows(2).all(|w| w[1] == w[0].wrapping_add(1)));
+}
