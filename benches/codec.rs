@@ -1,10 +1,12 @@
 //! Cost of the codecs per 20 ms frame (G.711: 160 samples at 8 kHz; G.722:
 //! 320 samples at 16 kHz; L16: 320 samples at 16 kHz; Opus: 960 samples at
-//! 48 kHz), through the same trait objects the media path uses.
+//! 48 kHz), through the same trait objects the media path uses; and the
+//! streaming resampler per 20 ms frame between the rates those codecs carry.
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use mediaplane::codec::resample::FrameResampler;
 use mediaplane::codec::{new_decoder, new_encoder, CodecKind};
 
 const FRAME: usize = 160;
@@ -145,5 +147,30 @@ fn opus(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, g711, g722, l16, opus);
+fn resample(c: &mut Criterion) {
+    let input_8k = speech_like_frame::<FRAME>(8000.0);
+    let input_16k = speech_like_frame::<WIDEBAND_FRAME>(16_000.0);
+    let input_48k = speech_like_frame::<OPUS_FRAME>(48_000.0);
+    for (from, to) in [
+        (8_000, 48_000),
+        (48_000, 8_000),
+        (8_000, 16_000),
+        (16_000, 8_000),
+        (16_000, 48_000),
+        (48_000, 16_000),
+    ] {
+        let mut resampler = FrameResampler::new(from, to, 20).expect("resampler");
+        let input: &[i16] = match from {
+            8_000 => &input_8k,
+            16_000 => &input_16k,
+            _ => &input_48k,
+        };
+        let mut output = vec![0i16; resampler.output_len()];
+        c.bench_function(&format!("resample {from}→{to} Hz 20 ms"), |b| {
+            b.iter(|| resampler.process(black_box(input), &mut output))
+        });
+    }
+}
+
+criterion_group!(benches, g711, g722, l16, opus, resample);
 criterion_main!(benches);

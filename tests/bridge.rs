@@ -80,6 +80,7 @@ async fn transcoded_call(callee_codec: CodecKind) {
     let heard_by_caller = tone_purity(&caller_heard, 8000, 600.0, window(8000));
     let rate = callee_codec.audio_rate();
     let heard_by_callee = tone_purity(&callee_heard, rate, 1000.0, window(rate));
+    eprintln!("{callee_codec:?}: tone purity heard by caller {heard_by_caller:.3}, by callee {heard_by_callee:.3}");
     assert!(
         heard_by_caller > 0.8,
         "caller hears the callee's 600 Hz: purity {heard_by_caller:.3} over {} samples",
@@ -90,6 +91,22 @@ async fn transcoded_call(callee_codec: CodecKind) {
         "callee hears the caller's 1 kHz: purity {heard_by_callee:.3} over {} samples",
         callee_heard.len()
     );
+    // Equal codecs are forwarded without decoding; different ones are
+    // decoded on both legs.
+    let (_, body) = common::http_get(server.http_addr(), "/api/v1/calls").await;
+    let legs: serde_json::Value = serde_json::from_str(&body).unwrap();
+    for leg in legs.as_array().unwrap() {
+        let stats = &leg["stats"];
+        let decoded = stats["decoded_frames"].as_u64().unwrap();
+        let forwarded = stats["forwarded"].as_u64().unwrap();
+        if callee_codec == CodecKind::Pcmu {
+            assert_eq!(decoded, 0, "pass-through decodes nothing: {leg}");
+            assert!(forwarded >= 60, "pass-through forwards: {leg}");
+        } else {
+            assert!(decoded >= 60, "transcoding decodes: {leg}");
+            assert_eq!(forwarded, 0, "transcoding forwards nothing as is: {leg}");
+        }
+    }
     let ok = call.bye(WAIT).await.unwrap();
     assert_eq!(ok.status_code(), Some(200));
     let bye = callee.expect("BYE", WAIT).await;

@@ -1,5 +1,6 @@
 //! The data plane: port allocation, worker pool, per-leg sessions.
 
+pub mod bridge;
 pub mod jitter;
 pub mod pool;
 pub mod ports;

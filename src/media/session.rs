@@ -13,6 +13,7 @@ use crate::codec::{
     new_decoder_with, new_encoder_with, AudioDecoder, AudioEncoder, CodecError, CodecKind,
     CodecOptions,
 };
+use crate::media::bridge::{BridgeLink, ForwardKind};
 use crate::media::jitter::{
     PacketInfo, Playout, PlayoutBuffer, PlayoutConfig, PlayoutConfigError, PushOutcome,
 };
@@ -37,6 +38,10 @@ pub enum Source {
         samples: Arc<[i16]>,
         position: usize,
     },
+    /// What the bridged peer leg receives (`crate::media::bridge`); silence
+    /// while not bridged. Bridging sets it; setting it again after a prompt
+    /// on a bridged leg resumes the bridge.
+    Bridge,
 }
 
 /// Negotiated parameters of a leg; also what a re-INVITE changes.
@@ -129,6 +134,8 @@ pub struct MediaSession {
     jitter: JitterEstimate,
     stats: Arc<SessionStats>,
     metrics: Arc<MediaMetrics>,
+    /// The other leg of a bridged call, when there is one.
+    bridge: Option<Box<BridgeLink>>,
 }
 
 /// Why a session cannot be created or changed.
@@ -201,8 +208,15 @@ impl MediaSession {
             stats: setup.stats,
             metrics,
             params,
+            bridge: None,
         })
-        .inspect(|session| session.publish_delay())
+        .inspect(|session| {
+            session.publish_delay();
+            set(
+                &session.stats.payload_type,
+                u64::from(session.params.payload_type),
+            );
+        })
     }
 
     /// The playout delay the buffer aims for, for the API.
@@ -225,6 +239,7 @@ impl MediaSession {
     }
 
     pub fn set_source(&mut self, source: Source) {
+        self.keep_stream_continuous();
         self.source = source;
         self.out.marker = true;
     }
@@ -249,6 +264,7 @@ impl MediaSession {
             // A new signalled address re-opens latching (the peer moved).
             self.latched = None;
         }
+        set(&self.stats.payload_type, u64::from(params.payload_type));
         self.params = params;
         self.last_rx = now;
         self.timed_out = false;
@@ -271,9 +287,12 @@ impl MediaSession {
         }
         self.last_rx = now;
         if header.payload_type != self.params.payload_type {
-            // Events are the IVR layer's; anything else is counted.
+            // Events go to a bridged peer or are the IVR layer's; anything
+            // else is counted.
             if Some(header.payload_type) != self.params.telephone_event_pt {
                 bump(&self.stats.rx_wrong_payload_type);
+            } else if self.params.receive {
+                self.divert(datagram, &header, payload, ForwardKind::Event);
             }
             return;
         }
@@ -287,7 +306,7 @@ impl MediaSession {
             &self.stats.jitter_us,
             (jitter * 1e6 / self.params.codec.clock_rate() as f64) as u64,
         );
-        if !self.params.receive {
+        if !self.params.receive || self.divert(datagram, &header, payload, ForwardKind::Audio) {
             return;
         }
         let info = PacketInfo {
@@ -354,14 +373,23 @@ impl MediaSession {
         self.next_tick += self.ptime;
         self.packet_len = 0;
         self.check_media_timeout(now);
-        // Only the echo plays what it hears; other sources just keep the
-        // playout buffer moving (loss still counted) without decoding.
-        let heard = match self.source {
-            Source::Echo => self.receive_frame(now),
-            _ => self.skip_frame(now),
+        // Only the echo and a transcoding bridge play what they hear; other
+        // sources just keep the playout buffer moving (loss still counted)
+        // without decoding.
+        let decode = matches!(self.source, Source::Echo) || self.decodes_for_peer();
+        let heard = if decode {
+            self.receive_frame(now)
+        } else {
+            self.skip_frame(now)
         };
+        if decode && heard {
+            bump(&self.stats.decoded_frames);
+        }
+        self.feed_peer(decode && heard);
         let have_frame = match &mut self.source {
             Source::Silence => false,
+            // Overwrites `pcm`, after `feed_peer` has used it.
+            Source::Bridge => self.pull_peer_audio(now),
             Source::Echo => heard,
             Source::Prompt { samples, position } => {
                 let end = (*position + self.frame_samples).min(samples.len());
@@ -484,6 +512,8 @@ impl MediaSession {
         self.pending_events.iter_mut().find_map(|e| e.take())
     }
 }
+
+mod bridged;
 
 #[cfg(test)]
 mod tests;

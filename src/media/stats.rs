@@ -6,12 +6,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde::Serialize;
 
 macro_rules! counters {
-    ($name:ident, $snapshot:ident { $($field:ident),* $(,)? }) => {
+    ($name:ident, $snapshot:ident { $($(#[$doc:meta])* $field:ident),* $(,)? }) => {
         #[derive(Debug, Default)]
-        pub struct $name { $(pub $field: AtomicU64,)* }
+        pub struct $name { $($(#[$doc])* pub $field: AtomicU64,)* }
 
         #[derive(Debug, Default, Clone, Copy, Serialize, PartialEq, Eq)]
-        pub struct $snapshot { $(pub $field: u64,)* }
+        pub struct $snapshot { $($(#[$doc])* pub $field: u64,)* }
 
         impl $name {
             pub fn snapshot(&self) -> $snapshot {
@@ -38,6 +38,22 @@ counters!(
         concealed,
         jitter_us,
         playout_delay_ms,
+        /// Frames out of the decoder (decoded or concealed): stays 0 on a
+        /// pass-through bridge.
+        decoded_frames,
+        /// Packets a pass-through bridge forwarded out of this leg.
+        forwarded,
+        /// telephone-event packets sent on this leg for its bridge peer.
+        events_forwarded,
+        /// The peer's events this leg could not send (no telephone-event
+        /// negotiated here, or a malformed event).
+        events_dropped,
+        /// Pushes of the peer's audio that overflowed the bridge queue.
+        bridge_overflows,
+        /// Ticks that found the bridge queue short after it had started.
+        bridge_underruns,
+        /// The negotiated payload type (gauge): with the SDP, names the codec.
+        payload_type,
     }
 );
 

@@ -2,6 +2,14 @@
 //! on readiness (mio) and on the earliest session tick, and talks to the
 //! control plane only through a command channel in and an event channel out.
 //! Nothing on the packet path locks or allocates.
+//!
+//! Bridged legs (`crate::media::bridge`) live in two slots of the same
+//! worker. A datagram read on one leg may leave a forward for the other,
+//! which the worker hands over at once, borrowing both slots together
+//! (`two_slots`, a split of the slot table: no copy, no allocation); the
+//! forwarded packet goes out of the other leg's socket before the next
+//! read. Likewise after each tick, the frame a transcoding leg decoded and
+//! resampled is moved into its peer's queue.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -21,6 +29,10 @@ use crate::media::session::{
     MediaParams, MediaSession, SessionEvent, SessionId, SessionSetup, Source,
 };
 use crate::media::stats::{bump, MediaMetrics};
+
+mod bridging;
+
+use bridging::two_slots;
 
 /// Control plane → worker.
 #[derive(Debug)]
@@ -87,6 +99,8 @@ struct Slot {
     rtcp: UdpSocket,
     rtp_port: u16,
     generation: u32,
+    /// Slot of the bridged peer leg.
+    peer: Option<usize>,
 }
 
 pub struct Worker {
@@ -187,12 +201,28 @@ impl Worker {
     /// flooded port cannot starve the other sessions' ticks).
     fn read_socket(&mut self, now: Instant, token: usize) -> bool {
         let (index, is_rtcp) = (token >> 1, token & 1 == 1);
-        let Some(Some(slot)) = self.slots.get_mut(index) else {
-            return true;
+        let peer_index = match self.slots.get(index) {
+            Some(Some(slot)) => slot.peer,
+            _ => return true,
+        };
+        let (slot, mut peer) = match peer_index {
+            Some(p) => {
+                let Some((slot, peer)) = two_slots(&mut self.slots, index, p) else {
+                    return true;
+                };
+                (slot, Some(peer))
+            }
+            None => {
+                let Some(Some(slot)) = self.slots.get_mut(index) else {
+                    return true;
+                };
+                (slot, None)
+            }
         };
         let socket = if is_rtcp { &slot.rtcp } else { &slot.rtp };
         let session = &mut slot.session;
         let buffer = &mut self.buffer[..];
+        let metrics = &self.metrics;
         // A session that panics is isolated: it is closed, the worker goes on.
         let drained = catch_unwind(AssertUnwindSafe(|| {
             for _ in 0..READS_PER_VISIT {
@@ -201,8 +231,16 @@ impl Worker {
                         let datagram = &buffer[..n];
                         if is_rtcp {
                             session.handle_rtcp(now, from, datagram);
-                        } else {
-                            session.handle_rtp(now, from, datagram);
+                            continue;
+                        }
+                        session.handle_rtp(now, from, datagram);
+                        // Bridged: the peer sends it on (pass-through audio,
+                        // telephone-event), straight from this buffer.
+                        if let (Some(forward), Some(peer)) = (session.take_forward(), &mut peer) {
+                            peer.session.relay(now, &forward, datagram);
+                            if let Some((packet, to)) = peer.session.poll_transmit() {
+                                send(&peer.rtp, packet, to, metrics);
+                            }
                         }
                     }
                     Err(e) if e.kind() == ErrorKind::WouldBlock => return true,
@@ -250,6 +288,8 @@ impl Worker {
                         tracing::warn!(session = id, error = %e, "media update failed");
                     }
                 }
+                // The codec may have changed: pass-through or transcode again.
+                self.relink(id);
             }
             WorkerCommand::SetSource { id, source } => {
                 if let Some(slot) = self.slot_mut(id) {
@@ -261,7 +301,12 @@ impl Worker {
                     slot.session.answered(now);
                 }
             }
-            WorkerCommand::Bridge { .. } | WorkerCommand::Unbridge { .. } => {}
+            WorkerCommand::Bridge { a, b } => {
+                if let Err(e) = self.bridge(a, b) {
+                    tracing::warn!(a, b, error = %e, "cannot bridge media sessions");
+                }
+            }
+            WorkerCommand::Unbridge { id } => self.unbridge(id),
             WorkerCommand::Destroy { id } => self.destroy(id),
             WorkerCommand::Shutdown => {}
         }
@@ -308,12 +353,14 @@ impl Worker {
             rtcp,
             rtp_port,
             generation: self.generation,
+            peer: None,
         });
         self.by_id.insert(id, index);
         bump(&self.metrics.sessions_created);
     }
 
     fn destroy(&mut self, id: SessionId) {
+        self.unbridge(id);
         let Some(index) = self.by_id.remove(&id) else {
             return;
         };
@@ -364,9 +411,16 @@ impl Worker {
             for p in pending.iter_mut() {
                 *p = slot.session.poll_event();
             }
+            let peer = slot.peer;
             self.timers.push(Reverse((next, index, generation)));
             for event in pending.into_iter().flatten() {
                 self.emit(id, MediaEventKind::Session(event));
+            }
+            // A transcoding leg's decoded, resampled frame goes to its peer.
+            if let Some((leg, peer)) = peer.and_then(|p| two_slots(&mut self.slots, index, p)) {
+                if let Some(samples) = leg.session.take_peer_audio() {
+                    peer.session.push_peer_audio(samples);
+                }
             }
         }
     }
