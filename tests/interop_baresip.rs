@@ -45,7 +45,7 @@ impl Baresip {
         let dir = tempfile::tempdir().unwrap();
         let port = free_sip_port();
         let tone = dir.path().join("tone.wav");
-        write_tone(&tone, tone_hz, Duration::from_secs(20));
+        write_tone(&tone, tone_hz, Duration::from_secs(10));
         let records = dir.path().join("rec");
         std::fs::create_dir(&records).unwrap();
         let conf = dir.path().join("conf");
@@ -94,7 +94,8 @@ impl Baresip {
     /// if it does not in time or exits first.
     async fn wait_output(&self, needle: &str, timeout: Duration) {
         let mut output = self.output.clone();
-        let seen = tokio::time::timeout(timeout, output.wait_for(|text| text.contains(needle))).await;
+        let seen =
+            tokio::time::timeout(timeout, output.wait_for(|text| text.contains(needle))).await;
         if !matches!(seen, Ok(Ok(_))) {
             panic!(
                 "baresip did not print {needle:?} within {timeout:?}; its output:\n{}",
@@ -113,19 +114,38 @@ impl Baresip {
     }
 
     /// The recording the sndfile filter made of the call's audio in
-    /// `direction` ("dec": what baresip heard, "enc": what it sent).
-    fn recording(&self, direction: &str) -> Vec<i16> {
-        let suffix = format!("-{direction}.wav");
+    /// `direction` ("dec": what baresip heard, "enc": what it sent), once
+    /// baresip has closed it: it does so just after printing the end of
+    /// the call, and only then does the WAV header count every sample.
+    async fn recording(&self, direction: &str) -> Vec<i16> {
         let records = self.dir.path().join("rec");
-        let path: PathBuf = std::fs::read_dir(&records)
-            .unwrap()
-            .flatten()
-            .map(|entry| entry.path())
-            .find(|path| path.to_string_lossy().ends_with(&suffix))
-            .unwrap_or_else(|| panic!("no *{suffix} in {}", records.display()));
+        let suffix = format!("-{direction}.wav");
+        let find = || -> Option<PathBuf> {
+            std::fs::read_dir(&records)
+                .ok()?
+                .flatten()
+                .map(|entry| entry.path())
+                .find(|path| path.to_string_lossy().ends_with(&suffix))
+        };
+        let closed = |path: &Path| -> bool {
+            let (Ok(reader), Ok(meta)) = (hound::WavReader::open(path), std::fs::metadata(path))
+            else {
+                return false;
+            };
+            let data = u64::from(reader.len()) * 2;
+            data > 0 && meta.len().saturating_sub(data) <= 1024
+        };
+        let done = wait_for(WAIT, || async { find().is_some_and(|path| closed(&path)) }).await;
+        assert!(done, "no finished *{suffix} in {}", records.display());
+        let path = find().unwrap();
         let mut reader = hound::WavReader::open(&path).unwrap();
         let spec = reader.spec();
-        assert_eq!((spec.sample_rate, spec.channels), (RATE, 1), "{}", path.display());
+        assert_eq!(
+            (spec.sample_rate, spec.channels),
+            (RATE, 1),
+            "{}",
+            path.display()
+        );
         reader.samples::<i16>().map(|s| s.unwrap()).collect()
     }
 
@@ -249,7 +269,10 @@ async fn baresip_answers_a_bridged_call_in_another_codec() {
     };
     let (inbound, outbound) = (leg("inbound"), leg("outbound"));
     assert_eq!(inbound["codec"], "PCMU", "{inbound}");
-    assert_eq!(outbound["codec"], "PCMA", "baresip answered PCMA: {outbound}");
+    assert_eq!(
+        outbound["codec"], "PCMA",
+        "baresip answered PCMA: {outbound}"
+    );
     assert_eq!(outbound["bridged_with"], inbound["id"]);
     assert_eq!(
         outbound["remote"],
@@ -260,7 +283,7 @@ async fn baresip_answers_a_bridged_call_in_another_codec() {
 
     let ok = call.bye(WAIT).await.expect("BYE answered");
     assert_eq!(ok.status_code(), Some(200));
-    baresip.wait_output("terminated", WAIT).await;
+    baresip.wait_output(" terminated (duration:", WAIT).await;
     assert!(
         wait_for(WAIT, || async { calls(&server).await.is_empty() }).await,
         "both legs end"
@@ -272,7 +295,7 @@ async fn baresip_answers_a_bridged_call_in_another_codec() {
         "the caller hears baresip's 600 Hz: purity {caller_purity:.3} over {} samples",
         heard.len()
     );
-    let recorded = baresip.recording("dec");
+    let recorded = baresip.recording("dec").await;
     let baresip_purity = purity_mid(&recorded, 1000.0);
     assert!(
         baresip_purity > 0.8,
@@ -312,7 +335,11 @@ async fn baresip_calls_echo_and_hears_its_tone() {
     })
     .await;
     let first = first.get();
-    assert!(shown, "the API shows one call receiving RTP: {:?}", calls(&server).await);
+    assert!(
+        shown,
+        "the API shows one call receiving RTP: {:?}",
+        calls(&server).await
+    );
     let grown = wait_for(WAIT, || async {
         calls(&server).await.first().map(rx_packets).unwrap_or(0) >= first + 75
     })
@@ -322,6 +349,7 @@ async fn baresip_calls_echo_and_hears_its_tone() {
     let leg = &legs[0];
     assert_eq!(leg["application"], "echo");
     assert_eq!(leg["direction"], "inbound");
+    assert_eq!(leg["codec"], "PCMU", "PCMU, first on both sides: {leg}");
     assert_eq!(leg["remote"], format!("UDP:127.0.0.1:{}", baresip.port));
     let remote_rtp = leg["remote_rtp"].as_str().unwrap_or_default();
     assert!(remote_rtp.starts_with("127.0.0.1:"), "{leg}");
@@ -329,14 +357,14 @@ async fn baresip_calls_echo_and_hears_its_tone() {
     assert!(echoed + 10 >= rx_packets(leg), "packets echoed: {leg}");
 
     baresip.command("/hangup").await;
-    baresip.wait_output("terminated", WAIT).await;
+    baresip.wait_output(" terminated (duration:", WAIT).await;
     assert!(
         wait_for(WAIT, || async { calls(&server).await.is_empty() }).await,
         "the call ends with baresip's BYE"
     );
 
-    let sent = baresip.recording("enc");
-    let heard = baresip.recording("dec");
+    let sent = baresip.recording("enc").await;
+    let heard = baresip.recording("dec").await;
     let purity = purity_mid(&heard, 800.0);
     assert!(
         purity > 0.8,
