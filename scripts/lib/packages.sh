@@ -4,7 +4,7 @@
 # libopus for audiopus_sys, which finds it with pkg-config (else it needs cmake).
 BUILD_PACKAGES=(libopus-dev)
 # Real peers and tools the test suite drives.
-TEST_PACKAGES=(sip-tester)
+TEST_PACKAGES=(sip-tester baresip)
 
 install_missing() {
   local missing=()
