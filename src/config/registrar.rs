@@ -3,6 +3,7 @@
 
 use super::error::ConfigError;
 use super::reader::{Reader, Table};
+use crate::sip::registrar::digest::Algorithm;
 
 /// `[registrar]` settings; the users are `[[users]]` (see [`super::UserConfig`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -21,6 +22,10 @@ pub struct RegistrarConfig {
     /// Contacts a user may have registered at once, unless the user sets
     /// its own `max_contacts`.
     pub max_contacts: u32,
+    /// The digest algorithms challenged with, in this order (RFC 8760 §2.4:
+    /// most preferred first). Devices that read only the first challenge
+    /// and know only MD5 need `["MD5"]` or MD5 first.
+    pub algorithms: Vec<Algorithm>,
 }
 
 impl Default for RegistrarConfig {
@@ -32,8 +37,37 @@ impl Default for RegistrarConfig {
             default_expires_s: 3600,
             nonce_lifetime_s: 300,
             max_contacts: 10,
+            algorithms: Algorithm::PREFERRED_FIRST.to_vec(),
         }
     }
+}
+
+/// The `algorithms` list, each name checked; unknown ones are reported one
+/// by one.
+fn read_algorithms(r: &mut Reader, t: &mut Table) -> Option<Vec<Algorithm>> {
+    let names = r.string_list(t, "algorithms")?;
+    let path = t.key_path("algorithms");
+    let line = r.line_of_key(&path);
+    let mut algorithms = Vec::with_capacity(names.len());
+    let mut all_known = true;
+    for (index, name) in names.iter().enumerate() {
+        match Algorithm::from_token(name) {
+            Some(a) => algorithms.push(a),
+            None => {
+                all_known = false;
+                r.invalid(
+                    format!("{path}[{index}]"),
+                    line,
+                    format!("unknown digest algorithm `{name}`; known: SHA-256, MD5"),
+                );
+            }
+        }
+    }
+    if !all_known {
+        r.failed.insert(path);
+        return None;
+    }
+    Some(algorithms)
 }
 
 /// Upper bound of `max_contacts` (here and per user): the location table
@@ -54,6 +88,7 @@ impl RegistrarConfig {
                 .integer(t, "nonce_lifetime_s")
                 .unwrap_or(d.nonce_lifetime_s),
             max_contacts: r.integer(t, "max_contacts").unwrap_or(d.max_contacts),
+            algorithms: read_algorithms(r, t).unwrap_or(d.algorithms),
         }
     }
 
@@ -102,6 +137,16 @@ impl RegistrarConfig {
             &["registrar.nonce_lifetime_s"],
             (1..=86_400).contains(&self.nonce_lifetime_s),
             format!("{} is out of range 1..=86400", self.nonce_lifetime_s),
+        );
+        require(
+            &["registrar.algorithms"],
+            !self.algorithms.is_empty()
+                && self
+                    .algorithms
+                    .iter()
+                    .enumerate()
+                    .all(|(i, a)| !self.algorithms[..i].contains(a)),
+            "must list SHA-256 and/or MD5, each once".into(),
         );
         require(
             &["registrar.max_contacts"],

@@ -196,3 +196,33 @@ fn a_programmatic_user_list_is_validated_too() {
     let errors = config.validate().unwrap_err();
     assert_eq!(errors.keys(), vec![Some("users[1].name")]);
 }
+
+#[test]
+fn digest_algorithms_are_read_in_order_and_checked() {
+    let prompts = tempfile::tempdir().unwrap();
+    let text = with_prompts(
+        "[registrar]\nalgorithms = ['MD5', 'sha-256']\n",
+        prompts.path(),
+    );
+    let config = Config::from_toml_str(&text, "t.toml").unwrap();
+    assert_eq!(
+        config.registrar.algorithms,
+        vec![
+            crate::sip::registrar::digest::Algorithm::Md5,
+            crate::sip::registrar::digest::Algorithm::Sha256
+        ]
+    );
+    let keys = |text: &str| -> Vec<String> { problems(text).into_iter().map(|p| p.0).collect() };
+    assert_eq!(
+        keys("[registrar]\nalgorithms = ['SHA-1']\n"),
+        vec!["registrar.algorithms[0]"]
+    );
+    assert_eq!(
+        keys("[registrar]\nalgorithms = []\n"),
+        vec!["registrar.algorithms"]
+    );
+    assert_eq!(
+        keys("[registrar]\nalgorithms = ['MD5', 'md5']\n"),
+        vec!["registrar.algorithms"]
+    );
+}

@@ -25,12 +25,10 @@ impl UserSecrets {
             .map(|(_, h)| h.as_str())
     }
 
-    /// The algorithms to challenge with, preferred first.
+    /// The algorithms to challenge with, preferred first (the configured
+    /// order, in which the secrets were stored).
     pub fn algorithms(&self) -> Vec<Algorithm> {
-        Algorithm::PREFERRED_FIRST
-            .into_iter()
-            .filter(|a| self.ha1_for(*a).is_some())
-            .collect()
+        self.ha1.iter().map(|(a, _)| *a).collect()
     }
 }
 

@@ -120,7 +120,7 @@ impl Registrar {
         let mut ha1 = Vec::new();
         match &user.password {
             Some(password) => {
-                for algorithm in Algorithm::PREFERRED_FIRST {
+                for &algorithm in &self.settings.algorithms {
                     ha1.push((
                         algorithm,
                         digest::ha1(algorithm, &user.name, realm, password),
@@ -128,12 +128,12 @@ impl Registrar {
                 }
             }
             None => {
-                let given = [
-                    (Algorithm::Sha256, &user.ha1_sha256),
-                    (Algorithm::Md5, &user.ha1_md5),
-                ];
-                for (algorithm, value) in given {
-                    if let Some(hex) = value {
+                for &algorithm in &self.settings.algorithms {
+                    let given = match algorithm {
+                        Algorithm::Sha256 => &user.ha1_sha256,
+                        Algorithm::Md5 => &user.ha1_md5,
+                    };
+                    if let Some(hex) = given {
                         ha1.push((algorithm, hex.to_ascii_lowercase()));
                     }
                 }

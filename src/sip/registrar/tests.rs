@@ -133,6 +133,27 @@ fn no_credentials_get_a_challenge_per_algorithm_sha256_first() {
 }
 
 #[test]
+fn the_configured_algorithms_set_the_challenges_and_their_order() {
+    let t0 = Instant::now();
+    for (configured, offered) in [
+        (
+            vec![Algorithm::Md5, Algorithm::Sha256],
+            vec![Algorithm::Md5, Algorithm::Sha256],
+        ),
+        (vec![Algorithm::Md5], vec![Algorithm::Md5]),
+    ] {
+        let settings = RegistrarConfig {
+            algorithms: configured,
+            ..settings()
+        };
+        let mut r = Registrar::new(&settings, &[UserConfig::with_password("alice", "a-pw")], t0);
+        let answer = r.handle_register(t0, &register("alice", "c1", 1, ""), nat_peer());
+        let algorithms: Vec<Algorithm> = challenges(&answer).iter().map(|c| c.algorithm).collect();
+        assert_eq!(algorithms, offered);
+    }
+}
+
+#[test]
 fn correct_credentials_bind_the_contact_to_the_source() {
     let t0 = Instant::now();
     let mut r = registrar(t0);
