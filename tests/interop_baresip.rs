@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mediaplane::codec::CodecKind;
-use mediaplane::config::{Application, Config, RouteConfig};
+use mediaplane::config::{Application, Config, RouteConfig, UserConfig};
 use mediaplane::loadgen::simple_sdp::{sdp_offer, SdpAnswer};
 use mediaplane::loadgen::ua::TestUserAgent;
 use serde_json::Value;
@@ -159,8 +159,9 @@ impl Baresip {
 /// An account that registers with mediaplane's registrar instead names the
 /// server in its address and gives the digest credentials:
 /// `<sip:alice@127.0.0.1:SERVER_PORT>;auth_user=alice;auth_pass=SECRET;regint=600`.
-/// baresip 1.0.0 computes MD5 digests only, and gives up on a 401 whose
-/// first challenge is SHA-256, so such a user needs only `ha1_md5`.
+/// baresip 1.0.0 computes MD5 digests only, and gives up on a 401 that
+/// carries a SHA-256 challenge at all, so the registrar must challenge MD5
+/// alone (`registrar.algorithms = ["MD5"]`) or the user have only `ha1_md5`.
 fn direct_account(params: &'static str) -> impl FnOnce(u16) -> String {
     move |port| format!("<sip:alice@127.0.0.1:{port}>;regint=0;{params}")
 }
@@ -390,6 +391,87 @@ async fn baresip_calls_echo_and_hears_its_tone() {
         "baresip sent {sent_s:.2} s and heard {heard_s:.2} s back"
     );
     println!("baresip hears its 800 Hz echoed with purity {purity:.3}: sent {sent_s:.2} s, heard {heard_s:.2} s");
+    baresip.stop().await;
+    server.stop().await;
+}
+
+/// baresip registers with mediaplane's registrar (digest MD5: baresip 1.0
+/// gives up on a 401 carrying any challenge it cannot compute, so the
+/// registrar is set to challenge MD5 alone with `registrar.algorithms`) and then receives a call to its
+/// user, forked to the contact it registered, bridged and answered
+/// automatically; each side hears the other's tone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn baresip_registers_with_digest_and_receives_a_call_to_its_user() {
+    use mediaplane::sip::registrar::digest::Algorithm;
+    let server = TestServer::start(|c: &mut Config| {
+        c.registrar.algorithms = vec![Algorithm::Md5];
+        c.users
+            .push(UserConfig::with_password("alice", "alice-secret"));
+    })
+    .await;
+    let sip = server.sip_addr();
+    let account = move |_| {
+        format!(
+            "<sip:alice@{sip}>;auth_user=alice;auth_pass=alice-secret;regint=600;answermode=auto"
+        )
+    };
+    let baresip = Baresip::start(account, 600.0).await;
+    baresip.wait_output("registered successfully", WAIT).await;
+    let metrics = server.metrics_text().await;
+    assert_eq!(
+        common::metric(&metrics, "mediaplane_registrations_active"),
+        1.0,
+        "{metrics}"
+    );
+    assert!(common::metric(&metrics, "mediaplane_registrar_challenges_total") >= 1.0);
+
+    let ua = TestUserAgent::bind_udp(sip).await.unwrap();
+    let caller_rtp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let offer = sdp_offer(caller_rtp.local_addr().unwrap(), &[CodecKind::Pcmu]);
+    let mut call = ua
+        .invite(&format!("sip:alice@{sip}"), &offer)
+        .await
+        .expect("the registered baresip answers");
+    let answer = SdpAnswer::parse(&call.final_response().unwrap().body_text()).unwrap();
+    baresip.wait_output("Call established", WAIT).await;
+    let heard = exchange_tone(
+        &caller_rtp,
+        CodecKind::Pcmu,
+        answer.payload_type,
+        answer.rtp_addr(),
+        1000.0,
+        100,
+    )
+    .await;
+    let legs = calls(&server).await;
+    let outbound = legs
+        .iter()
+        .find(|leg| leg["direction"] == "outbound")
+        .unwrap_or_else(|| panic!("no outbound leg: {legs:?}"));
+    assert_eq!(
+        outbound["remote"],
+        format!("UDP:127.0.0.1:{}", baresip.port),
+        "the call went to the registered contact: {outbound}"
+    );
+    let ok = call.bye(WAIT).await.expect("BYE answered");
+    assert_eq!(ok.status_code(), Some(200));
+    baresip.wait_output(" terminated (duration:", WAIT).await;
+
+    let caller_purity = tone_purity(&heard, RATE, 600.0, RATE as usize / 2);
+    assert!(
+        caller_purity > 0.8,
+        "the caller hears baresip's 600 Hz: purity {caller_purity:.3}"
+    );
+    let recorded = baresip.recording("dec").await;
+    let baresip_purity = purity_mid(&recorded, 1000.0);
+    assert!(
+        baresip_purity > 0.8,
+        "baresip hears the caller's 1 kHz: purity {baresip_purity:.3}"
+    );
+    println!(
+        "registered baresip: caller hears 600 Hz with purity {caller_purity:.3}, \
+         baresip hears 1 kHz with purity {baresip_purity:.3}"
+    );
     baresip.stop().await;
     server.stop().await;
 }

@@ -23,8 +23,8 @@ pub struct RegistrarConfig {
     /// its own `max_contacts`.
     pub max_contacts: u32,
     /// The digest algorithms challenged with, in this order (RFC 8760 §2.4:
-    /// most preferred first). Devices that read only the first challenge
-    /// and know only MD5 need `["MD5"]` or MD5 first.
+    /// most preferred first). Devices that know only MD5 and cannot skip a
+    /// challenge they do not understand need `["MD5"]`.
     pub algorithms: Vec<Algorithm>,
 }
 
