@@ -54,7 +54,21 @@ async fn transcoded_call(callee_codec: CodecKind) {
     let offered = answered.invite.body_text();
     let m_line = offered.lines().find(|l| l.starts_with("m=audio")).unwrap();
     assert!(m_line.contains("RTP/AVP 0 "), "{m_line}");
-    callee.next_request(WAIT).await; // the ACK of our 200
+    assert_eq!(
+        answered.invite.header("Max-Forwards"),
+        Some("69"),
+        "one hop used up"
+    );
+    // RFC 3261 §13.2.2.4: the ACK of the 2xx reuses the INVITE's CSeq
+    // number, goes to the Contact and carries our To tag.
+    let ack = callee.next_request(WAIT).await;
+    assert_eq!(ack.method(), Some("ACK"));
+    assert_eq!(ack.cseq(), Some((1, "ACK")));
+    assert_eq!(ack.to_tag(), Some(answered.to_tag.as_str()));
+    assert!(ack
+        .request_uri()
+        .unwrap()
+        .contains(&callee.addr().to_string()));
     let answer = SdpAnswer::parse(&call.final_response().unwrap().body_text()).unwrap();
     assert_eq!(answer.codec, Some(CodecKind::Pcmu));
 
@@ -95,6 +109,7 @@ async fn transcoded_call(callee_codec: CodecKind) {
     // decoded on both legs.
     let (_, body) = common::http_get(server.http_addr(), "/api/v1/calls").await;
     let legs: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(legs.as_array().unwrap().len(), 2, "{body}");
     for leg in legs.as_array().unwrap() {
         let stats = &leg["stats"];
         let decoded = stats["decoded_frames"].as_u64().unwrap();
@@ -445,6 +460,10 @@ async fn a_call_to_a_registered_user_forks_and_the_first_answer_wins() {
     // The callee hangs up: the caller's leg ends too.
     mobile.bye(&answered).await;
     call.wait_bye(WAIT).await.expect("the caller gets a BYE");
+    assert!(
+        common::wait_for(WAIT, || async { server.ports_in_use() == 0 }).await,
+        "every media port is released"
+    );
     server.stop().await;
 }
 
@@ -487,4 +506,127 @@ async fn refuse_busy(callee: &Callee) {
         .respond(&invite, 486, "Busy Here", Some("b"), None)
         .await;
     callee.expect("ACK", WAIT).await;
+}
+
+#[tokio::test]
+async fn a_second_answer_is_acknowledged_and_hung_up() {
+    let desk = Callee::bind(CodecKind::Pcmu).await;
+    let mobile = Callee::bind(CodecKind::Pcmu).await;
+    let server = TestServer::start(|c: &mut Config| {
+        c.users.push(UserConfig::with_password("carol", "carol-pw"));
+    })
+    .await;
+    desk.register(server.sip_addr(), "carol", "carol-pw").await;
+    mobile
+        .register(server.sip_addr(), "carol", "carol-pw")
+        .await;
+    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
+    let offer = sdp_offer("127.0.0.1:9".parse().unwrap(), &[CodecKind::Pcmu]);
+    let uri = format!("sip:carol@{}", server.sip_addr());
+    let mut call = ua
+        .start_invite(&uri, &offer, &InviteOptions::default())
+        .await
+        .unwrap();
+    let desk_invite = desk.expect("INVITE", WAIT).await;
+    let mobile_invite = mobile.expect("INVITE", WAIT).await;
+    // Each fork is its own dialog: a tag of its own.
+    assert_ne!(desk_invite.from_tag(), mobile_invite.from_tag());
+    let first = desk.answer_invite(desk_invite).await;
+    let ok = call.wait_final(WAIT).await.unwrap();
+    assert_eq!(ok.status_code(), Some(200));
+    let ack = desk.expect("ACK", WAIT).await;
+    // Both answered at once: the second 2xx is acknowledged, then ended.
+    let second = mobile.answer_invite(mobile_invite).await;
+    let late_ack = mobile.expect("ACK", WAIT).await;
+    assert_eq!(late_ack.to_tag(), Some(second.to_tag.as_str()));
+    let bye = mobile.expect("BYE", WAIT).await;
+    mobile.respond(&bye, 200, "OK", None, None).await;
+    // A retransmitted 2xx of the winner gets the same ACK again, no BYE.
+    let (sdp, _, _) = desk.answer_sdp(&first.invite.body_text(), "sendrecv");
+    desk.respond(&first.invite, 200, "OK", Some(&first.to_tag), Some(&sdp))
+        .await;
+    let again = desk.next_request(WAIT).await;
+    assert_eq!(again.method(), Some("ACK"));
+    assert_eq!(again.cseq(), ack.cseq());
+    assert_eq!(again.top_via_branch(), ack.top_via_branch());
+    // The winner's call goes on: a BYE from the caller reaches it.
+    call.bye(WAIT).await.unwrap();
+    let bye = desk.expect("BYE", WAIT).await;
+    assert_eq!(bye.to_tag(), Some(first.to_tag.as_str()));
+    desk.respond(&bye, 200, "OK", None, None).await;
+    assert!(common::wait_for(WAIT, || async { server.ports_in_use() == 0 }).await);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_2xx_without_sdp_after_early_media_keeps_the_early_answer() {
+    let callee = Callee::bind(CodecKind::Pcma).await;
+    let server = server_for(&callee, |_| {}).await;
+    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
+    let caller_rtp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let offer = sdp_offer(caller_rtp.local_addr().unwrap(), &[CodecKind::Pcmu]);
+    let mut call = ua
+        .start_invite(&bob(&server), &offer, &InviteOptions::default())
+        .await
+        .unwrap();
+    let invite = callee.expect("INVITE", WAIT).await;
+    let (sdp, payload_type, remote) = callee.answer_sdp(&invite.body_text(), "sendrecv");
+    callee
+        .respond(&invite, 183, "Session Progress", Some("g1"), Some(&sdp))
+        .await;
+    call.wait_status(183, WAIT).await.unwrap();
+    callee.respond(&invite, 200, "OK", Some("g1"), None).await;
+    let ok = call.wait_final(WAIT).await.unwrap();
+    assert_eq!(ok.status_code(), Some(200));
+    callee.expect("ACK", WAIT).await;
+    let answer = SdpAnswer::parse(&ok.body_text()).unwrap();
+    let (caller_heard, callee_heard) = tokio::join!(
+        exchange_tone(
+            &caller_rtp,
+            CodecKind::Pcmu,
+            answer.payload_type,
+            answer.rtp_addr(),
+            1000.0,
+            50
+        ),
+        exchange_tone(
+            &callee.rtp,
+            CodecKind::Pcma,
+            payload_type,
+            remote,
+            600.0,
+            50
+        ),
+    );
+    assert!(tone_purity(&caller_heard, 8000, 600.0, 4000) > 0.8);
+    assert!(tone_purity(&callee_heard, 8000, 1000.0, 4000) > 0.8);
+    call.bye(WAIT).await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_route_back_to_this_server_is_refused_as_a_loop() {
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = TestServer::start(move |c: &mut Config| {
+        c.sip.udp_listen = format!("127.0.0.1:{port}").parse().unwrap();
+        let target = format!("sip:loop@127.0.0.1:{port}");
+        route_first(
+            c,
+            RouteConfig::new("^loop$", Application::Bridge { target }),
+        );
+    })
+    .await;
+    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
+    let offer = sdp_offer("127.0.0.1:9".parse().unwrap(), &[CodecKind::Pcmu]);
+    let uri = format!("sip:loop@{}", server.sip_addr());
+    match ua.invite(&uri, &offer).await {
+        Err(mediaplane::loadgen::ua::UaError::Rejected { status, .. }) => assert_eq!(status, 482),
+        other => panic!("expected 482, got {:?}", other.map(|_| ())),
+    }
+    assert_eq!(server.ports_in_use(), 0);
+    server.stop().await;
 }

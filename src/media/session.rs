@@ -326,10 +326,16 @@ impl MediaSession {
     /// packets go there. Packets from elsewhere are dropped while the latched
     /// source is alive, so a stranger spraying the port range cannot take the
     /// stream; once it has been quiet for [`RELATCH_AFTER`], a new source (a
-    /// peer whose NAT binding changed) takes over.
+    /// peer whose NAT binding changed) takes over. The address the
+    /// signalling names always wins at once: after a fork answers, stray
+    /// early media from a losing fork must not hold the stream.
     fn accept_source(&mut self, now: Instant, from: SocketAddr) -> bool {
         match self.latched {
             Some(addr) if addr == from => true,
+            _ if self.params.remote_rtp == Some(from) => {
+                self.latched = Some(from);
+                true
+            }
             Some(_) if now.duration_since(self.last_rx) < RELATCH_AFTER => false,
             _ => {
                 self.latched = Some(from);

@@ -239,3 +239,27 @@ fn a_stranger_cannot_take_the_latched_stream() {
         }
     }
 }
+
+#[test]
+fn the_signalled_address_takes_the_stream_from_an_early_latch() {
+    // Early media from a losing fork latched first; the answering peer
+    // sends from the address its SDP named and must win at once.
+    let start = Instant::now();
+    let mut now = start;
+    let mut s = session(now);
+    s.set_source(Source::Echo);
+    let loser: SocketAddr = "127.0.0.1:7000".parse().unwrap();
+    let signalled: SocketAddr = "127.0.0.1:4000".parse().unwrap();
+    let frame = [0x55u8; 160];
+    s.handle_rtp(now, loser, &rtp(0, 0, &frame));
+    let mut sent_to = Vec::new();
+    for i in 1..20u16 {
+        s.handle_rtp(now, signalled, &rtp(i, i as u32 * 160, &frame));
+        s.handle_rtp(now, loser, &rtp(100 + i, 0, &frame));
+        let until = start + Duration::from_millis(20 * i as u64);
+        sent_to.extend(run(&mut s, &mut now, until).into_iter().map(|(_, to)| to));
+    }
+    assert!(!sent_to.is_empty());
+    assert!(sent_to.iter().all(|to| *to == signalled), "{sent_to:?}");
+    assert_eq!(s.stats.snapshot().rx_foreign_source, 19);
+}

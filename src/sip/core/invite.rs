@@ -187,6 +187,8 @@ impl SipCore {
             bridge_peer: None,
             outbound: false,
             ack: None,
+            relay_pending: false,
+            relay_queued: None,
         };
         self.by_dialog.insert(leg.dialog.key(), id);
         self.by_invite.insert(key.clone(), id);
@@ -249,6 +251,14 @@ impl SipCore {
                         Some(format!("Route target {uri} has no IP address")),
                     ));
                 };
+                if self.is_own_sip_address(addr) {
+                    // RFC 3261 §16.3 step 4 in spirit: a route back to us
+                    // would only come round again until Max-Forwards ran out.
+                    return Err(Refusal::new(
+                        482,
+                        Some(format!("Route target {uri} is this server")),
+                    ));
+                }
                 let plan = BridgePlan {
                     destinations: vec![(uri.clone(), Peer::udp(addr))],
                     to_uri: uri.clone(),
@@ -292,6 +302,16 @@ impl SipCore {
             }
             None => Err(Refusal::new(404, None)),
         }
+    }
+
+    /// Whether `addr` is where our own SIP listens.
+    fn is_own_sip_address(&self, addr: std::net::SocketAddr) -> bool {
+        let port = addr.port();
+        let ours = port == self.settings.sip_port || port == self.settings.sip_tcp_port;
+        ours && (addr.ip().is_loopback()
+            || addr.ip().is_unspecified()
+            || Some(addr.ip()) == self.settings.advertise
+            || addr.ip() == self.local_ip_for(addr))
     }
 
     fn busy(&self, reason: &str) -> Refusal {

@@ -55,6 +55,12 @@ pub struct Leg {
     /// Outgoing legs: the ACK of the 2xx and where it went, sent again
     /// for each retransmission of that 2xx (RFC 3261 §13.2.2.4).
     pub ack: Option<(Request, crate::sip::peer::Peer)>,
+    /// A re-INVITE we sent on this leg awaits its final response; no other
+    /// may be sent meanwhile (RFC 3261 §14.1), and one received is 491.
+    pub relay_pending: bool,
+    /// The direction to offer once that is possible (a newer wish replaces
+    /// an older one).
+    pub relay_queued: Option<crate::sip::sdp::Direction>,
 }
 
 /// What `GET /api/v1/calls` shows of a leg.

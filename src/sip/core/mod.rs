@@ -99,6 +99,16 @@ pub struct SipCore {
     reinvites: HashMap<TransactionKey, bridge::OutgoingReinvite>,
     /// No-answer deadlines of bridge attempts.
     no_answer_timers: BinaryHeap<Reverse<(Instant, SessionId)>>,
+    /// Cancelled forks and when to give them up (RFC 3261 §9.1); in
+    /// deadline order, as every deadline is now + 64·T1.
+    cancel_deadlines: VecDeque<(Instant, TransactionKey)>,
+    /// Dialogs made by a 2xx that lost (a second fork, or a second phone
+    /// behind a forking proxy), acknowledged and hung up; by the INVITE
+    /// transaction and the To tag, so retransmissions only get the ACK
+    /// again. Forgotten when the transaction ends.
+    lost_dialogs: HashMap<(TransactionKey, String), (Request, Peer)>,
+    /// Hold/resume relays to retry after a 491 (RFC 3261 §14.1).
+    relay_retries: BinaryHeap<Reverse<(Instant, SessionId)>>,
     next_id: SessionId,
     transmit: VecDeque<(Peer, Bytes)>,
     metrics: Arc<SipMetrics>,
@@ -128,6 +138,9 @@ impl SipCore {
             uac_invites: HashMap::new(),
             reinvites: HashMap::new(),
             no_answer_timers: BinaryHeap::new(),
+            cancel_deadlines: VecDeque::new(),
+            lost_dialogs: HashMap::new(),
+            relay_retries: BinaryHeap::new(),
             next_id: 1,
             transmit: VecDeque::new(),
             metrics: Arc::new(SipMetrics::default()),
@@ -214,6 +227,14 @@ impl SipCore {
             self.no_answer_timers.pop();
             self.bridge_deadline(now, id);
         }
+        self.expire_cancelled(now);
+        while let Some(&Reverse((at, id))) = self.relay_retries.peek() {
+            if at > now {
+                break;
+            }
+            self.relay_retries.pop();
+            self.retry_relay(now, id);
+        }
         self.drain_layer(now);
     }
 
@@ -230,10 +251,18 @@ impl SipCore {
     pub fn poll_timeout(&self) -> Option<Instant> {
         let answer = self.answer_timers.peek().map(|Reverse((at, _))| *at);
         let no_answer = self.no_answer_timers.peek().map(|Reverse((at, _))| *at);
-        [self.layer.poll_timeout(), answer, no_answer]
-            .into_iter()
-            .flatten()
-            .min()
+        let cancelled = self.cancel_deadlines.front().map(|(at, _)| *at);
+        let relay = self.relay_retries.peek().map(|Reverse((at, _))| *at);
+        [
+            self.layer.poll_timeout(),
+            answer,
+            no_answer,
+            cancelled,
+            relay,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     pub fn poll_transmit(&mut self) -> Option<(Peer, Bytes)> {
@@ -275,11 +304,12 @@ impl SipCore {
                 self.by_invite.remove(&key);
                 self.forks.remove(&key);
                 self.reinvites.remove(&key);
+                self.lost_dialogs.retain(|(k, _), _| *k != key);
             }
             TransactionEvent::Response { key, response } => {
                 if let Some(&b) = self.uac_invites.get(&key) {
                     if response.status_code.code() / 100 == 2 {
-                        self.resend_ack(b);
+                        self.winner_retransmission(now, &key, b, &response);
                     }
                 } else if self.forks.contains_key(&key) {
                     self.fork_response(now, key, response);
@@ -287,7 +317,10 @@ impl SipCore {
                     self.reinvite_response(now, &key, &response);
                 }
             }
-            TransactionEvent::Timeout { key } => self.fork_timeout(now, &key),
+            TransactionEvent::Timeout { key } => {
+                self.fork_timeout(now, &key);
+                self.reinvite_timeout(now, &key);
+            }
         }
     }
 
@@ -353,15 +386,21 @@ impl SipCore {
         let Some(leg) = self.legs.get_mut(&id) else {
             return;
         };
+        let mut queued_relay = None;
         if leg.state == LegState::Answered {
             leg.state = LegState::Confirmed;
             if leg.bye_after_ack {
                 self.hangup(now, id, 500);
                 return;
             }
+            // A hold or resume of the other leg may have waited for this ACK.
+            queued_relay = leg.relay_queued.take();
         }
         if leg.pending_offer.is_some() {
             self.accept_ack_answer(now, id, request);
+        }
+        if let Some(direction) = queued_relay {
+            self.relay_direction(now, id, direction);
         }
     }
 

@@ -36,6 +36,12 @@ impl SipCore {
             self.respond(now, &key, &request, 500, reason, vec![], None);
             return;
         }
+        if leg.relay_pending {
+            // RFC 3261 §14.2: our own re-INVITE on this dialog is pending.
+            let tag = leg.dialog.local_tag.clone();
+            self.respond(now, &key, &request, 491, None, vec![], Some(&tag));
+            return;
+        }
         // RFC 3261 §12.2.2: a re-INVITE refreshes the remote target.
         if let Some(target) = request
             .contact_header()

@@ -233,6 +233,16 @@ impl TransactionLayer {
         }
     }
 
+    /// The TU gives up a client transaction that no timer will end: an
+    /// INVITE still unanswered 64·T1 after its CANCEL (RFC 3261 §9.1).
+    /// `Terminated` follows as for any other end.
+    pub fn abandon(&mut self, key: &TransactionKey) {
+        if let Some(&id) = self.ids.get(key) {
+            self.remove(id);
+            self.discard_stale_timers();
+        }
+    }
+
     /// Live transactions.
     pub fn len(&self) -> usize {
         self.transactions.len()
@@ -417,18 +427,7 @@ impl TransactionLayer {
         }
 
         if terminated {
-            if let Some(entry) = self.transactions.remove(&id) {
-                self.ids.remove(&entry.key);
-                for ack_match in &entry.ack_matches {
-                    if self.ack_routes.get(ack_match) == Some(&id) {
-                        self.ack_routes.remove(ack_match);
-                    }
-                }
-                self.outputs
-                    .push_back(TransactionOutput::Event(TransactionEvent::Terminated {
-                        key: entry.key,
-                    }));
-            }
+            self.remove(id);
             return;
         }
 
@@ -438,6 +437,22 @@ impl TransactionLayer {
             if let Some(at) = next {
                 self.timers.push(at, id);
             }
+        }
+    }
+
+    /// Forgets transaction `id` and tells the TU it is over.
+    fn remove(&mut self, id: TransactionId) {
+        if let Some(entry) = self.transactions.remove(&id) {
+            self.ids.remove(&entry.key);
+            for ack_match in &entry.ack_matches {
+                if self.ack_routes.get(ack_match) == Some(&id) {
+                    self.ack_routes.remove(ack_match);
+                }
+            }
+            self.outputs
+                .push_back(TransactionOutput::Event(TransactionEvent::Terminated {
+                    key: entry.key,
+                }));
         }
     }
 

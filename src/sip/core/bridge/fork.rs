@@ -38,6 +38,7 @@ impl SipCore {
                     if first {
                         let (invite, destination) = (fork.invite.clone(), fork.destination);
                         self.send_cancel(now, &invite, destination);
+                        self.watch_cancelled(now, key);
                     }
                     return;
                 }
@@ -81,11 +82,12 @@ impl SipCore {
         {
             if let Some(audio) = early {
                 if self.settle_caller_answer(a, audio.codec) {
+                    let params = media_params(&audio);
                     if let Some(pending) = self.bridges.get_mut(&a) {
                         pending.a_answer_sent = true;
                         pending.relayed = 183;
+                        pending.early = Some(audio);
                     }
-                    let params = media_params(&audio);
                     let _ = self
                         .media
                         .send(worker, WorkerCommand::Update { id: b, params });
@@ -144,7 +146,7 @@ impl SipCore {
         response: &rsip::Response,
     ) {
         let Some(pending) = self.bridges.remove(&a) else {
-            self.ack_and_bye(now, invite, destination, response);
+            self.ack_and_bye(now, key, invite, destination, response);
             return;
         };
         for other in pending.forks.iter().filter(|k| *k != key) {
@@ -185,14 +187,23 @@ impl SipCore {
             bridge_peer: None,
             outbound: true,
             ack,
+            relay_pending: false,
+            relay_queued: None,
         };
         self.by_dialog.insert(b_leg.dialog.key(), b);
         self.uac_invites.insert(key.clone(), b);
         self.legs.insert(b, b_leg);
-        let Some(audio) = answer_in(&pending.offer, &response.body) else {
+        // RFC 3261 §13.2.1: the answer is in the 2xx; gateways that sent it
+        // in a 183 already often leave it out, and the early one stands.
+        let answered = if response.body.is_empty() {
+            pending.early.clone()
+        } else {
+            answer_in(&pending.offer, &response.body)
+        };
+        let Some(audio) = answered else {
             tracing::info!(session = b, "called party answered without a usable SDP");
             self.hangup(now, b, 500);
-            self.end_leg(now, a, 488);
+            self.end_leg(now, a, 502);
             return;
         };
         if !pending.a_answer_sent && !self.settle_caller_answer(a, audio.codec) {
@@ -241,27 +252,54 @@ impl SipCore {
         }
     }
 
-    /// A retransmitted 2xx of an answered outgoing leg: the same ACK again.
-    pub(in crate::sip::core) fn resend_ack(&mut self, b: SessionId) {
-        if let Some((ack, destination)) = self.legs.get(&b).and_then(|l| l.ack.clone()) {
-            let data = Bytes::from(ack.to_string());
-            self.transmit.push_back((destination, data));
+    /// A 2xx on the INVITE of an answered outgoing leg: a retransmission
+    /// gets the same ACK again; one with another To tag is a second dialog
+    /// (a forking proxy downstream, RFC 3261 §13.2.2.4), ended at once.
+    pub(in crate::sip::core) fn winner_retransmission(
+        &mut self,
+        now: Instant,
+        key: &TransactionKey,
+        b: SessionId,
+        response: &rsip::Response,
+    ) {
+        let Some(leg) = self.legs.get(&b) else {
+            return;
+        };
+        if to_tag(response).as_deref() == Some(leg.dialog.remote_tag.as_str()) {
+            if let Some((ack, destination)) = leg.ack.clone() {
+                let data = Bytes::from(ack.to_string());
+                self.transmit.push_back((destination, data));
+            }
+            return;
         }
+        let (invite, destination) = (leg.invite.clone(), leg.dialog.peer);
+        self.ack_and_bye(now, key, &invite, destination, response);
     }
 
-    /// A 2xx from a fork that lost: the dialog it made is acknowledged and
-    /// ended at once.
+    /// A 2xx that lost (another fork won, or the caller left): its dialog
+    /// is acknowledged and ended at once. A retransmission of it gets the
+    /// ACK again, not another BYE.
     fn ack_and_bye(
         &mut self,
         now: Instant,
+        key: &TransactionKey,
         invite: &Request,
         destination: Peer,
         response: &rsip::Response,
     ) {
+        let lost = (key.clone(), to_tag(response).unwrap_or_default());
+        if let Some((ack, to)) = self.lost_dialogs.get(&lost) {
+            let data = Bytes::from(ack.to_string());
+            self.transmit.push_back((*to, data));
+            return;
+        }
         let Ok(mut dialog) = Dialog::from_response(invite, response, destination) else {
             return;
         };
-        self.send_ack(&dialog, 1);
+        let Some(ack) = self.send_ack(&dialog, 1) else {
+            return;
+        };
+        self.lost_dialogs.insert(lost, ack);
         let via_ip = self.local_ip_for(dialog.peer.addr);
         let port = self.settings.port_for(dialog.peer.transport);
         let branch = crate::sip::ids::new_branch();
@@ -295,22 +333,24 @@ fn answer_in(offer: &SessionDescription, body: &[u8]) -> Option<NegotiatedAudio>
 }
 
 /// What the caller hears when every fork failed (after RFC 3261 §16.7
-/// step 6): busy anywhere is busy; else a 6xx; else the lowest class, a
-/// specific code preferred over the generic unavailable ones. A 503 from
-/// downstream is not passed on as our own overload (502 instead); a fork
-/// that timed out or redirected counts as unavailable.
+/// step 6): a 6xx if any; else busy if any; else the lowest class, a
+/// specific code preferred over the generic unavailable ones. Codes that
+/// would ask the caller for something only the called side can give
+/// (credentials for the next hop, an extension, a method) or that would
+/// announce our own overload (503) become 502; a fork that timed out or
+/// redirected counts as unavailable.
 pub(super) fn failure_of(codes: &[u16]) -> BridgeFailure {
-    if codes.iter().any(|&c| c == 486 || c == 600) {
-        return BridgeFailure::Busy;
-    }
     if let Some(&c) = codes.iter().find(|&&c| c >= 600) {
         return BridgeFailure::Rejected(c);
+    }
+    if codes.contains(&486) {
+        return BridgeFailure::Busy;
     }
     let mapped: Vec<u16> = codes
         .iter()
         .map(|&c| match c {
             300..=399 | 408 => 480,
-            503 => 502,
+            401 | 405 | 407 | 415 | 420 | 421 | 494 | 503 => 502,
             c => c,
         })
         .collect();
@@ -324,15 +364,29 @@ pub(super) fn failure_of(codes: &[u16]) -> BridgeFailure {
     BridgeFailure::Rejected(code)
 }
 
+/// The To tag of a response.
+fn to_tag(response: &rsip::Response) -> Option<String> {
+    use rsip::prelude::*;
+    response
+        .to_header()
+        .ok()?
+        .tag()
+        .ok()
+        .flatten()
+        .map(|t| t.value().to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn busy_wins_then_six_then_specific_codes() {
+    fn six_wins_then_busy_then_specific_codes() {
         assert_eq!(failure_of(&[486, 404]), BridgeFailure::Busy);
-        assert_eq!(failure_of(&[480, 600]), BridgeFailure::Busy);
-        assert_eq!(failure_of(&[603, 404]), BridgeFailure::Rejected(603));
+        assert_eq!(failure_of(&[480, 600]), BridgeFailure::Rejected(600));
+        assert_eq!(failure_of(&[603, 486]), BridgeFailure::Rejected(603));
+        assert_eq!(failure_of(&[407]), BridgeFailure::Rejected(502));
+        assert_eq!(failure_of(&[420, 404]), BridgeFailure::Rejected(404));
         assert_eq!(failure_of(&[480, 404]), BridgeFailure::Rejected(404));
         assert_eq!(failure_of(&[408, 500]), BridgeFailure::Rejected(480));
         assert_eq!(failure_of(&[503]), BridgeFailure::Rejected(502));

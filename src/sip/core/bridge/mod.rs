@@ -90,6 +90,9 @@ pub(super) struct PendingBridge {
     pub deadline: Instant,
     /// A's SDP answer went out in a 183 and may not change any more.
     pub a_answer_sent: bool,
+    /// The early answer of the outgoing side (183 with SDP), for a 2xx
+    /// that does not repeat it.
+    pub early: Option<sdp::NegotiatedAudio>,
     /// The last provisional status relayed to A (repeats are not relayed).
     pub relayed: u16,
 }
@@ -181,10 +184,13 @@ impl SipCore {
             return;
         }
         let call_id = crate::sip::ids::new_call_id();
-        let from_tag = crate::sip::ids::new_tag();
         let sdp_text = offer.to_string();
         let mut forks = Vec::new();
         for (request_uri, destination) in &plan.destinations {
+            // A tag of its own per fork: each fork's dialog then has a key
+            // of its own (Call-ID + our tag), so a request in a losing
+            // fork's dialog can never be taken for the winner's.
+            let from_tag = crate::sip::ids::new_tag();
             let via_ip = self.local_ip_for(destination.addr);
             let via_host = super::uri_host(via_ip);
             let branch = crate::sip::ids::new_branch();
@@ -244,6 +250,7 @@ impl SipCore {
                 forks,
                 deadline,
                 a_answer_sent: false,
+                early: None,
                 relayed: 0,
             },
         );
@@ -295,6 +302,36 @@ impl SipCore {
         if fork.provisional {
             let (invite, destination) = (fork.invite.clone(), fork.destination);
             self.send_cancel(now, &invite, destination);
+            self.watch_cancelled(now, key.clone());
+        }
+    }
+
+    /// RFC 3261 §9.1: an INVITE still without a final response 64·T1 after
+    /// its CANCEL is given up (nothing else would end it once a provisional
+    /// response has stopped Timer B).
+    pub(super) fn watch_cancelled(&mut self, now: Instant, key: TransactionKey) {
+        let deadline = now + self.settings.timers.transaction_timeout();
+        self.cancel_deadlines.push_back((deadline, key));
+    }
+
+    /// Gives up the cancelled INVITEs whose time is up.
+    pub(super) fn expire_cancelled(&mut self, now: Instant) {
+        while let Some((at, _)) = self.cancel_deadlines.front() {
+            if *at > now {
+                break;
+            }
+            let Some((_, key)) = self.cancel_deadlines.pop_front() else {
+                break;
+            };
+            let unanswered = self
+                .forks
+                .get(&key)
+                .is_some_and(|fork| fork.final_code.is_none());
+            if unanswered {
+                tracing::info!("a cancelled INVITE got no final response; giving it up");
+                self.fork_timeout(now, &key);
+                self.layer.abandon(&key);
+            }
         }
     }
 

@@ -2,8 +2,15 @@
 //! direction of its media, the other leg is sent a re-INVITE with the
 //! mirrored direction (RFC 3264 §8.4), so the held party's phone knows.
 //! Codec changes stay local: the media is anchored here and transcoded.
+//!
+//! One re-INVITE at a time per leg (RFC 3261 §14.1): a wish that comes
+//! while one is pending (or before the leg's first ACK) is queued, the
+//! newest replacing older ones, and sent when the pending one ends. A 491
+//! (glare) is retried after a random wait; a 408 or 481 ends the call
+//! (RFC 3261 §12.2.1.2).
 
-use std::time::Instant;
+use std::cmp::Reverse;
+use std::time::{Duration, Instant};
 
 use rsip::Request;
 
@@ -18,6 +25,7 @@ use crate::sip::transaction::TransactionKey;
 #[derive(Debug)]
 pub struct OutgoingReinvite {
     pub leg: SessionId,
+    pub direction: Direction,
     pub offer: SessionDescription,
     pub cseq: u32,
     /// The ACK of its 2xx, sent again if the 2xx is retransmitted.
@@ -32,11 +40,11 @@ impl SipCore {
         leg_id: SessionId,
         direction: Direction,
     ) {
-        let Some(leg) = self.legs.get(&leg_id) else {
+        let Some(leg) = self.legs.get_mut(&leg_id) else {
             return;
         };
-        // No re-INVITE before the ACK of the first one (RFC 3261 §14.1).
-        if leg.state != LegState::Confirmed {
+        if leg.relay_pending || leg.state != LegState::Confirmed {
+            leg.relay_queued = Some(direction);
             return;
         }
         let peer = leg.dialog.peer;
@@ -84,10 +92,12 @@ impl SipCore {
         };
         match self.layer.send_request(now, request, destination) {
             Ok(key) => {
+                leg.relay_pending = true;
                 self.reinvites.insert(
                     key,
                     OutgoingReinvite {
                         leg: leg_id,
+                        direction,
                         offer,
                         cseq,
                         ack: None,
@@ -101,7 +111,7 @@ impl SipCore {
     /// A response to a re-INVITE we sent.
     pub(in crate::sip::core) fn reinvite_response(
         &mut self,
-        _now: Instant,
+        now: Instant,
         key: &TransactionKey,
         response: &rsip::Response,
     ) {
@@ -112,18 +122,18 @@ impl SipCore {
         let Some(reinvite) = self.reinvites.get(key) else {
             return;
         };
-        if code >= 300 {
-            // The session stays as it was (RFC 3261 §14.1); a 491 glare is
-            // not retried: the other side's own offer settles it.
-            tracing::info!(session = reinvite.leg, code, "re-INVITE refused");
-            return;
-        }
+        let (leg_id, cseq, direction) = (reinvite.leg, reinvite.cseq, reinvite.direction);
         if let Some((ack, destination)) = reinvite.ack.clone() {
+            // A retransmitted 2xx.
             self.transmit
                 .push_back((destination, bytes::Bytes::from(ack.to_string())));
             return;
         }
-        let (leg_id, cseq) = (reinvite.leg, reinvite.cseq);
+        if code >= 300 {
+            self.reinvites.remove(key);
+            self.reinvite_refused(now, leg_id, code, direction);
+            return;
+        }
         let Some(dialog) = self.legs.get(&leg_id).map(|l| l.dialog.clone()) else {
             return;
         };
@@ -140,6 +150,7 @@ impl SipCore {
         let Some(leg) = self.legs.get_mut(&leg_id) else {
             return;
         };
+        leg.relay_pending = false;
         match outcome {
             Some(audio) => {
                 leg.params = media_params(&audio);
@@ -154,6 +165,56 @@ impl SipCore {
                 session = leg_id,
                 "re-INVITE answer unusable, media unchanged"
             ),
+        }
+        self.send_queued_relay(now, leg_id);
+    }
+
+    /// A non-2xx final response to our re-INVITE: the session stays as it
+    /// was (RFC 3261 §14.1).
+    fn reinvite_refused(&mut self, now: Instant, leg_id: SessionId, code: u16, wanted: Direction) {
+        let Some(leg) = self.legs.get_mut(&leg_id) else {
+            return;
+        };
+        leg.relay_pending = false;
+        match code {
+            // RFC 3261 §12.2.1.2: the dialog is gone.
+            408 | 481 => {
+                tracing::info!(session = leg_id, code, "re-INVITE says the dialog is gone");
+                self.hangup(now, leg_id, 500);
+            }
+            // RFC 3261 §14.1: glare; try again after a random wait (we are
+            // not the owner of the Call-ID on every leg, so 0 to 2 s).
+            491 => {
+                leg.relay_queued.get_or_insert(wanted);
+                let wait = Duration::from_millis(rand::random::<u64>() % 2000);
+                self.relay_retries.push(Reverse((now + wait, leg_id)));
+            }
+            _ => {
+                tracing::info!(session = leg_id, code, "re-INVITE refused");
+                self.send_queued_relay(now, leg_id);
+            }
+        }
+    }
+
+    /// Timer B on our re-INVITE: as a 408.
+    pub(in crate::sip::core) fn reinvite_timeout(&mut self, now: Instant, key: &TransactionKey) {
+        if let Some(reinvite) = self.reinvites.remove(key) {
+            self.reinvite_refused(now, reinvite.leg, 408, reinvite.direction);
+        }
+    }
+
+    /// A 491's wait is over.
+    pub(in crate::sip::core) fn retry_relay(&mut self, now: Instant, leg_id: SessionId) {
+        self.send_queued_relay(now, leg_id);
+    }
+
+    fn send_queued_relay(&mut self, now: Instant, leg_id: SessionId) {
+        let queued = self
+            .legs
+            .get_mut(&leg_id)
+            .and_then(|leg| leg.relay_queued.take());
+        if let Some(direction) = queued {
+            self.relay_direction(now, leg_id, direction);
         }
     }
 }
