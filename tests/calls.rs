@@ -404,8 +404,18 @@ async fn offerless_reinvite_gets_our_offer_and_the_ack_answer_applies() {
         .request("INVITE", &[], None, Duration::from_secs(3))
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(150)).await;
-    let settled = active.rtp.counters().packets_received;
+    // Packets already on their way may still arrive: wait for a quiet spell
+    // (there is no event for "the server stopped sending").
+    let mut settled = active.rtp.counters().packets_received;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    loop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let now_received = active.rtp.counters().packets_received;
+        if now_received == settled || tokio::time::Instant::now() > deadline {
+            break;
+        }
+        settled = now_received;
+    }
     for _ in 0..15 {
         active.rtp.send_tagged_frame().await.unwrap();
     }

@@ -1,0 +1,97 @@
+//! Ending legs: BYE where a dialog exists, the final response where the
+//! INVITE is still ringing, the media released, a bridged peer ended too.
+
+use std::time::Instant;
+
+use super::{metrics, uri_host, LegState, SipCore};
+use crate::media::{SessionId, WorkerCommand};
+
+impl SipCore {
+    /// Ends a leg from our side: BYE if a dialog exists, media torn down.
+    /// Ends a call for an application or media reason. RFC 3261 §15: no BYE
+    /// before the ACK of our 2xx, so an unacknowledged leg ends when the ACK
+    /// (or its timeout) comes.
+    pub(super) fn end_call(&mut self, now: Instant, id: SessionId, early_code: u16) {
+        match self.legs.get_mut(&id) {
+            Some(leg) if leg.state == LegState::Answered => leg.bye_after_ack = true,
+            Some(_) => self.hangup(now, id, early_code),
+            None => {}
+        }
+    }
+
+    /// `early_code` answers the INVITE if the leg was still ringing.
+    pub(super) fn hangup(&mut self, now: Instant, id: SessionId, early_code: u16) {
+        let Some(peer) = self.legs.get(&id).map(|l| l.dialog.peer) else {
+            return;
+        };
+        let via_ip = self.local_ip_for(peer.addr);
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
+        if matches!(leg.state, LegState::Answered | LegState::Confirmed) {
+            let branch = crate::sip::ids::new_branch();
+            let destination = leg.dialog.destination();
+            let extra = format!("User-Agent: {}\r\n", self.settings.user_agent);
+            let port = self.settings.port_for(leg.dialog.peer.transport);
+            match leg
+                .dialog
+                .request("BYE", &uri_host(via_ip), port, &branch, &extra)
+            {
+                Ok(bye) => {
+                    if let Err(e) = self.layer.send_request(now, bye, destination) {
+                        tracing::warn!(error = %e, "BYE not sent");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot build BYE"),
+            }
+        }
+        self.end_leg(now, id, early_code);
+    }
+
+    /// Forgets a leg and releases its media. A leg still ringing gets its
+    /// INVITE answered with `early_code`, so no transaction is left pending.
+    pub(super) fn end_leg(&mut self, now: Instant, id: SessionId, early_code: u16) {
+        let Some(leg) = self.legs.remove(&id) else {
+            return;
+        };
+        if leg.state == LegState::Ringing {
+            let tag = leg.dialog.local_tag.clone();
+            self.respond(
+                now,
+                &leg.invite_key,
+                &leg.invite,
+                early_code,
+                None,
+                vec![],
+                Some(&tag),
+            );
+        }
+        self.by_dialog.remove(&leg.dialog.key());
+        if leg.outbound {
+            self.uac_invites.remove(&leg.invite_key);
+        }
+        let _ = self.media.send(leg.worker, WorkerCommand::Destroy { id });
+        metrics::bump(&self.metrics.calls_ended);
+        self.unbridge(now, id, leg.bridge_peer);
+    }
+
+    pub(super) fn apply_actions(
+        &mut self,
+        now: Instant,
+        id: SessionId,
+        actions: Vec<crate::apps::AppAction>,
+    ) {
+        for action in actions {
+            match action {
+                crate::apps::AppAction::SetSource(source) => {
+                    if let Some(leg) = self.legs.get(&id) {
+                        let _ = self
+                            .media
+                            .send(leg.worker, WorkerCommand::SetSource { id, source });
+                    }
+                }
+                crate::apps::AppAction::Hangup => self.end_call(now, id, 480),
+            }
+        }
+    }
+}
