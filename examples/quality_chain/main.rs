@@ -18,7 +18,7 @@ mod receive;
 mod transcode;
 
 use std::error::Error;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
@@ -151,11 +151,11 @@ fn main() -> Result<(), Box<dyn Error>> {
             next_arrival += 1;
         }
         let pcm = match receiver.tick(base + now_offset) {
-            Tick::Audio { pcm, sequence } => {
-                if let Some(sequence) = sequence {
+            Tick::Audio { pcm, timestamp } => {
+                if let Some(timestamp) = timestamp {
                     // The output lags the input by the ticks before this
                     // frame played, less its place in the stream.
-                    let frame = sequence.wrapping_sub(FIRST_SEQUENCE) as usize;
+                    let frame = timestamp as usize / FRAME;
                     let lag = tick.saturating_sub(frame);
                     start.get_or_insert(lag);
                     latest = lag;
@@ -217,7 +217,7 @@ fn delay_ms(lag_frames: usize) -> u32 {
     lag_frames as u32 * PTIME_MS + PTIME_MS / 2
 }
 
-fn read_wav(path: &PathBuf) -> Result<(Vec<i16>, u32), Box<dyn Error>> {
+fn read_wav(path: &Path) -> Result<(Vec<i16>, u32), Box<dyn Error>> {
     let mut reader =
         hound::WavReader::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let spec = reader.spec();
@@ -236,7 +236,7 @@ fn read_wav(path: &PathBuf) -> Result<(Vec<i16>, u32), Box<dyn Error>> {
     Ok((samples, spec.sample_rate))
 }
 
-fn write_wav(path: &PathBuf, samples: &[i16], rate: u32) -> Result<(), Box<dyn Error>> {
+fn write_wav(path: &Path, samples: &[i16], rate: u32) -> Result<(), Box<dyn Error>> {
     let spec = hound::WavSpec {
         channels: 1,
         sample_rate: rate,

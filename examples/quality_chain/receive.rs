@@ -26,8 +26,8 @@ pub struct DecodeCounts {
 pub enum Tick<'a> {
     Audio {
         pcm: &'a [i16],
-        /// Sequence number of the frame played, when one was.
-        sequence: Option<u16>,
+        /// RTP timestamp of the frame played, when one was.
+        timestamp: Option<u32>,
     },
     Idle,
 }
@@ -73,7 +73,7 @@ impl Receiver {
         let counts = &mut self.counts;
         let decoder = &mut *self.decoder;
         let pcm = &mut self.pcm[..];
-        let sequence = match self.buffer.pop(now) {
+        let timestamp = match self.buffer.pop(now) {
             Playout::Frame { payload, info } => {
                 match decoder.decode(payload, pcm) {
                     Ok(n) if n == pcm.len() => counts.decoded += 1,
@@ -82,7 +82,7 @@ impl Receiver {
                         conceal(decoder, None, pcm, counts);
                     }
                 }
-                Some(info.sequence)
+                Some(info.timestamp)
             }
             // The buffer does not hand out the packet after a gap yet, so
             // there is no FEC to read (PCMU, on this hop, has none anyway).
@@ -94,7 +94,7 @@ impl Receiver {
         };
         Tick::Audio {
             pcm: &self.pcm,
-            sequence,
+            timestamp,
         }
     }
 
