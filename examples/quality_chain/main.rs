@@ -24,7 +24,6 @@ use std::time::{Duration, Instant};
 use clap::{Parser, ValueEnum};
 use mediaplane::codec::resample::resample;
 use mediaplane::codec::{new_decoder, new_encoder, CodecKind};
-use mediaplane::media::jitter::PacketInfo;
 
 use receive::{Receiver, Tick};
 use transcode::Transcoder;
@@ -43,9 +42,6 @@ const MAX_CHAIN_DELAY: usize = NARROW_HZ as usize * 60 / 1000;
 const TAIL_FRAMES: usize = 10;
 /// Ticks after the last frame's send time before giving up on playout.
 const DRAIN_TICKS: usize = 200;
-/// Arbitrary RTP identity of the caller's stream.
-const SSRC: u32 = 0x5eed_cafe;
-const FIRST_SEQUENCE: u16 = 4321;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum Middle {
@@ -140,22 +136,14 @@ fn main() -> Result<(), Box<dyn Error>> {
         // jitter waits in the buffer for half a frame rather than racing the tick.
         let now_offset = PTIME * tick as u32 + PTIME / 2;
         while let Some(arrival) = arrivals.get(next_arrival).filter(|a| a.at <= now_offset) {
-            let frame = arrival.frame;
-            let info = PacketInfo {
-                sequence: FIRST_SEQUENCE.wrapping_add(frame as u16),
-                timestamp: (frame * FRAME) as u32,
-                ssrc: SSRC,
-                marker: frame == 0,
-            };
-            receiver.push(base + arrival.at, &info, &payloads[frame]);
+            receiver.push(base + arrival.at, arrival.frame, &payloads[arrival.frame]);
             next_arrival += 1;
         }
         let pcm = match receiver.tick(base + now_offset) {
-            Tick::Audio { pcm, timestamp } => {
-                if let Some(timestamp) = timestamp {
+            Tick::Audio { pcm, frame } => {
+                if let Some(frame) = frame {
                     // The output lags the input by the ticks before this
                     // frame played, less its place in the stream.
-                    let frame = timestamp as usize / FRAME;
                     let lag = tick.saturating_sub(frame);
                     start.get_or_insert(lag);
                     latest = lag;

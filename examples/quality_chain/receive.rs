@@ -9,9 +9,11 @@ use std::time::{Duration, Instant};
 
 use mediaplane::codec::{new_decoder, AudioDecoder, CodecKind};
 use mediaplane::media::jitter::{PacketInfo, Playout, PlayoutBuffer, PlayoutConfig, PlayoutStats};
+use mediaplane::media::session::MAX_DATAGRAM;
 
-/// Largest payload accepted, as the session's (one datagram).
-const MAX_PAYLOAD: usize = 1500;
+/// Arbitrary RTP identity of the caller's stream.
+const SSRC: u32 = 0x5eed_cafe;
+const FIRST_SEQUENCE: u16 = 4321;
 
 /// What the decoder did, beyond what the buffer counts.
 #[derive(Clone, Copy, Debug, Default)]
@@ -26,15 +28,18 @@ pub struct DecodeCounts {
 pub enum Tick<'a> {
     Audio {
         pcm: &'a [i16],
-        /// RTP timestamp of the frame played, when one was.
-        timestamp: Option<u32>,
+        /// Number of the frame played, when one was.
+        frame: Option<usize>,
     },
     Idle,
 }
 
+/// Playout buffer and decoder of one incoming stream.
 pub struct Receiver {
     buffer: PlayoutBuffer,
     decoder: Box<dyn AudioDecoder>,
+    /// RTP timestamp units per frame.
+    frame_ticks: u32,
     pcm: Vec<i16>,
     counts: DecodeCounts,
 }
@@ -49,7 +54,7 @@ impl Receiver {
             clock_rate: codec.clock_rate(),
             target_delay_frames: target,
             capacity_frames: (target * 4).max(16),
-            max_payload: MAX_PAYLOAD,
+            max_payload: MAX_DATAGRAM,
             ..PlayoutConfig::default()
         })
         .map_err(|e| format!("playout buffer: {e}"))?;
@@ -58,14 +63,23 @@ impl Receiver {
         Ok(Receiver {
             buffer,
             decoder,
+            frame_ticks: ((u128::from(codec.clock_rate()) * ptime.as_millis() / 1000) as u32)
+                .max(1),
             pcm: vec![0; frame],
             counts: DecodeCounts::default(),
         })
     }
 
-    pub fn push(&mut self, now: Instant, info: &PacketInfo, payload: &[u8]) {
+    /// Delivers the packet of frame number `frame` (counted from 0).
+    pub fn push(&mut self, now: Instant, frame: usize, payload: &[u8]) {
+        let info = PacketInfo {
+            sequence: FIRST_SEQUENCE.wrapping_add(frame as u16),
+            timestamp: (frame as u32).wrapping_mul(self.frame_ticks),
+            ssrc: SSRC,
+            marker: frame == 0,
+        };
         // Every outcome (late, duplicate...) is counted by the buffer itself.
-        let _ = self.buffer.push(now, info, payload);
+        let _ = self.buffer.push(now, &info, payload);
     }
 
     /// One ptime tick.
@@ -73,7 +87,7 @@ impl Receiver {
         let counts = &mut self.counts;
         let decoder = &mut *self.decoder;
         let pcm = &mut self.pcm[..];
-        let timestamp = match self.buffer.pop(now) {
+        let frame = match self.buffer.pop(now) {
             Playout::Frame { payload, info } => {
                 match decoder.decode(payload, pcm) {
                     Ok(n) if n == pcm.len() => counts.decoded += 1,
@@ -82,7 +96,7 @@ impl Receiver {
                         conceal(decoder, None, pcm, counts);
                     }
                 }
-                Some(info.timestamp)
+                Some((info.timestamp / self.frame_ticks) as usize)
             }
             // The buffer does not hand out the packet after a gap yet, so
             // there is no FEC to read (PCMU, on this hop, has none anyway).
@@ -94,7 +108,7 @@ impl Receiver {
         };
         Tick::Audio {
             pcm: &self.pcm,
-            timestamp,
+            frame,
         }
     }
 
