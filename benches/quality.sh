@@ -186,15 +186,29 @@ echo "send-to-playout delay at the start and the end of a clip, range over runs:
 echo
 echo "${header/| |/| receive path |}"
 echo "$rule"
+declare -A LABEL=(
+    [sent]="packets sent"
+    [dropped]="dropped by the network"
+    [reordered]="arrived out of order"
+    [too_late]="too late for playout"
+    [lost]="played as missing (lost)"
+    [underrun_ticks]="underrun ticks"
+    [concealed]="concealed frames"
+    [delay_start_ms]="delay at the start"
+    [delay_end_ms]="delay at the end"
+)
 for key in sent dropped reordered too_late lost underrun_ticks concealed delay_start_ms delay_end_ms; do
-    row="| $key |"
+    row="| ${LABEL[$key]} |"
     for condition in "${CONDITIONS[@]}"; do
         name=${condition%%:*}
         values=$(grep "^pcmu $name " "$OUT/stats.txt" | while read -r line; do
             field "$key" "$line"
         done | sort -n)
         case "$key" in
-            delay_*) row+=" $(head -1 <<<"$values")–$(tail -1 <<<"$values") ms |" ;;
+            delay_*)
+                low=$(head -1 <<<"$values") high=$(tail -1 <<<"$values")
+                if [ "$low" = "$high" ]; then row+=" $low ms |"; else row+=" $low–$high ms |"; fi
+                ;;
             *) row+=" $(awk '{ s += $1 } END { print s }' <<<"$values") |" ;;
         esac
     done
