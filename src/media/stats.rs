@@ -6,12 +6,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde::Serialize;
 
 macro_rules! counters {
-    ($name:ident, $snapshot:ident { $($field:ident),* $(,)? }) => {
+    ($name:ident, $snapshot:ident { $($(#[$doc:meta])* $field:ident),* $(,)? }) => {
         #[derive(Debug, Default)]
-        pub struct $name { $(pub $field: AtomicU64,)* }
+        pub struct $name { $($(#[$doc])* pub $field: AtomicU64,)* }
 
         #[derive(Debug, Default, Clone, Copy, Serialize, PartialEq, Eq)]
-        pub struct $snapshot { $(pub $field: u64,)* }
+        pub struct $snapshot { $($(#[$doc])* pub $field: u64,)* }
 
         impl $name {
             pub fn snapshot(&self) -> $snapshot {
@@ -37,7 +37,16 @@ counters!(
         duplicates,
         concealed,
         jitter_us,
+        /// The playout delay at the last frame played.
         playout_delay_ms,
+        /// Lost frames rebuilt from the next packet's in-band FEC.
+        recovered,
+        /// The playout delay the jitter buffer aims for.
+        playout_target_ms,
+        /// Quiet frames dropped to shrink the playout delay.
+        delay_dropped,
+        /// Frames inserted in quiet passages to grow the playout delay.
+        delay_stretched,
     }
 );
 

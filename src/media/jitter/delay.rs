@@ -1,0 +1,166 @@
+//! The target playout delay, from how late packets arrive.
+//!
+//! Each packet's transit time (arrival on our clock minus its RTP timestamp,
+//! RFC 3550 §6.4.1 and A.8) is compared with the lowest transit seen
+//! recently, the transit of a packet that met no queueing. The excess, in
+//! whole frames, goes into a histogram whose old entries decay, and the
+//! target is the frame count that covers a high percentile of it. Absolute
+//! transit values are never trusted beyond a few seconds: the floor is a
+//! windowed minimum, so a sender clock that runs fast or slow against ours
+//! (drift moves every transit the same way) shifts the floor with it
+//! instead of reading as growing lateness.
+
+use std::time::Instant;
+
+/// Packets per floor window: about 2.5 s at 20 ms. The floor is the minimum
+/// over the current and the previous window, so it follows drift (or a
+/// route change) within two windows.
+const FLOOR_WINDOW: u32 = 128;
+
+/// Per-packet decay of the histogram: an old packet weighs half after
+/// about 350 packets (7 s at 20 ms), so the delay shrinks back some seconds
+/// after a jitter spike, yet one late packet does not move it.
+const FORGET: f64 = 0.998;
+
+#[derive(Debug)]
+pub(super) struct DelayEstimator {
+    /// RTP clock units per frame.
+    frame_units: i64,
+    clock_rate: u64,
+    /// Our clock's origin for arrival times; set by the first packet.
+    epoch: Option<Instant>,
+    /// The newest timestamp seen, extended to 64 bits.
+    reference: Option<(u32, i64)>,
+    window_min: i64,
+    previous_min: i64,
+    window_count: u32,
+    /// Decaying weight of packets per lateness in frames; the last bucket
+    /// also holds everything later.
+    histogram: Box<[f64]>,
+    total: f64,
+    /// Permille of packets the target must cover.
+    quantile: f64,
+    min: u16,
+    max: u16,
+    target: u16,
+}
+
+impl DelayEstimator {
+    pub(super) fn new(
+        frame_units: i64,
+        clock_rate: u32,
+        min: u16,
+        max: u16,
+        permille: u16,
+    ) -> Self {
+        Self {
+            frame_units: frame_units.max(1),
+            clock_rate: clock_rate as u64,
+            epoch: None,
+            reference: None,
+            window_min: i64::MAX,
+            previous_min: i64::MAX,
+            window_count: 0,
+            histogram: vec![0.0; max as usize + 1].into_boxed_slice(),
+            total: 0.0,
+            quantile: permille as f64 / 1000.0,
+            min,
+            max,
+            target: min,
+        }
+    }
+
+    /// Frames the buffer should hold, between the configured min and max.
+    pub(super) fn target(&self) -> u16 {
+        self.target
+    }
+
+    /// A new stream (SSRC change or jump) has its own timestamps: forget
+    /// the transit reference, keep what was learnt about the network.
+    pub(super) fn restart_stream(&mut self) {
+        self.reference = None;
+        self.window_min = i64::MAX;
+        self.previous_min = i64::MAX;
+        self.window_count = 0;
+    }
+
+    /// Our clock in RTP units since the epoch.
+    fn units(&mut self, now: Instant) -> i64 {
+        let epoch = *self.epoch.get_or_insert(now);
+        let nanos = now.saturating_duration_since(epoch).as_nanos();
+        (nanos * self.clock_rate as u128 / 1_000_000_000) as i64
+    }
+
+    /// Extends a 32-bit timestamp against the newest one seen (RFC 3550
+    /// A.1 applied to timestamps): differences within 2^31 either way.
+    fn extend(&mut self, timestamp: u32) -> i64 {
+        match self.reference {
+            None => {
+                let extended = timestamp as i64;
+                self.reference = Some((timestamp, extended));
+                extended
+            }
+            Some((last, last_extended)) => {
+                let extended = last_extended + timestamp.wrapping_sub(last) as i32 as i64;
+                if extended > last_extended {
+                    self.reference = Some((timestamp, extended));
+                }
+                extended
+            }
+        }
+    }
+
+    fn floor(&self) -> i64 {
+        self.window_min.min(self.previous_min)
+    }
+
+    /// Takes one packet's arrival (played or too late) and updates the target.
+    pub(super) fn observe(&mut self, now: Instant, timestamp: u32) {
+        let transit = self.units(now) - self.extend(timestamp);
+        self.window_min = self.window_min.min(transit);
+        self.window_count += 1;
+        if self.window_count == FLOOR_WINDOW {
+            self.previous_min = self.window_min;
+            self.window_min = i64::MAX;
+            self.window_count = 0;
+        }
+        let late = (transit - self.floor()).max(0);
+        let frames = (late + self.frame_units - 1) / self.frame_units;
+        let bucket = (frames as usize).min(self.histogram.len() - 1);
+        for weight in self.histogram.iter_mut() {
+            *weight *= FORGET;
+        }
+        self.histogram[bucket] += 1.0 - FORGET;
+        self.total = self.total * FORGET + (1.0 - FORGET);
+        self.target = self
+            .quantile_frames()
+            .saturating_add(1)
+            .clamp(self.min, self.max);
+    }
+
+    /// The lateness in frames that the configured share of packets stays within.
+    fn quantile_frames(&self) -> u16 {
+        let needed = self.quantile * self.total;
+        let mut sum = 0.0;
+        for (frames, &weight) in self.histogram.iter().enumerate() {
+            sum += weight;
+            if sum >= needed {
+                return frames as u16;
+            }
+        }
+        (self.histogram.len() - 1) as u16
+    }
+
+    /// How long ago, in frames, the packet with `timestamp` would have
+    /// arrived had it met no queueing; None before any packet.
+    pub(super) fn frames_since_due(&mut self, now: Instant, timestamp: u32) -> Option<f64> {
+        let (last, last_extended) = self.reference?;
+        let floor = self.floor();
+        if floor == i64::MAX {
+            return None;
+        }
+        let extended = last_extended + timestamp.wrapping_sub(last) as i32 as i64;
+        let due = extended + floor;
+        Some((self.units(now) - due) as f64 / self.frame_units as f64)
+    }
+}
