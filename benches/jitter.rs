@@ -48,7 +48,7 @@ impl Stream {
     fn pop(&mut self) -> usize {
         let len = match self.buffer.pop(self.now) {
             Playout::Frame { payload, .. } => payload.len(),
-            Playout::Missing | Playout::Idle => 0,
+            Playout::Missing { .. } | Playout::Stretch | Playout::Idle => 0,
         };
         self.now += PTIME;
         len

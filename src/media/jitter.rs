@@ -169,7 +169,7 @@ impl PlayoutBuffer {
 
     /// The delay aimed for now, in frames, between the configured min and max.
     pub fn target_delay_frames(&self) -> u16 {
-        self.delay.target()
+        self.delay.target_frames()
     }
 
     /// The playout delay at the last frame played, in frames: how long
@@ -193,7 +193,7 @@ impl PlayoutBuffer {
         PlayoutStats {
             depth_frames: depth as u16,
             buffered: self.buffered,
-            target_frames: self.delay.target(),
+            target_frames: self.delay.target_frames(),
             ..self.stats
         }
     }
@@ -324,7 +324,7 @@ impl PlayoutBuffer {
         if ext >= self.playout_point + capacity {
             // Sender faster than our clock, or a burst: keep the newest
             // target-delay frames.
-            self.trim_to(ext + 1 - self.delay.target() as u64);
+            self.trim_to(ext + 1 - self.delay.target_frames() as u64);
         }
 
         let start = index * self.config.max_payload;
@@ -387,7 +387,7 @@ impl PlayoutBuffer {
         if self.buffered == 0 {
             return false;
         }
-        let target = self.delay.target();
+        let target = self.delay.target_frames();
         let depth = self.highest + 1 - self.playout_point;
         let wait = self.config.ptime.saturating_mul(target as u32);
         depth >= target as u64 || now.saturating_duration_since(first_arrival) >= wait

@@ -471,10 +471,8 @@ impl MediaSession {
                 let next = self.playout.drop_and_pop(now);
                 rendered = render(decoder, &mut self.pcm, &self.stats, next);
             }
-            Adjust::MayStretch if quiet(&self.pcm) => {
-                if self.playout.stretch() {
-                    bump(&self.stats.delay_stretched);
-                }
+            Adjust::MayStretch if quiet(&self.pcm) && self.playout.stretch() => {
+                bump(&self.stats.delay_stretched);
             }
             _ => {}
         }

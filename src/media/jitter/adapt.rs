@@ -31,11 +31,15 @@ impl PlayoutBuffer {
     pub(super) fn adapt(&mut self, now: Instant) -> Option<Playout<'static>> {
         let delay = self.measure(now);
         self.current_delay = delay;
-        let target = self.delay.target() as f64;
+        let target = self.delay.target();
         let index = (self.playout_point % self.config.capacity_frames as u64) as usize;
         let slot = self.slots[index];
         let present = slot.occupied && slot.ext == self.playout_point;
-        if delay <= target - 1.0 && present && self.talkspurt_starts(&slot) {
+        // Growing is due below target, shrinking only past a frame and a
+        // quarter above: one frame's change then lands inside the band, so
+        // no change undoes the last.
+        let grow = delay < target;
+        if grow && present && self.talkspurt_starts(&slot) {
             // Silence before a talkspurt: stretch it, no one hears that.
             self.stats.stretched += 1;
             self.current_delay += 1.0;
@@ -56,9 +60,9 @@ impl PlayoutBuffer {
         } else {
             self.over_max_ticks = 0;
         }
-        self.offered = if delay >= target + 1.0 {
+        self.offered = if delay >= target + 1.25 {
             Adjust::MayDrop
-        } else if delay <= target - 1.0 {
+        } else if grow {
             Adjust::MayStretch
         } else {
             Adjust::Keep

@@ -3,8 +3,9 @@
 //! Each packet's transit time (arrival on our clock minus its RTP timestamp,
 //! RFC 3550 §6.4.1 and A.8) is compared with the lowest transit seen
 //! recently, the transit of a packet that met no queueing. The excess, in
-//! whole frames, goes into a histogram whose old entries decay, and the
-//! target is the frame count that covers a high percentile of it. Absolute
+//! quarter frames, goes into a histogram whose old entries decay, and the
+//! target is the delay that covers a high percentile of it, plus the frame
+//! being played and a quarter frame of margin. Absolute
 //! transit values are never trusted beyond a few seconds: the floor is a
 //! windowed minimum, so a sender clock that runs fast or slow against ours
 //! (drift moves every transit the same way) shifts the floor with it
@@ -21,6 +22,14 @@ const FLOOR_WINDOW: u32 = 128;
 /// about 350 packets (7 s at 20 ms), so the delay shrinks back some seconds
 /// after a jitter spike, yet one late packet does not move it.
 const FORGET: f64 = 0.998;
+
+/// Histogram resolution: a quarter frame (5 ms at 20 ms), so the target
+/// is not rounded up by most of a frame.
+const STEPS_PER_FRAME: i64 = 4;
+
+/// Margin over the measured percentile, in frames: playout that is exactly
+/// on the percentile would lose to any clock noise.
+const MARGIN_FRAMES: f64 = 0.25;
 
 #[derive(Debug)]
 pub(super) struct DelayEstimator {
@@ -40,9 +49,10 @@ pub(super) struct DelayEstimator {
     total: f64,
     /// Permille of packets the target must cover.
     quantile: f64,
-    min: u16,
-    max: u16,
-    target: u16,
+    min: f64,
+    max: f64,
+    /// The delay aimed for, in frames.
+    target: f64,
 }
 
 impl DelayEstimator {
@@ -61,18 +71,23 @@ impl DelayEstimator {
             window_min: i64::MAX,
             previous_min: i64::MAX,
             window_count: 0,
-            histogram: vec![0.0; max as usize + 1].into_boxed_slice(),
+            histogram: vec![0.0; max as usize * STEPS_PER_FRAME as usize + 1].into_boxed_slice(),
             total: 0.0,
             quantile: permille as f64 / 1000.0,
-            min,
-            max,
-            target: min,
+            min: min as f64,
+            max: max as f64,
+            target: min as f64,
         }
     }
 
-    /// Frames the buffer should hold, between the configured min and max.
-    pub(super) fn target(&self) -> u16 {
+    /// The delay aimed for, in frames, between the configured min and max.
+    pub(super) fn target(&self) -> f64 {
         self.target
+    }
+
+    /// [`Self::target`] rounded up to whole frames, what a refill waits for.
+    pub(super) fn target_frames(&self) -> u16 {
+        self.target.ceil() as u16
     }
 
     /// A new stream (SSRC change or jump) has its own timestamps: forget
@@ -124,31 +139,30 @@ impl DelayEstimator {
             self.window_min = i64::MAX;
             self.window_count = 0;
         }
-        let late = (transit - self.floor()).max(0);
-        let frames = (late + self.frame_units - 1) / self.frame_units;
-        let bucket = (frames as usize).min(self.histogram.len() - 1);
+        let late = (transit - self.floor()).max(0) * STEPS_PER_FRAME;
+        let steps = (late + self.frame_units - 1) / self.frame_units;
+        let bucket = (steps as usize).min(self.histogram.len() - 1);
         for weight in self.histogram.iter_mut() {
             *weight *= FORGET;
         }
         self.histogram[bucket] += 1.0 - FORGET;
         self.total = self.total * FORGET + (1.0 - FORGET);
-        self.target = self
-            .quantile_frames()
-            .saturating_add(1)
-            .clamp(self.min, self.max);
+        let late_frames = self.quantile_steps() as f64 / STEPS_PER_FRAME as f64;
+        self.target = (late_frames + 1.0 + MARGIN_FRAMES).clamp(self.min, self.max);
     }
 
-    /// The lateness in frames that the configured share of packets stays within.
-    fn quantile_frames(&self) -> u16 {
+    /// The lateness, in histogram steps, that the configured share of
+    /// packets stays within.
+    fn quantile_steps(&self) -> usize {
         let needed = self.quantile * self.total;
         let mut sum = 0.0;
-        for (frames, &weight) in self.histogram.iter().enumerate() {
+        for (steps, &weight) in self.histogram.iter().enumerate() {
             sum += weight;
             if sum >= needed {
-                return frames as u16;
+                return steps;
             }
         }
-        (self.histogram.len() - 1) as u16
+        self.histogram.len() - 1
     }
 
     /// How long ago, in frames, the packet with `timestamp` would have

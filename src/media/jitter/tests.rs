@@ -2,8 +2,11 @@ use std::time::Duration;
 
 use super::*;
 
+mod adaptive;
 mod continuity;
+mod drift;
 mod network;
+mod trace;
 
 const PTIME: Duration = Duration::from_millis(20);
 const SSRC: u32 = 0x1234_5678;

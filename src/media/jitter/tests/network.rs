@@ -1,6 +1,7 @@
 //! A hundred thousand packets through simulated networks, checking that
 //! every packet is accounted for.
 
+use super::trace::XorShift;
 use super::*;
 
 /// Fails at the first difference, without printing thousands of elements.
@@ -9,22 +10,6 @@ fn assert_same_sequence(actual: &[u32], expected: &[u32]) {
         panic!("frame {i}: got {}, expected {}", actual[i], expected[i]);
     }
     assert_eq!(actual.len(), expected.len(), "frame count");
-}
-
-/// A small deterministic generator for the network simulations.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
 }
 
 /// Sends `count` packets one per tick through a network that delays each
