@@ -172,8 +172,9 @@ impl PlayoutBuffer {
         self.delay.target_frames()
     }
 
-    /// The playout delay at the last frame played, in frames: how long
-    /// before its playout a frame that met no queueing arrives. Zero while idle.
+    /// The playout delay at the last frame played, in frames: from the
+    /// arrival of a packet that met no queueing to the end of its frame's
+    /// playout (so a frame played as it arrives counts one). Zero while idle.
     pub fn current_delay_frames(&self) -> f64 {
         self.current_delay
     }

@@ -16,6 +16,7 @@ use crate::media::jitter::{
 };
 use crate::media::rtp_header;
 use crate::media::stats::{add, bump, set, MediaMetrics, SessionStats};
+use render::{quiet, render};
 
 /// Identifies a session across the control and data planes.
 pub type SessionId = u64;
@@ -139,10 +140,6 @@ pub enum SessionError {
 /// The most playout delay the buffer grows to on a jittery network.
 const MAX_PLAYOUT_DELAY_MS: u32 = 200;
 
-/// Below this RMS (about −48 dBFS) a frame is quiet enough to drop or
-/// repeat unheard when the playout delay adapts.
-const QUIET_RMS: i64 = 128;
-
 /// The configured jitter delay is where the buffer starts and the least it
 /// holds; it grows with measured jitter up to [`MAX_PLAYOUT_DELAY_MS`].
 fn playout_buffer(
@@ -163,70 +160,6 @@ fn playout_buffer(
         max_payload: MAX_DATAGRAM,
         ..PlayoutConfig::default()
     })
-}
-
-/// What playing one [`Playout`] into the decoder gave.
-struct Rendered {
-    /// Audio is in the frame buffer.
-    heard: bool,
-    adjust: Adjust,
-}
-
-/// Decodes, conceals or recovers one tick's audio into `pcm`, counting
-/// what happened.
-fn render(
-    decoder: &mut dyn AudioDecoder,
-    pcm: &mut [i16],
-    stats: &SessionStats,
-    playout: Playout<'_>,
-) -> Rendered {
-    let mut adjust = Adjust::Keep;
-    let heard = match playout {
-        Playout::Frame {
-            payload,
-            adjust: offered,
-            ..
-        } => {
-            match decoder.decode(payload, pcm) {
-                Ok(n) if n == pcm.len() => adjust = offered,
-                // A short or undecodable frame is concealed rather than played.
-                _ => {
-                    decoder.conceal(pcm);
-                    bump(&stats.concealed);
-                }
-            }
-            true
-        }
-        Playout::Missing { next } => {
-            bump(&stats.lost);
-            // RFC 7587 §3.3: the next packet's in-band FEC rebuilds this one.
-            let recovered = match next {
-                Some(next) if decoder.supports_fec() => {
-                    matches!(decoder.decode_fec(next, pcm), Ok(n) if n == pcm.len())
-                }
-                _ => false,
-            };
-            if recovered {
-                bump(&stats.recovered);
-            } else {
-                decoder.conceal(pcm);
-                bump(&stats.concealed);
-            }
-            true
-        }
-        Playout::Stretch => {
-            decoder.conceal(pcm);
-            true
-        }
-        Playout::Idle => false,
-    };
-    Rendered { heard, adjust }
-}
-
-/// True when a frame is quiet enough to drop or stretch unheard.
-fn quiet(pcm: &[i16]) -> bool {
-    let energy: i64 = pcm.iter().map(|&s| s as i64 * s as i64).sum();
-    energy < QUIET_RMS * QUIET_RMS * pcm.len() as i64
 }
 
 /// Ticks later than this are skipped rather than sent in a burst: at most
@@ -573,6 +506,8 @@ impl MediaSession {
         self.pending_events.iter_mut().find_map(|e| e.take())
     }
 }
+
+mod render;
 
 #[cfg(test)]
 mod tests;

@@ -37,7 +37,8 @@ counters!(
         duplicates,
         concealed,
         jitter_us,
-        /// The playout delay at the last frame played.
+        /// The playout delay at the last frame played: from when an
+        /// on-time packet arrives to the end of its frame's playout.
         playout_delay_ms,
         /// Lost frames rebuilt from the next packet's in-band FEC.
         recovered,
