@@ -23,6 +23,10 @@ const FLOOR_WINDOW: u32 = 128;
 /// after a jitter spike, yet one late packet does not move it.
 const FORGET: f64 = 0.998;
 
+/// Growing weights are scaled back to one before they could overflow
+/// (about every 11 000 packets).
+const RESCALE_ABOVE: f64 = 1e10;
+
 /// Histogram resolution: a quarter frame (5 ms at 20 ms), so the target
 /// is not rounded up by most of a frame.
 const STEPS_PER_FRAME: i64 = 4;
@@ -47,6 +51,8 @@ pub(super) struct DelayEstimator {
     /// also holds everything later.
     histogram: Box<[f64]>,
     total: f64,
+    /// The weight the next packet adds.
+    increment: f64,
     /// Permille of packets the target must cover.
     quantile: f64,
     min: f64,
@@ -73,6 +79,7 @@ impl DelayEstimator {
             window_count: 0,
             histogram: vec![0.0; max as usize * STEPS_PER_FRAME as usize + 1].into_boxed_slice(),
             total: 0.0,
+            increment: 1.0,
             quantile: permille as f64 / 1000.0,
             min: min as f64,
             max: max as f64,
@@ -102,8 +109,12 @@ impl DelayEstimator {
     /// Our clock in RTP units since the epoch.
     fn units(&mut self, now: Instant) -> i64 {
         let epoch = *self.epoch.get_or_insert(now);
-        let nanos = now.saturating_duration_since(epoch).as_nanos();
-        (nanos * self.clock_rate as u128 / 1_000_000_000) as i64
+        let since = now.saturating_duration_since(epoch);
+        // Whole seconds and the fraction apart: 64-bit arithmetic is
+        // enough and far cheaper than a 128-bit division per packet.
+        let whole = since.as_secs().saturating_mul(self.clock_rate);
+        let fraction = since.subsec_nanos() as u64 * self.clock_rate / 1_000_000_000;
+        whole.saturating_add(fraction).min(i64::MAX as u64) as i64
     }
 
     /// Extends a 32-bit timestamp against the newest one seen (RFC 3550
@@ -142,11 +153,18 @@ impl DelayEstimator {
         let late = (transit - self.floor()).max(0) * STEPS_PER_FRAME;
         let steps = (late + self.frame_units - 1) / self.frame_units;
         let bucket = (steps as usize).min(self.histogram.len() - 1);
-        for weight in self.histogram.iter_mut() {
-            *weight *= FORGET;
+        // Rather than decay every bucket, each new packet weighs 1/FORGET
+        // more than the one before; only the ratios matter.
+        self.histogram[bucket] += self.increment;
+        self.total += self.increment;
+        self.increment /= FORGET;
+        if self.increment > RESCALE_ABOVE {
+            for weight in self.histogram.iter_mut() {
+                *weight /= self.increment;
+            }
+            self.total /= self.increment;
+            self.increment = 1.0;
         }
-        self.histogram[bucket] += 1.0 - FORGET;
-        self.total = self.total * FORGET + (1.0 - FORGET);
         let late_frames = self.quantile_steps() as f64 / STEPS_PER_FRAME as f64;
         self.target = (late_frames + 1.0 + MARGIN_FRAMES).clamp(self.min, self.max);
     }
