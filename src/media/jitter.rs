@@ -25,7 +25,8 @@
 //! not read as delay change while clock drift does: a sender 100 ppm fast
 //! adds one frame every 200 s, which the buffer offers to drop. If the
 //! caller never finds a quiet frame, frames are dropped without asking once
-//! the delay has stayed above the maximum for [`FORCE_AFTER_TICKS`]; a slow
+//! the delay has stayed two frames above the maximum for
+//! [`FORCE_AFTER_TICKS`]; a slow
 //! sender that drains the buffer makes it run dry and refill, concealed.
 
 mod adapt;
