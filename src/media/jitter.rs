@@ -26,8 +26,8 @@
 //! adds one frame every 200 s, which the buffer offers to drop. If the
 //! caller never finds a quiet frame, frames are dropped without asking once
 //! the delay has stayed two frames above the maximum for
-//! [`FORCE_AFTER_TICKS`]; a slow
-//! sender that drains the buffer makes it run dry and refill, concealed.
+//! [`FORCE_AFTER_TICKS`]; a slow sender that drains the buffer makes it run
+//! dry and refill, concealed.
 
 mod adapt;
 mod config;
@@ -183,6 +183,12 @@ impl PlayoutBuffer {
     /// [`Self::current_delay_frames`] as time.
     pub fn current_delay(&self) -> Duration {
         self.config.ptime.mul_f64(self.current_delay.max(0.0))
+    }
+
+    /// How many times a new stream replaced the one playing; when this
+    /// changes, the decoder's state belongs to a stream that is gone.
+    pub fn resets(&self) -> u64 {
+        self.stats.resets
     }
 
     /// Counters, plus the current depth.

@@ -304,10 +304,16 @@ impl MediaSession {
             ssrc: header.ssrc,
             marker: header.marker,
         };
+        let resets = self.playout.resets();
         match self.playout.push(now, &info, payload) {
             PushOutcome::Duplicate => bump(&self.stats.duplicates),
             PushOutcome::TooLate => bump(&self.stats.late),
             _ => {}
+        }
+        if self.playout.resets() != resets {
+            // A new source (another SSRC, RFC 3550 §8, or a jump): its
+            // audio must not be decoded or concealed from the old one's state.
+            self.decoder.reset();
         }
     }
 
