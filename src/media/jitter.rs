@@ -120,8 +120,9 @@ pub struct PlayoutBuffer {
     hold: bool,
     /// Consecutive pops with the delay two frames above the maximum.
     over_max_ticks: u32,
-    /// Timestamp of the last frame played, to see a talkspurt start.
-    last_played_timestamp: Option<u32>,
+    /// Extended sequence number and timestamp of the last frame played,
+    /// to see a talkspurt start.
+    last_played: Option<(u64, u32)>,
     buffered: u16,
     /// When the last packet was accepted.
     last_arrival: Option<Instant>,
@@ -159,7 +160,7 @@ impl PlayoutBuffer {
             offered: Adjust::Keep,
             hold: false,
             over_max_ticks: 0,
-            last_played_timestamp: None,
+            last_played: None,
             buffered: 0,
             last_arrival: None,
             candidate: None,
@@ -410,7 +411,7 @@ impl PlayoutBuffer {
         self.phase = Phase::Idle;
         self.floor = self.playout_point;
         self.current_delay = 0.0;
-        self.last_played_timestamp = None;
+        self.last_played = None;
     }
     /// Plays the frame at the playout point; `adapt` lets the delay
     /// control act first (not on the first frame after a refill, which the
@@ -459,7 +460,7 @@ impl PlayoutBuffer {
         self.slots[index].occupied = false;
         self.buffered -= 1;
         self.stats.played += 1;
-        self.last_played_timestamp = Some(slot.info.timestamp);
+        self.last_played = Some((ext, slot.info.timestamp));
         let start = index * self.config.max_payload;
         Playout::Frame {
             payload: &self.payloads[start..start + slot.len],

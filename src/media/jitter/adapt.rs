@@ -17,11 +17,13 @@ impl PlayoutBuffer {
     }
 
     /// True when the frame at the playout point starts a talkspurt: its
-    /// marker bit is set, or its timestamp jumps past the frame before it
-    /// (RFC 3551 §4.1).
+    /// marker bit is set, or its timestamp is further on from the last
+    /// frame played than the frames between them account for (RFC 3551 §4.1).
     pub(super) fn talkspurt_starts(&self, slot: &Slot) -> bool {
-        let gap = self.last_played_timestamp.is_some_and(|last| {
-            slot.info.timestamp.wrapping_sub(last) as i32 as i64 > self.frame_units
+        let gap = self.last_played.is_some_and(|(ext, timestamp)| {
+            let frames = slot.ext.saturating_sub(ext) as i64;
+            let elapsed = slot.info.timestamp.wrapping_sub(timestamp) as i32 as i64;
+            elapsed > frames.saturating_mul(self.frame_units)
         });
         slot.info.marker || gap
     }

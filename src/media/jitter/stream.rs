@@ -83,7 +83,7 @@ impl PlayoutBuffer {
         self.phase = Phase::Idle;
         self.floor = 0;
         self.hold = false;
-        self.last_played_timestamp = None;
+        self.last_played = None;
         self.delay.restart_stream();
         self.start_stream(first);
     }
