@@ -53,6 +53,10 @@ pub(super) struct DelayEstimator {
     total: f64,
     /// The weight the next packet adds.
     increment: f64,
+    /// The bucket holding the quantile, and the weight of the buckets below
+    /// it; kept up to date per packet rather than summed afresh.
+    quantile_bucket: usize,
+    weight_below: f64,
     /// Permille of packets the target must cover.
     quantile: f64,
     min: f64,
@@ -80,6 +84,8 @@ impl DelayEstimator {
             histogram: vec![0.0; max as usize * STEPS_PER_FRAME as usize + 1].into_boxed_slice(),
             total: 0.0,
             increment: 1.0,
+            quantile_bucket: 0,
+            weight_below: 0.0,
             quantile: permille as f64 / 1000.0,
             min: min as f64,
             max: max as f64,
@@ -157,6 +163,9 @@ impl DelayEstimator {
         // more than the one before; only the ratios matter.
         self.histogram[bucket] += self.increment;
         self.total += self.increment;
+        if bucket < self.quantile_bucket {
+            self.weight_below += self.increment;
+        }
         self.increment /= FORGET;
         if self.increment > RESCALE_ABOVE {
             for weight in self.histogram.iter_mut() {
@@ -164,23 +173,46 @@ impl DelayEstimator {
             }
             self.total /= self.increment;
             self.increment = 1.0;
+            // Summed afresh now and then, so rounding cannot pile up.
+            self.weight_below = self.histogram[..self.quantile_bucket].iter().sum();
         }
-        let late_frames = self.quantile_steps() as f64 / STEPS_PER_FRAME as f64;
+        self.move_quantile();
+        let late_frames = self.quantile_bucket as f64 / STEPS_PER_FRAME as f64;
         self.target = (late_frames + 1.0 + MARGIN_FRAMES).clamp(self.min, self.max);
     }
 
-    /// The lateness, in histogram steps, that the configured share of
-    /// packets stays within.
-    fn quantile_steps(&self) -> usize {
+    /// Moves the quantile to the lowest bucket up to which the configured
+    /// share of the weight lies; one packet moves it a step or two at most.
+    fn move_quantile(&mut self) {
+        let needed = self.quantile * self.total;
+        let last = self.histogram.len() - 1;
+        while self.quantile_bucket > 0 && self.weight_below >= needed {
+            self.quantile_bucket -= 1;
+            self.weight_below -= self.histogram[self.quantile_bucket];
+        }
+        while self.quantile_bucket < last
+            && self.weight_below + self.histogram[self.quantile_bucket] < needed
+        {
+            self.weight_below += self.histogram[self.quantile_bucket];
+            self.quantile_bucket += 1;
+        }
+    }
+
+    /// The quantile bucket found by summing the whole histogram, to check
+    /// the running one against.
+    #[cfg(test)]
+    pub(super) fn quantile_by_scan(&self) -> (usize, usize) {
         let needed = self.quantile * self.total;
         let mut sum = 0.0;
-        for (steps, &weight) in self.histogram.iter().enumerate() {
-            sum += weight;
-            if sum >= needed {
-                return steps;
-            }
-        }
-        self.histogram.len() - 1
+        let scanned = self
+            .histogram
+            .iter()
+            .position(|&weight| {
+                sum += weight;
+                sum >= needed
+            })
+            .unwrap_or(self.histogram.len() - 1);
+        (scanned, self.quantile_bucket)
     }
 
     /// How long ago, in frames, the packet with `timestamp` would have

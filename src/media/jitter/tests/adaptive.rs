@@ -238,3 +238,23 @@ fn silence_before_a_talkspurt_is_stretched_back_to_the_target() {
     // Back on target: the rest plays on.
     assert_eq!(outs[at..at + 5], [20, 21, 22, 23, 24].map(Out::Frame));
 }
+
+#[test]
+fn the_running_quantile_matches_a_full_scan() {
+    use super::super::delay::DelayEstimator;
+    let start = Instant::now();
+    let mut estimator = DelayEstimator::new(160, 8000, 1, 10, 950);
+    let mut rng = XorShift(0x3C6E_F372_FE94_F82B);
+    // Calm, spiky and calm again, for long enough to rescale twice.
+    for n in 0..30_000u32 {
+        let spread = if (8_000..12_000).contains(&n) {
+            150
+        } else {
+            15
+        };
+        let arrival = start + PTIME * n + rng.below(spread) as u32 * MS;
+        estimator.observe(arrival, n * 160);
+        let (scanned, running) = estimator.quantile_by_scan();
+        assert_eq!(scanned, running, "packet {n}");
+    }
+}
