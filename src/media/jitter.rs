@@ -183,7 +183,10 @@ impl PlayoutBuffer {
 
     /// [`Self::current_delay_frames`] as time.
     pub fn current_delay(&self) -> Duration {
-        self.config.ptime.mul_f64(self.current_delay.max(0.0))
+        // Clamped: a wild timestamp must not make the conversion overflow.
+        self.config
+            .ptime
+            .mul_f64(self.current_delay.clamp(0.0, 1e6))
     }
 
     /// How many times a new stream replaced the one playing; when this
