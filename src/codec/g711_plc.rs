@@ -14,7 +14,7 @@
 const PER_MS: usize = 8;
 
 /// History kept: 48.75 ms, three of the longest pitch periods plus a quarter
-/// of one for the overlap-add (G.711 Appendix I §I.2.1).
+/// of one for the overlap-add (G.711 Appendix I).
 pub const HISTORY_LEN: usize = 3 * PITCH_MAX + PITCH_MAX / 4;
 
 /// Shortest pitch period searched: 5 ms (200 Hz).
@@ -25,17 +25,17 @@ const PITCH_MAX: usize = 15 * PER_MS;
 const CORR_LEN: usize = 20 * PER_MS;
 
 /// The replayed span grows by one period every 10 ms of loss, up to three
-/// (G.711 Appendix I §I.2.3), so a long gap does not buzz on one period.
+/// (G.711 Appendix I), so a long gap does not buzz on one period.
 const PERIOD_STEP: usize = 10 * PER_MS;
 const MAX_PERIODS: usize = 3;
 
 /// Full level for the first 10 ms, then 20 % less per 10 ms, which reaches
-/// silence at 60 ms (G.711 Appendix I §I.2.4).
+/// silence at 60 ms (G.711 Appendix I).
 const FULL_LEVEL: usize = 10 * PER_MS;
 const SILENT_AFTER: usize = 60 * PER_MS;
 
 /// Cross-fade into the first good frame: 4 ms, plus 4 ms for each further
-/// 10 ms of loss, at most 10 ms (G.711 Appendix I §I.2.5).
+/// 10 ms of loss, at most 10 ms (G.711 Appendix I).
 const FADE_IN_BASE: usize = 4 * PER_MS;
 const FADE_IN_MAX: usize = 10 * PER_MS;
 
@@ -174,8 +174,8 @@ fn gain(erased: usize) -> f32 {
 }
 
 /// The lag in `PITCH_MIN..=PITCH_MAX` at which the last 20 ms best match
-/// the audio one lag earlier (normalised cross-correlation, G.711 Appendix I
-/// §I.2.2, searched at full resolution rather than coarse then fine).
+/// the audio one lag earlier (normalised cross-correlation as in G.711
+/// Appendix I, searched at full resolution rather than coarse then fine).
 fn find_pitch(history: &[i16; HISTORY_LEN]) -> usize {
     let window = &history[HISTORY_LEN - CORR_LEN..];
     let score = |lag: usize| {
