@@ -51,8 +51,8 @@ impl Default for PlayoutConfig {
             clock_rate: 8000,
             min_delay_frames: 3,
             // 200 ms: beyond it a conversation suffers more from the delay
-            // than from the loss (ITU-T G.114 puts the mouth-to-ear limit
-            // for most applications at 400 ms, of which the network takes half).
+            // than from the loss (ITU-T G.114 asks for one-way delay under
+            // 150 ms where possible and 400 ms at most, network included).
             max_delay_frames: 10,
             delay_quantile_permille: 950,
             capacity_frames: 32,
