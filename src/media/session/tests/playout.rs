@@ -125,3 +125,47 @@ fn the_current_and_target_delay_are_published() {
     assert_eq!(stats.playout_delay_ms, 60);
     assert_eq!(stats.lost + stats.late + stats.delay_dropped, 0);
 }
+
+/// Ten packets on time, then a 120 ms stall after which the six held
+/// packets arrive together, then on time again; returns the stats after
+/// two seconds of it.
+fn burst_after_stall(frame: [u8; 160]) -> crate::media::stats::SessionStatsSnapshot {
+    let mut s = echo_session(params(CodecKind::Pcmu, 0), Instant::now());
+    let start = s.poll_timeout() - Duration::from_millis(20);
+    let mut now = start;
+    let from: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+    for tick in 0..100u32 {
+        let due: Vec<u32> = match tick {
+            0..10 => vec![tick],
+            10..16 => vec![],
+            16 => (10..=16).collect(),
+            _ => vec![tick],
+        };
+        for n in due {
+            s.handle_rtp(now, from, &rtp(n as u16, n * 160, &frame));
+        }
+        run(
+            &mut s,
+            &mut now,
+            start + Duration::from_millis(20 * (tick as u64 + 1)),
+        );
+    }
+    s.stats.snapshot()
+}
+
+#[test]
+fn a_burst_is_played_down_to_the_target_in_quiet_frames_only() {
+    // μ-law 0xFF is digital silence: the extra delay is dropped in it.
+    let quiet = burst_after_stall([0xFF; 160]);
+    // The late burst taught the buffer a target of three frames; the six
+    // frames of delay the stall added above that were dropped.
+    assert_eq!(quiet.playout_target_ms, 60);
+    assert_eq!(quiet.delay_dropped, 6);
+    assert_eq!(quiet.playout_delay_ms, 60);
+    // A loud frame is never dropped: the delay stays where the burst put it.
+    let loud = burst_after_stall([0x20; 160]);
+    assert_eq!(loud.delay_dropped, 0);
+    assert_eq!(loud.playout_delay_ms, 180);
+    // The stall itself: six ticks concealed, in both.
+    assert_eq!((quiet.lost, loud.lost), (6, 6));
+}
