@@ -1,11 +1,12 @@
 //! Cost of the playout buffer per packet: one push and one pop, as a media
-//! worker does every 20 ms per leg.
+//! worker does every 20 ms per leg, in order, reordered, and through a
+//! jittery network with the adaptive delay at work.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use mediaplane::media::jitter::{PacketInfo, Playout, PlayoutBuffer, PlayoutConfig};
+use mediaplane::media::jitter::{Adjust, PacketInfo, Playout, PlayoutBuffer, PlayoutConfig};
 
 const PTIME: Duration = Duration::from_millis(20);
 
@@ -48,7 +49,7 @@ impl Stream {
     fn pop(&mut self) -> usize {
         let len = match self.buffer.pop(self.now) {
             Playout::Frame { payload, .. } => payload.len(),
-            Playout::Missing | Playout::Idle => 0,
+            Playout::Missing { .. } | Playout::Stretch | Playout::Idle => 0,
         };
         self.now += PTIME;
         len
@@ -82,5 +83,87 @@ fn playout(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, playout);
+/// Per-packet network delays in microseconds (0–60 ms, one in fifty lost),
+/// generated once so the measured loop only runs the buffer.
+fn jitter_trace(len: usize) -> Vec<Option<u64>> {
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (!state.is_multiple_of(50)).then_some(state % 60_000)
+        })
+        .collect()
+}
+
+fn adaptive(c: &mut Criterion) {
+    const TRACE: usize = 4096;
+    let delays = jitter_trace(TRACE);
+    let mut buffer = PlayoutBuffer::new(PlayoutConfig {
+        min_delay_frames: 2,
+        max_delay_frames: 10,
+        ..PlayoutConfig::default()
+    })
+    .expect("adaptive config");
+    let start = Instant::now();
+    let payload = [0x55u8; 160];
+    // Packets in flight, by arrival time: (arrival µs, sequence number).
+    let mut in_flight: Vec<(u64, u32)> = Vec::with_capacity(16);
+    let mut sent = 0u32;
+    let mut tick = 0u64;
+    let mut dropped = 0u64;
+    c.bench_function("playout adaptive push+pop with 0-60 ms jitter", |b| {
+        b.iter(|| {
+            let now_us = tick * 20_000 + 10_000;
+            // One packet sent per tick, delayed by the trace.
+            if let Some(delay) = delays[sent as usize % TRACE] {
+                in_flight.push((sent as u64 * 20_000 + delay, sent));
+            }
+            sent += 1;
+            let mut i = 0;
+            while i < in_flight.len() {
+                let (arrival, n) = in_flight[i];
+                if arrival <= now_us {
+                    in_flight.swap_remove(i);
+                    let info = PacketInfo {
+                        sequence: n as u16,
+                        timestamp: n.wrapping_mul(160),
+                        ssrc: 0x1234_5678,
+                        marker: false,
+                    };
+                    let at = start + Duration::from_micros(arrival);
+                    black_box(buffer.push(at, &info, &payload));
+                } else {
+                    i += 1;
+                }
+            }
+            let now = start + Duration::from_micros(now_us);
+            tick += 1;
+            // Every frame taken as quiet: the adaptation runs as often as it can.
+            let offer = match buffer.pop(now) {
+                Playout::Frame {
+                    adjust, payload, ..
+                } => {
+                    black_box(payload);
+                    adjust
+                }
+                _ => Adjust::Keep,
+            };
+            match offer {
+                Adjust::MayDrop => {
+                    dropped += 1;
+                    black_box(matches!(buffer.drop_and_pop(now), Playout::Idle));
+                }
+                Adjust::MayStretch => {
+                    black_box(buffer.stretch());
+                }
+                Adjust::Keep => {}
+            }
+        })
+    });
+    black_box(dropped);
+}
+
+criterion_group!(benches, playout, adaptive);
 criterion_main!(benches);

@@ -175,7 +175,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     eprintln!(
         "quality_chain: codec={:?} loss={} jitter_ms={} seed={} sent={} dropped={} \
          reordered={} too_late={} lost={} underrun_ticks={} overflow_dropped={} \
-         concealed={} fec={} decode_errors={} target_delay_ms={} delay_start_ms={} \
+         concealed={} recovered={} shrink_dropped={} stretched={} target_delay_ms={} delay_start_ms={} \
          delay_end_ms={} chain_delay_ms={:.2}",
         args.codec,
         args.loss,
@@ -189,8 +189,9 @@ fn main() -> Result<(), Box<dyn Error>> {
         playout.underrun_ticks,
         playout.overflow_dropped,
         decode.concealed,
-        decode.fec,
-        decode.decode_errors,
+        decode.recovered,
+        playout.shrink_dropped,
+        playout.stretched,
         u32::from(receiver.target_delay_frames()) * PTIME_MS,
         delay_ms(lag_frames),
         delay_ms(latest),

@@ -1,28 +1,22 @@
 //! The receive side of the lossy hop: mediaplane's playout buffer and decoder.
 //!
 //! The only place the example touches the playout buffer, so a change of its
-//! API is adapted here alone. It follows `MediaSession::receive_frame`: a
-//! frame that is there is decoded, one that is missing (or does not decode)
-//! is concealed, or rebuilt from the next packet's FEC when the codec has it.
+//! API is adapted here alone. It runs `MediaSession`'s own receive path: the
+//! buffer sized by `playout_buffer`, each tick rendered by `render` (decode,
+//! FEC recovery from the next packet, or concealment), and the delay adapted
+//! only in quiet frames, exactly as `MediaSession::receive_frame` does.
 
 use std::time::{Duration, Instant};
 
 use mediaplane::codec::{new_decoder, AudioDecoder, CodecKind};
-use mediaplane::media::jitter::{PacketInfo, Playout, PlayoutBuffer, PlayoutConfig, PlayoutStats};
-use mediaplane::media::session::MAX_DATAGRAM;
+use mediaplane::media::jitter::{Adjust, PacketInfo, Playout, PlayoutBuffer, PlayoutStats};
+use mediaplane::media::session::render::{quiet, render};
+use mediaplane::media::session::{playout_buffer, MediaParams};
+use mediaplane::media::stats::{SessionStats, SessionStatsSnapshot};
 
 /// Arbitrary RTP identity of the caller's stream.
 const SSRC: u32 = 0x5eed_cafe;
 const FIRST_SEQUENCE: u16 = 4321;
-
-/// What the decoder did, beyond what the buffer counts.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct DecodeCounts {
-    pub decoded: u64,
-    pub concealed: u64,
-    pub fec: u64,
-    pub decode_errors: u64,
-}
 
 /// One tick's audio, or nothing while the buffer is idle.
 pub enum Tick<'a> {
@@ -41,23 +35,25 @@ pub struct Receiver {
     /// RTP timestamp units per frame.
     frame_ticks: u32,
     pcm: Vec<i16>,
-    counts: DecodeCounts,
+    stats: SessionStats,
 }
 
 impl Receiver {
-    /// A buffer sized as `MediaSession` sizes it for `playout_ms` of target delay.
+    /// A buffer sized as `MediaSession` sizes it for `playout_ms` of jitter delay.
     pub fn new(codec: CodecKind, ptime: Duration, playout_ms: u32) -> Result<Self, String> {
         let ptime_ms = ptime.as_millis() as u32;
-        let target = playout_ms.div_ceil(ptime_ms).max(1) as u16;
-        let buffer = PlayoutBuffer::new(PlayoutConfig {
-            ptime,
-            clock_rate: codec.clock_rate(),
-            target_delay_frames: target,
-            capacity_frames: (target * 4).max(16),
-            max_payload: MAX_DATAGRAM,
-            ..PlayoutConfig::default()
-        })
-        .map_err(|e| format!("playout buffer: {e}"))?;
+        let params = MediaParams {
+            codec,
+            payload_type: 0,
+            telephone_event_pt: None,
+            ptime_ms,
+            remote_rtp: None,
+            send: false,
+            receive: true,
+            codec_options: Default::default(),
+        };
+        let buffer =
+            playout_buffer(&params, playout_ms).map_err(|e| format!("playout buffer: {e}"))?;
         let decoder = new_decoder(codec).map_err(|e| format!("decoder: {e}"))?;
         let frame = (codec.audio_rate() as u128 * ptime.as_millis() / 1000) as usize;
         Ok(Receiver {
@@ -66,7 +62,7 @@ impl Receiver {
             frame_ticks: ((u128::from(codec.clock_rate()) * ptime.as_millis() / 1000) as u32)
                 .max(1),
             pcm: vec![0; frame],
-            counts: DecodeCounts::default(),
+            stats: SessionStats::default(),
         })
     }
 
@@ -82,30 +78,25 @@ impl Receiver {
         let _ = self.buffer.push(now, &info, payload);
     }
 
-    /// One ptime tick.
+    /// One ptime tick, as `MediaSession::receive_frame` plays it.
     pub fn tick(&mut self, now: Instant) -> Tick<'_> {
-        let counts = &mut self.counts;
-        let decoder = &mut *self.decoder;
-        let pcm = &mut self.pcm[..];
-        let frame = match self.buffer.pop(now) {
-            Playout::Frame { payload, info } => {
-                match decoder.decode(payload, pcm) {
-                    Ok(n) if n == pcm.len() => counts.decoded += 1,
-                    _ => {
-                        counts.decode_errors += 1;
-                        conceal(decoder, None, pcm, counts);
-                    }
-                }
-                Some((info.timestamp / self.frame_ticks) as usize)
+        let playout = self.buffer.pop(now);
+        let mut frame = frame_of(&playout, self.frame_ticks);
+        let mut rendered = render(&mut *self.decoder, &mut self.pcm, &self.stats, playout);
+        match rendered.adjust {
+            Adjust::MayDrop if quiet(&self.pcm) => {
+                let next = self.buffer.drop_and_pop(now);
+                frame = frame_of(&next, self.frame_ticks);
+                rendered = render(&mut *self.decoder, &mut self.pcm, &self.stats, next);
             }
-            // The buffer does not hand out the packet after a gap yet, so
-            // there is no FEC to read (PCMU, on this hop, has none anyway).
-            Playout::Missing => {
-                conceal(decoder, None, pcm, counts);
-                None
+            Adjust::MayStretch if quiet(&self.pcm) => {
+                self.buffer.stretch();
             }
-            Playout::Idle => return Tick::Idle,
-        };
+            _ => {}
+        }
+        if !rendered.heard {
+            return Tick::Idle;
+        }
         Tick::Audio {
             pcm: &self.pcm,
             frame,
@@ -116,8 +107,9 @@ impl Receiver {
         self.buffer.stats()
     }
 
-    pub fn decode_counts(&self) -> DecodeCounts {
-        self.counts
+    /// Lost, concealed and FEC-recovered frames, as a session counts them.
+    pub fn decode_counts(&self) -> SessionStatsSnapshot {
+        self.stats.snapshot()
     }
 
     pub fn target_delay_frames(&self) -> u16 {
@@ -125,21 +117,10 @@ impl Receiver {
     }
 }
 
-/// Fills a missing frame: from the next packet's FEC when the codec carries
-/// it and that packet is at hand, else by concealment.
-fn conceal(
-    decoder: &mut dyn AudioDecoder,
-    next: Option<&[u8]>,
-    pcm: &mut [i16],
-    counts: &mut DecodeCounts,
-) {
-    if let Some(next) = next.filter(|_| decoder.supports_fec()) {
-        if matches!(decoder.decode_fec(next, pcm), Ok(n) if n == pcm.len()) {
-            counts.fec += 1;
-            return;
-        }
+/// The number of the frame a tick plays, when it plays one.
+fn frame_of(playout: &Playout<'_>, frame_ticks: u32) -> Option<usize> {
+    match playout {
+        Playout::Frame { info, .. } => Some((info.timestamp / frame_ticks) as usize),
+        _ => None,
     }
-    let written = decoder.conceal(pcm).min(pcm.len());
-    pcm[written..].fill(0);
-    counts.concealed += 1;
 }

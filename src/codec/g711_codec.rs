@@ -1,15 +1,12 @@
 //! PCMU and PCMA (ITU-T G.711, RFC 3551 §4.5.14) behind the codec traits.
 //!
 //! One byte per sample at 8 kHz, so any frame length works and the payload
-//! length equals the sample count.
+//! length equals the sample count. Lost frames are concealed by pitch
+//! repetition (ITU-T G.711 Appendix I, [`G711Plc`]).
 
-use super::conceal::RepeatFadeConcealer;
 use super::g711::{alaw_decode, alaw_encode, ulaw_decode, ulaw_encode};
+use super::g711_plc::G711Plc;
 use super::{AudioDecoder, AudioEncoder, CodecError, CodecKind};
-
-/// The longest frame whose audio the concealment remembers whole: 120 ms,
-/// the largest ptime in common use.
-const MAX_FRAME_SAMPLES: usize = 960;
 
 /// Which G.711 companding law.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,18 +65,19 @@ impl AudioEncoder for G711Encoder {
     }
 }
 
-/// G.711 decoder with repeat-and-fade concealment.
+/// G.711 decoder with pitch-repetition concealment. It remembers its own
+/// output, so the first good frame after a loss is cross-faded in.
 #[derive(Debug)]
 pub struct G711Decoder {
     law: G711Law,
-    concealer: RepeatFadeConcealer,
+    plc: G711Plc,
 }
 
 impl G711Decoder {
     pub fn new(law: G711Law) -> Self {
         Self {
             law,
-            concealer: RepeatFadeConcealer::new(MAX_FRAME_SAMPLES),
+            plc: G711Plc::new(),
         }
     }
 }
@@ -110,23 +108,22 @@ impl AudioDecoder for G711Decoder {
                 .zip(payload)
                 .for_each(|(o, &c)| *o = alaw_decode(c)),
         }
-        self.concealer.remember(out);
+        self.plc.good_frame(out);
         Ok(payload.len())
     }
 
     fn conceal(&mut self, out: &mut [i16]) -> usize {
-        self.concealer.conceal(out)
+        self.plc.conceal(out)
     }
 
     fn reset(&mut self) {
-        self.concealer.reset();
+        self.plc.reset();
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::conceal::FADE_FRAMES;
 
     const LAWS: [G711Law; 2] = [G711Law::MuLaw, G711Law::ALaw];
 
@@ -240,7 +237,7 @@ mod tests {
     }
 
     #[test]
-    fn concealment_fades_to_silence() {
+    fn concealment_fades_to_silence_within_60_ms() {
         for law in LAWS {
             let mut encoder = G711Encoder::new(law);
             let mut decoder = G711Decoder::new(law);
@@ -250,23 +247,26 @@ mod tests {
             encoder.encode(&pcm, &mut payload).unwrap();
             decoder.decode(&payload, &mut good).unwrap();
 
-            let peak = |f: &[i16]| f.iter().map(|s| s.unsigned_abs()).max().unwrap_or(0);
+            let peak = |f: &[i16]| f.iter().map(|s| s.unsigned_abs() as u32).max().unwrap_or(0);
             let mut out = [0i16; 160];
-            let mut previous = peak(&good);
-            for frame in 1..=FADE_FRAMES {
-                assert_eq!(decoder.conceal(&mut out), 160);
-                let p = peak(&out);
-                assert!(p < previous, "{law:?} concealed frame {frame} not quieter");
-                if frame == 1 {
-                    assert!(p > previous / 2, "{law:?} first concealed frame too quiet");
-                }
-                previous = p;
-            }
+            // 0–20 ms: full level for 10 ms, then falling (G.711 Appendix I).
+            assert_eq!(decoder.conceal(&mut out), 160);
+            assert!(peak(&out[..80]) > peak(&good) * 9 / 10, "{law:?} too quiet");
+            assert!(
+                peak(&out[140..]) < peak(&good) * 9 / 10,
+                "{law:?} not fading"
+            );
+            // 20–40 ms quieter still, 40–60 ms reaches silence.
+            let first = peak(&out);
+            decoder.conceal(&mut out);
+            assert!(peak(&out) < first, "{law:?} second frame not quieter");
+            decoder.conceal(&mut out);
+            assert_eq!(out[159], 0);
             for _ in 0..5 {
                 decoder.conceal(&mut out);
                 assert!(
                     out.iter().all(|&s| s == 0),
-                    "{law:?} not silent after the fade"
+                    "{law:?} not silent after 60 ms"
                 );
             }
         }

@@ -6,6 +6,7 @@ pub mod error;
 pub mod factory;
 pub mod g711;
 pub mod g711_codec;
+pub mod g711_plc;
 pub mod g722_codec;
 pub mod kind;
 pub mod l16_codec;

@@ -1,4 +1,5 @@
-//! Playout buffer: reorders RTP packets and releases one frame per ptime tick.
+//! Adaptive playout buffer: reorders RTP packets and releases one frame per
+//! ptime tick, holding as much delay as the network's jitter calls for.
 //!
 //! Sans-IO: the caller pushes each received packet with its arrival time and
 //! pops once per ptime tick. All storage (one slot per frame of capacity, each
@@ -9,88 +10,45 @@
 //! packet is one frame, whatever its timestamp says, so a sender that stops
 //! during silence (RFC 3551 §4.1) resumes without a gap to conceal.
 //!
-//! The playout point (the next sequence number out) is only moved by `store`
-//! (choosing the first frame of a talkspurt), `play_next`, `trim_to` and
-//! `go_idle`, and the target delay is read only by `filled` and `store`'s
-//! overflow trim: adaptive delay and clock drift handling plug in there.
+//! The target delay comes from [`delay`]: a high percentile of how late
+//! packets arrive. The buffer moves towards it only where no one hears it:
+//! - when playout starts or refills after running dry (a talkspurt start or
+//!   a silence gap), it waits for the target delay's worth of frames;
+//! - before a talkspurt's first frame (marker bit or a timestamp gap,
+//!   RFC 3551 §4.1) it inserts silence to grow;
+//! - mid-talkspurt it offers [`Adjust::MayDrop`] or [`Adjust::MayStretch`]
+//!   with a frame and the caller, which decodes it, takes the offer only
+//!   when the frame is quiet.
+//!
+//! The delay is measured against each packet's due time (when it would have
+//! arrived with no queueing), not by counting frames held, so jitter does
+//! not read as delay change while clock drift does: a sender 100 ppm fast
+//! adds one frame every 200 s, which the buffer offers to drop. If the
+//! caller never finds a quiet frame, frames are dropped without asking once
+//! the delay has stayed two frames above the maximum for
+//! [`FORCE_AFTER_TICKS`]; a slow sender that drains the buffer makes it run
+//! dry and refill, concealed.
 
+mod adapt;
 mod config;
+mod delay;
+mod stream;
+mod types;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 pub use config::{PlayoutConfig, PlayoutConfigError, MAX_CAPACITY_FRAMES, MAX_PAYLOAD_BYTES};
+pub use types::{Adjust, PacketInfo, Playout, PlayoutStats, PushOutcome};
+
+use delay::DelayEstimator;
 
 /// Extended sequence numbers of a stream start here, so that packets
 /// reordered before the first one stay positive.
 const EXT_ORIGIN: u64 = 1 << 32;
 
-/// The RTP header fields the buffer needs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct PacketInfo {
-    pub sequence: u16,
-    pub timestamp: u32,
-    pub ssrc: u32,
-    pub marker: bool,
-}
-
-/// What became of a pushed packet.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PushOutcome {
-    /// Stored for playout.
-    Accepted,
-    /// Already held; dropped.
-    Duplicate,
-    /// Its frame was already played or given up; dropped.
-    TooLate,
-    /// Payload larger than the configured maximum; dropped.
-    TooLarge,
-    /// From a new SSRC or after a big jump: held aside until the next packet
-    /// confirms a new stream (RFC 3550 A.1 probation), which then resets the buffer.
-    Unconfirmed,
-}
-
-/// What to play for this tick.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Playout<'a> {
-    /// The next frame's payload.
-    Frame { payload: &'a [u8], info: PacketInfo },
-    /// A frame that is not there: the decoder conceals it.
-    Missing,
-    /// Nothing is playing: not started yet, or the stream stopped.
-    Idle,
-}
-
-/// Counters since construction.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct PlayoutStats {
-    /// Packets pushed, whatever became of them.
-    pub received: u64,
-    /// Packets stored (including a confirmed new stream's first packet).
-    pub accepted: u64,
-    pub duplicates: u64,
-    pub too_late: u64,
-    pub too_large: u64,
-    /// Unconfirmed packets dropped when another took their place.
-    pub strays: u64,
-    /// Accepted packets that arrived after a higher sequence number.
-    pub reordered: u64,
-    /// Frames handed out.
-    pub played: u64,
-    /// Missing frames whose sequence number never arrived in time.
-    pub lost: u64,
-    /// Missing frames because the buffer ran dry and is refilling.
-    pub underrun_ticks: u64,
-    /// Frames dropped to bring an overfull buffer back to the target delay.
-    pub overflow_dropped: u64,
-    /// Frames discarded by a reset.
-    pub flushed: u64,
-    /// New streams (SSRC change or jump) that replaced the current one.
-    pub resets: u64,
-    /// Frames from the playout point to the newest packet held.
-    pub depth_frames: u16,
-    /// Packets held.
-    pub buffered: u16,
-}
+/// Ticks the delay may stay two frames above the maximum, with every
+/// offer to drop refused, before a frame is dropped regardless: 5 s at 20 ms.
+pub const FORCE_AFTER_TICKS: u32 = 250;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
@@ -151,7 +109,20 @@ pub struct PlayoutBuffer {
     /// Lowest sequence number a new talkspurt may start from: everything
     /// below it was played or given up.
     floor: u64,
-    target_delay_frames: u16,
+    delay: DelayEstimator,
+    /// RTP clock units per frame.
+    frame_units: i64,
+    /// The delay measured at the last frame played, in frames.
+    current_delay: f64,
+    /// What the last pop offered, so only an offered change is taken.
+    offered: Adjust,
+    /// The caller took a stretch: the next pop plays [`Playout::Stretch`].
+    hold: bool,
+    /// Consecutive pops with the delay two frames above the maximum.
+    over_max_ticks: u32,
+    /// Extended sequence number and timestamp of the last frame played,
+    /// to see a talkspurt start.
+    last_played: Option<(u64, u32)>,
     buffered: u16,
     /// When the last packet was accepted.
     last_arrival: Option<Instant>,
@@ -177,7 +148,19 @@ impl PlayoutBuffer {
             highest_timestamp: 0,
             playout_point: 0,
             floor: 0,
-            target_delay_frames: config.target_delay_frames,
+            delay: DelayEstimator::new(
+                config.frame_units(),
+                config.clock_rate,
+                config.min_delay_frames,
+                config.max_delay_frames,
+                config.delay_quantile_permille,
+            ),
+            frame_units: config.frame_units().max(1),
+            current_delay: 0.0,
+            offered: Adjust::Keep,
+            hold: false,
+            over_max_ticks: 0,
+            last_played: None,
             buffered: 0,
             last_arrival: None,
             candidate: None,
@@ -186,15 +169,30 @@ impl PlayoutBuffer {
         })
     }
 
-    /// Frames held before playout starts.
+    /// The delay aimed for now, in frames, between the configured min and max.
     pub fn target_delay_frames(&self) -> u16 {
-        self.target_delay_frames
+        self.delay.target_frames()
     }
 
-    /// Changes the target delay (clamped to 1..=capacity); it applies the
-    /// next time playout starts or the buffer overflows.
-    pub fn set_target_delay_frames(&mut self, frames: u16) {
-        self.target_delay_frames = frames.clamp(1, self.config.capacity_frames);
+    /// The playout delay at the last frame played, in frames: from the
+    /// arrival of a packet that met no queueing to the end of its frame's
+    /// playout (so a frame played as it arrives counts one). Zero while idle.
+    pub fn current_delay_frames(&self) -> f64 {
+        self.current_delay
+    }
+
+    /// [`Self::current_delay_frames`] as time.
+    pub fn current_delay(&self) -> Duration {
+        // Clamped: a wild timestamp must not make the conversion overflow.
+        self.config
+            .ptime
+            .mul_f64(self.current_delay.clamp(0.0, 1e6))
+    }
+
+    /// How many times a new stream replaced the one playing; when this
+    /// changes, the decoder's state belongs to a stream that is gone.
+    pub fn resets(&self) -> u64 {
+        self.stats.resets
     }
 
     /// Counters, plus the current depth.
@@ -207,6 +205,7 @@ impl PlayoutBuffer {
         PlayoutStats {
             depth_frames: depth as u16,
             buffered: self.buffered,
+            target_frames: self.delay.target_frames(),
             ..self.stats
         }
     }
@@ -231,12 +230,17 @@ impl PlayoutBuffer {
 
     /// Takes the frame for this tick; call once per ptime.
     pub fn pop(&mut self, now: Instant) -> Playout<'_> {
+        self.offered = Adjust::Keep;
+        if std::mem::take(&mut self.hold) {
+            self.stats.stretched += 1;
+            return Playout::Stretch;
+        }
         match self.phase {
             Phase::Idle => Playout::Idle,
             Phase::Priming { first_arrival } => {
                 if self.filled(now, first_arrival) {
                     self.phase = Phase::Playing;
-                    self.play_next()
+                    self.play_next(now, false)
                 } else {
                     Playout::Idle
                 }
@@ -245,93 +249,61 @@ impl PlayoutBuffer {
                 let refilled = first_arrival.is_some_and(|first| self.filled(now, first));
                 if refilled {
                     self.phase = Phase::Playing;
-                    self.play_next()
+                    self.play_next(now, false)
                 } else if self.buffered == 0 && self.stopped(now) {
                     self.go_idle();
                     Playout::Idle
                 } else {
                     self.stats.underrun_ticks += 1;
-                    Playout::Missing
+                    Playout::Missing { next: None }
                 }
             }
-            Phase::Playing => self.play_next(),
+            Phase::Playing => self.play_next(now, true),
         }
     }
 
-    fn continuity(&self, info: &PacketInfo) -> Continuity {
-        let Some(ssrc) = self.ssrc else {
-            return Continuity::First;
-        };
-        if info.ssrc != ssrc {
-            return Continuity::Break;
+    /// The caller dropped the frame the last pop offered with
+    /// [`Adjust::MayDrop`] (it was quiet): plays the next one in its place,
+    /// in the same tick, one frame closer to the target delay. Idle, and
+    /// nothing changes, when the last pop offered no drop.
+    pub fn drop_and_pop(&mut self, now: Instant) -> Playout<'_> {
+        if self.offered != Adjust::MayDrop {
+            return Playout::Idle;
         }
-        // The 16-bit difference, read as signed, places the packet relative
-        // to the newest one across the 65535 → 0 wrap (RFC 3550 A.1).
-        let delta = info.sequence.wrapping_sub(self.highest as u16) as i16 as i64;
-        let timestamp_delta = info.timestamp.wrapping_sub(self.highest_timestamp) as i32 as i64;
-        if delta > self.config.max_dropout as i64
-            || delta < -(self.config.max_misorder as i64)
-            || timestamp_delta.abs() > self.max_timestamp_jump
-        {
-            return Continuity::Break;
+        self.offered = Adjust::Keep;
+        self.stats.shrink_dropped += 1;
+        self.play_next(now, false)
+    }
+
+    /// The caller takes the [`Adjust::MayStretch`] the last pop offered (the
+    /// frame was quiet): the next pop plays [`Playout::Stretch`] and the
+    /// frames after wait one tick. False, and nothing changes, when the last
+    /// pop offered no stretch.
+    pub fn stretch(&mut self) -> bool {
+        if self.offered != Adjust::MayStretch {
+            return false;
         }
-        Continuity::Same(self.highest.saturating_add_signed(delta))
-    }
-
-    fn start_stream(&mut self, info: &PacketInfo) {
-        self.ssrc = Some(info.ssrc);
-        self.highest = EXT_ORIGIN + info.sequence as u64;
-        self.highest_timestamp = info.timestamp;
-    }
-
-    /// Holds a packet that breaks continuity until a second one, adjacent in
-    /// sequence and from the same SSRC, confirms the new stream; a lone stray
-    /// (an old duplicate, a misrouted packet) then cannot flush good audio.
-    fn probation(&mut self, now: Instant, info: &PacketInfo, payload: &[u8]) -> PushOutcome {
-        if let Some((held, held_len)) = self.candidate.take() {
-            if self.confirms(&held, info) {
-                self.reset(&held);
-                // Moved out for the duration of the copy into a slot.
-                let held_payload = std::mem::take(&mut self.candidate_payload);
-                let ext = EXT_ORIGIN + held.sequence as u64;
-                self.store(now, ext, &held, &held_payload[..held_len]);
-                self.candidate_payload = held_payload;
-                return match self.continuity(info) {
-                    Continuity::Same(ext) => self.store(now, ext, info, payload),
-                    // `confirms` checked the same bounds.
-                    Continuity::First | Continuity::Break => PushOutcome::Unconfirmed,
-                };
-            }
-            self.stats.strays += 1;
-        }
-        self.candidate_payload[..payload.len()].copy_from_slice(payload);
-        self.candidate = Some((*info, payload.len()));
-        PushOutcome::Unconfirmed
-    }
-
-    fn confirms(&self, held: &PacketInfo, info: &PacketInfo) -> bool {
-        let delta = info.sequence.wrapping_sub(held.sequence) as i16 as i64;
-        let timestamp_delta = info.timestamp.wrapping_sub(held.timestamp) as i32 as i64;
-        info.ssrc == held.ssrc
-            && delta != 0
-            && delta.abs() < self.config.capacity_frames as i64
-            && delta <= self.config.max_dropout as i64
-            && delta >= -(self.config.max_misorder as i64)
-            && timestamp_delta.abs() <= self.max_timestamp_jump
-    }
-
-    /// Drops the current stream for the one `first` starts.
-    fn reset(&mut self, first: &PacketInfo) {
-        self.stats.resets += 1;
-        self.stats.flushed += self.buffered as u64;
-        self.slots.fill(EMPTY_SLOT);
-        self.buffered = 0;
-        self.phase = Phase::Idle;
-        self.floor = 0;
-        self.start_stream(first);
+        self.offered = Adjust::Keep;
+        self.hold = true;
+        true
     }
 
     fn store(&mut self, now: Instant, ext: u64, info: &PacketInfo, payload: &[u8]) -> PushOutcome {
+        let outcome = self.store_in_slot(now, ext, info, payload);
+        // Late packets count most: they are what the delay must cover.
+        if matches!(outcome, PushOutcome::Accepted | PushOutcome::TooLate) {
+            self.delay.observe(now, info.timestamp);
+        }
+        outcome
+    }
+
+    fn store_in_slot(
+        &mut self,
+        now: Instant,
+        ext: u64,
+        info: &PacketInfo,
+        payload: &[u8],
+    ) -> PushOutcome {
         let capacity = self.config.capacity_frames as u64;
         // Where the window of playable frames starts, and whether this packet
         // moves it: before the first frame goes out an earlier packet may
@@ -364,7 +336,7 @@ impl PlayoutBuffer {
         if ext >= self.playout_point + capacity {
             // Sender faster than our clock, or a burst: keep the newest
             // target-delay frames.
-            self.trim_to(ext + 1 - self.target_delay_frames as u64);
+            self.trim_to(ext + 1 - self.delay.target_frames() as u64);
         }
 
         let start = index * self.config.max_payload;
@@ -427,13 +399,10 @@ impl PlayoutBuffer {
         if self.buffered == 0 {
             return false;
         }
+        let target = self.delay.target_frames();
         let depth = self.highest + 1 - self.playout_point;
-        let wait = self
-            .config
-            .ptime
-            .saturating_mul(self.target_delay_frames as u32);
-        depth >= self.target_delay_frames as u64
-            || now.saturating_duration_since(first_arrival) >= wait
+        let wait = self.config.ptime.saturating_mul(target as u32);
+        depth >= target as u64 || now.saturating_duration_since(first_arrival) >= wait
     }
 
     fn stopped(&self, now: Instant) -> bool {
@@ -444,9 +413,13 @@ impl PlayoutBuffer {
     fn go_idle(&mut self) {
         self.phase = Phase::Idle;
         self.floor = self.playout_point;
+        self.current_delay = 0.0;
+        self.last_played = None;
     }
-
-    fn play_next(&mut self) -> Playout<'_> {
+    /// Plays the frame at the playout point; `adapt` lets the delay
+    /// control act first (not on the first frame after a refill, which the
+    /// refill already sized, nor on a frame replacing a dropped one).
+    fn play_next(&mut self, now: Instant, adapt: bool) -> Playout<'_> {
         if self.buffered == 0 {
             // Ran dry: hold the playout point and refill to the target delay
             // rather than skip frames that are merely late.
@@ -454,24 +427,48 @@ impl PlayoutBuffer {
                 first_arrival: None,
             };
             self.stats.underrun_ticks += 1;
-            return Playout::Missing;
+            return Playout::Missing { next: None };
+        }
+        if adapt {
+            if let Some(stretch) = self.adapt(now) {
+                return stretch;
+            }
+            if self.buffered == 0 {
+                // A forced drop took the last frame held.
+                self.phase = Phase::Rebuffering {
+                    first_arrival: None,
+                };
+                self.stats.underrun_ticks += 1;
+                return Playout::Missing { next: None };
+            }
+        } else {
+            self.current_delay = self.measure(now);
         }
         let ext = self.playout_point;
         self.playout_point += 1;
-        let index = (ext % self.config.capacity_frames as u64) as usize;
-        let slot = &mut self.slots[index];
+        let capacity = self.config.capacity_frames as u64;
+        let index = (ext % capacity) as usize;
+        let slot = self.slots[index];
         if !(slot.occupied && slot.ext == ext) {
             self.stats.lost += 1;
-            return Playout::Missing;
+            self.offered = Adjust::Keep;
+            let next_index = ((ext + 1) % capacity) as usize;
+            let next = self.slots[next_index];
+            let next = (next.occupied && next.ext == ext + 1).then(|| {
+                let start = next_index * self.config.max_payload;
+                &self.payloads[start..start + next.len]
+            });
+            return Playout::Missing { next };
         }
-        slot.occupied = false;
-        let (len, info) = (slot.len, slot.info);
+        self.slots[index].occupied = false;
         self.buffered -= 1;
         self.stats.played += 1;
+        self.last_played = Some((ext, slot.info.timestamp));
         let start = index * self.config.max_payload;
         Playout::Frame {
-            payload: &self.payloads[start..start + len],
-            info,
+            payload: &self.payloads[start..start + slot.len],
+            info: slot.info,
+            adjust: self.offered,
         }
     }
 }

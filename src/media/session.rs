@@ -15,10 +15,12 @@ use crate::codec::{
 };
 use crate::media::bridge::{BridgeLink, ForwardKind};
 use crate::media::jitter::{
-    PacketInfo, Playout, PlayoutBuffer, PlayoutConfig, PlayoutConfigError, PushOutcome,
+    Adjust, PacketInfo, Playout, PlayoutBuffer, PlayoutConfig, PlayoutConfigError, PushOutcome,
+    MAX_CAPACITY_FRAMES,
 };
 use crate::media::rtp_header;
 use crate::media::stats::{add, bump, set, MediaMetrics, SessionStats};
+use render::{quiet, render};
 
 /// Identifies a session across the control and data planes.
 pub type SessionId = u64;
@@ -147,16 +149,26 @@ pub enum SessionError {
     Playout(#[from] PlayoutConfigError),
 }
 
-fn playout_buffer(
+/// The most playout delay the buffer grows to on a jittery network.
+const MAX_PLAYOUT_DELAY_MS: u32 = 200;
+
+/// The configured jitter delay is where the buffer starts and the least it
+/// holds; it grows with measured jitter up to [`MAX_PLAYOUT_DELAY_MS`].
+pub fn playout_buffer(
     params: &MediaParams,
     jitter_delay_ms: u32,
 ) -> Result<PlayoutBuffer, PlayoutConfigError> {
-    let target = jitter_delay_ms.div_ceil(params.ptime_ms).max(1) as u16;
+    let ptime_ms = params.ptime_ms.max(1);
+    let min = jitter_delay_ms.div_ceil(ptime_ms).max(1);
+    let max = MAX_PLAYOUT_DELAY_MS.div_ceil(ptime_ms).max(min);
+    let clamp = |frames: u32| frames.min(MAX_CAPACITY_FRAMES as u32) as u16;
     PlayoutBuffer::new(PlayoutConfig {
         ptime: Duration::from_millis(params.ptime_ms as u64),
         clock_rate: params.codec.clock_rate(),
-        target_delay_frames: target,
-        capacity_frames: (target * 4).max(16),
+        min_delay_frames: clamp(min),
+        max_delay_frames: clamp(max),
+        // Room for a burst as long again as the largest delay.
+        capacity_frames: clamp((max * 2).max(16)),
         max_payload: MAX_DATAGRAM,
         ..PlayoutConfig::default()
     })
@@ -219,12 +231,16 @@ impl MediaSession {
         })
     }
 
-    /// The playout delay the buffer aims for, for the API.
+    /// The playout delay now and the one the buffer aims for, for the API.
     fn publish_delay(&self) {
-        let frames = self.playout.target_delay_frames() as u64;
+        let target = self.playout.target_delay_frames() as u64;
+        set(
+            &self.stats.playout_target_ms,
+            target * self.params.ptime_ms as u64,
+        );
         set(
             &self.stats.playout_delay_ms,
-            frames * self.params.ptime_ms as u64,
+            self.playout.current_delay().as_millis() as u64,
         );
     }
 
@@ -315,10 +331,16 @@ impl MediaSession {
             ssrc: header.ssrc,
             marker: header.marker,
         };
+        let resets = self.playout.resets();
         match self.playout.push(now, &info, payload) {
             PushOutcome::Duplicate => bump(&self.stats.duplicates),
             PushOutcome::TooLate => bump(&self.stats.late),
             _ => {}
+        }
+        if self.playout.resets() != resets {
+            // A new source (another SSRC, RFC 3550 §8, or a jump): its
+            // audio must not be decoded or concealed from the old one's state.
+            self.decoder.reset();
         }
     }
 
@@ -419,40 +441,54 @@ impl MediaSession {
     }
 
     /// Pulls one frame through the playout buffer and the decoder into `pcm`;
-    /// false when nothing is playing out.
+    /// false when nothing is playing out. A quiet frame is where the buffer's
+    /// offer to shrink or grow its delay is taken.
     fn receive_frame(&mut self, now: Instant) -> bool {
-        match self.playout.pop(now) {
-            Playout::Frame { payload, .. } => {
-                match self.decoder.decode(payload, &mut self.pcm) {
-                    Ok(n) if n == self.frame_samples => true,
-                    // A short or undecodable frame is concealed rather than played.
-                    _ => {
-                        self.decoder.conceal(&mut self.pcm);
-                        bump(&self.stats.concealed);
-                        true
-                    }
-                }
+        let decoder = &mut *self.decoder;
+        let mut rendered = render(decoder, &mut self.pcm, &self.stats, self.playout.pop(now));
+        match rendered.adjust {
+            Adjust::MayDrop if quiet(&self.pcm) => {
+                bump(&self.stats.delay_dropped);
+                let next = self.playout.drop_and_pop(now);
+                rendered = render(decoder, &mut self.pcm, &self.stats, next);
             }
-            Playout::Missing => {
-                self.decoder.conceal(&mut self.pcm);
-                bump(&self.stats.lost);
-                bump(&self.stats.concealed);
-                true
+            Adjust::MayStretch if quiet(&self.pcm) && self.playout.stretch() => {
+                bump(&self.stats.delay_stretched);
             }
-            Playout::Idle => false,
+            _ => {}
         }
+        self.publish_delay();
+        rendered.heard
     }
 
-    /// Advances the playout buffer by one frame without decoding it.
+    /// Advances the playout buffer by one frame without decoding it. No one
+    /// hears this audio, so every offer to adapt the delay is taken.
     fn skip_frame(&mut self, now: Instant) -> bool {
-        match self.playout.pop(now) {
-            Playout::Frame { .. } => true,
-            Playout::Missing => {
+        let (heard, adjust) = match self.playout.pop(now) {
+            Playout::Frame { adjust, .. } => (true, adjust),
+            Playout::Missing { .. } => {
                 bump(&self.stats.lost);
-                true
+                (true, Adjust::Keep)
             }
-            Playout::Idle => false,
+            Playout::Stretch => (true, Adjust::Keep),
+            Playout::Idle => (false, Adjust::Keep),
+        };
+        match adjust {
+            Adjust::MayDrop => {
+                bump(&self.stats.delay_dropped);
+                if let Playout::Missing { .. } = self.playout.drop_and_pop(now) {
+                    bump(&self.stats.lost);
+                }
+            }
+            Adjust::MayStretch => {
+                if self.playout.stretch() {
+                    bump(&self.stats.delay_stretched);
+                }
+            }
+            Adjust::Keep => {}
         }
+        self.publish_delay();
+        heard
     }
 
     fn send_frame(&mut self) {
@@ -520,6 +556,7 @@ impl MediaSession {
 }
 
 mod bridged;
+pub mod render;
 
 #[cfg(test)]
 mod tests;

@@ -37,6 +37,8 @@ counters!(
         duplicates,
         concealed,
         jitter_us,
+        /// The playout delay at the last frame played: from when an
+        /// on-time packet arrives to the end of its frame's playout.
         playout_delay_ms,
         /// Frames out of the decoder (decoded or concealed): stays 0 on a
         /// pass-through bridge.
@@ -54,6 +56,14 @@ counters!(
         bridge_underruns,
         /// The negotiated payload type (gauge): with the SDP, names the codec.
         payload_type,
+        /// Lost frames rebuilt from the next packet's in-band FEC.
+        recovered,
+        /// The playout delay the jitter buffer aims for.
+        playout_target_ms,
+        /// Quiet frames dropped to shrink the playout delay.
+        delay_dropped,
+        /// Frames inserted in quiet passages to grow the playout delay.
+        delay_stretched,
     }
 );
 

@@ -2,8 +2,11 @@ use std::time::Duration;
 
 use super::*;
 
+mod adaptive;
 mod continuity;
+mod drift;
 mod network;
+mod trace;
 
 const PTIME: Duration = Duration::from_millis(20);
 const SSRC: u32 = 0x1234_5678;
@@ -14,6 +17,7 @@ const SSRC: u32 = 0x1234_5678;
 enum Out {
     Frame(u16),
     Missing,
+    Stretch,
     Idle,
 }
 
@@ -38,9 +42,11 @@ struct Harness {
 }
 
 impl Harness {
+    /// A buffer with a fixed delay of `target` frames.
     fn new(target: u16, capacity: u16) -> Self {
         Self::with(PlayoutConfig {
-            target_delay_frames: target,
+            min_delay_frames: target,
+            max_delay_frames: target,
             capacity_frames: capacity,
             ..PlayoutConfig::default()
         })
@@ -77,11 +83,13 @@ impl Harness {
             Playout::Frame {
                 payload: p,
                 info: i,
+                ..
             } => {
                 assert_eq!(p, payload(i.sequence, i.ssrc), "payload of another packet");
                 Out::Frame(i.sequence)
             }
-            Playout::Missing => Out::Missing,
+            Playout::Missing { .. } => Out::Missing,
+            Playout::Stretch => Out::Stretch,
             Playout::Idle => Out::Idle,
         };
         self.now += PTIME;
@@ -99,14 +107,22 @@ fn rejects_unusable_configurations() {
     let base = PlayoutConfig::default();
     assert_eq!(
         bad(PlayoutConfig {
-            target_delay_frames: 0,
+            min_delay_frames: 0,
             ..base.clone()
         }),
         Some(PlayoutConfigError::ZeroTargetDelay)
     );
     assert_eq!(
         bad(PlayoutConfig {
-            target_delay_frames: 5,
+            min_delay_frames: 5,
+            max_delay_frames: 4,
+            ..base.clone()
+        }),
+        Some(PlayoutConfigError::BadMaxDelay { min: 5, max: 4 })
+    );
+    assert_eq!(
+        bad(PlayoutConfig {
+            max_delay_frames: 5,
             capacity_frames: 4,
             ..base.clone()
         }),
@@ -115,6 +131,15 @@ fn rejects_unusable_configurations() {
             target: 5
         })
     );
+    for permille in [0, 1001] {
+        assert_eq!(
+            bad(PlayoutConfig {
+                delay_quantile_permille: permille,
+                ..base.clone()
+            }),
+            Some(PlayoutConfigError::BadQuantile(permille))
+        );
+    }
     assert!(matches!(
         bad(PlayoutConfig {
             capacity_frames: MAX_CAPACITY_FRAMES + 1,
@@ -182,7 +207,7 @@ fn reordering_within_the_delay_is_restored() {
             match h.tick() {
                 Out::Frame(s) => played.push(s),
                 Out::Idle => assert!(played.is_empty(), "idle after playout started"),
-                Out::Missing => panic!("gap in a reordered but complete stream"),
+                Out::Missing | Out::Stretch => panic!("gap in a reordered but complete stream"),
             }
         }
     }
@@ -320,7 +345,7 @@ fn a_stopped_stream_goes_idle_instead_of_endless_missing() {
         match h.tick() {
             Out::Frame(f) => frames.push(f),
             Out::Idle => assert!(frames.is_empty()),
-            Out::Missing => panic!("concealing while priming a new talkspurt"),
+            Out::Missing | Out::Stretch => panic!("concealing while priming a new talkspurt"),
         }
     }
     assert_eq!(frames, (20..28).collect::<Vec<u16>>());

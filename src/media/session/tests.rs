@@ -1,6 +1,8 @@
 use super::*;
 use crate::codec::g711::{ulaw_decode, ulaw_encode};
 
+mod playout;
+
 fn setup(remote: Option<SocketAddr>) -> SessionSetup {
     SessionSetup {
         id: 7,

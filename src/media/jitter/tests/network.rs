@@ -1,6 +1,7 @@
 //! A hundred thousand packets through simulated networks, checking that
 //! every packet is accounted for.
 
+use super::trace::XorShift;
 use super::*;
 
 /// Fails at the first difference, without printing thousands of elements.
@@ -9,22 +10,6 @@ fn assert_same_sequence(actual: &[u32], expected: &[u32]) {
         panic!("frame {i}: got {}, expected {}", actual[i], expected[i]);
     }
     assert_eq!(actual.len(), expected.len(), "frame count");
-}
-
-/// A small deterministic generator for the network simulations.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
 }
 
 /// Sends `count` packets one per tick through a network that delays each
@@ -113,7 +98,13 @@ fn a_hundred_thousand_packets_through_a_mild_network_are_all_accounted_for() {
     let network = Network::simulate(COUNT, 3, 0x9E37_79B9_7F4A_7C15, |rng, previous| {
         !previous && rng.below(50) == 0
     });
-    let mut h = Harness::new(5, 16);
+    // Adaptive between 5 and 10 frames; the jitter needs 4, so it stays at 5.
+    let mut h = Harness::with(PlayoutConfig {
+        min_delay_frames: 5,
+        max_delay_frames: 10,
+        capacity_frames: 16,
+        ..PlayoutConfig::default()
+    });
     let played = network.run(&mut h, 40_000);
     let stats = h.stats();
 
@@ -136,6 +127,8 @@ fn a_hundred_thousand_packets_through_a_mild_network_are_all_accounted_for() {
     assert!(stats.reordered > 1000, "jitter produced no reordering");
     assert_eq!(stats.too_late + stats.too_large + stats.strays, 0);
     assert_eq!(stats.overflow_dropped + stats.flushed + stats.resets, 0);
+    assert_eq!(stats.forced_dropped + stats.stretched, 0);
+    assert_eq!(stats.target_frames, 5);
     assert_eq!(stats.buffered, 0);
 }
 
@@ -169,12 +162,17 @@ fn a_hundred_thousand_packets_through_a_harsh_network_keep_the_counters_consiste
     );
     assert_eq!(
         stats.accepted,
-        stats.played + stats.overflow_dropped + stats.flushed + stats.buffered as u64
+        stats.played
+            + stats.overflow_dropped
+            + stats.forced_dropped
+            + stats.flushed
+            + stats.buffered as u64
     );
     assert_eq!(stats.played, played.len() as u64);
     // Every packet sent is either played or accounted as not played.
     let unique_delivered = network.copies.iter().filter(|&&c| c > 0).count() as u64;
-    let late_unique = unique_delivered - stats.played - stats.overflow_dropped;
+    let late_unique =
+        unique_delivered - stats.played - stats.overflow_dropped - stats.forced_dropped;
     assert!(late_unique <= stats.too_late);
     assert!(stats.too_late > 0 && stats.lost > 0 && stats.underrun_ticks > 0);
     assert_eq!(stats.resets, 0);
