@@ -7,12 +7,12 @@ mod common;
 use std::time::Duration;
 
 use mediaplane::codec::CodecKind;
-use mediaplane::config::{Application, Config, RouteConfig};
+use mediaplane::config::{Application, Config, RouteConfig, UserConfig};
 use mediaplane::loadgen::simple_sdp::{sdp_offer, SdpAnswer};
 use mediaplane::loadgen::ua::{InviteOptions, TestUserAgent};
 use tokio::net::UdpSocket;
 
-use common::callee::{exchange_tone, tone_purity, Callee};
+use common::callee::{exchange_tone, tone_purity, tone_snr_db, Callee};
 use common::{route_first, TestServer};
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -23,27 +23,36 @@ async fn server_for(callee: &Callee, tweak: impl FnOnce(&mut RouteConfig)) -> Te
     let mut route = RouteConfig::new("^bob$", Application::Bridge { target });
     tweak(&mut route);
     TestServer::start(move |c: &mut Config| {
-        c.media.codecs = vec![
-            CodecKind::Pcmu,
-            CodecKind::Pcma,
-            CodecKind::G722,
-            CodecKind::Opus,
-            CodecKind::TelephoneEvent,
-        ];
+        c.media.codecs = all_codecs();
         route_first(c, route);
     })
     .await
+}
+
+fn all_codecs() -> Vec<CodecKind> {
+    vec![
+        CodecKind::Pcmu,
+        CodecKind::Pcma,
+        CodecKind::G722,
+        CodecKind::Opus,
+        CodecKind::TelephoneEvent,
+    ]
 }
 
 fn bob(server: &TestServer) -> String {
     format!("sip:bob@{}", server.sip_addr())
 }
 
-/// Caller offering only PCMU, callee answering only `callee_codec`: each
-/// side sends its own tone and must hear the other's.
+/// Caller offering only PCMU, a registered callee answering only
+/// `callee_codec`: each side sends its own tone and must hear the other's.
 async fn transcoded_call(callee_codec: CodecKind) {
     let callee = Callee::bind(callee_codec).await;
-    let server = server_for(&callee, |_| {}).await;
+    let server = TestServer::start(|c: &mut Config| {
+        c.media.codecs = all_codecs();
+        c.users.push(UserConfig::with_password("bob", "bob-pw"));
+    })
+    .await;
+    callee.register(server.sip_addr(), "bob", "bob-pw").await;
     let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
     let caller_rtp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let offer = sdp_offer(caller_rtp.local_addr().unwrap(), &[CodecKind::Pcmu]);
@@ -90,19 +99,25 @@ async fn transcoded_call(callee_codec: CodecKind) {
             75
         ),
     );
+    // The last half second of each direction, against the other side's
+    // tone: what is not that tone is codec noise, resampling error or
+    // concealment.
     let window = |rate: u32| rate as usize / 2;
-    let heard_by_caller = tone_purity(&caller_heard, 8000, 600.0, window(8000));
+    let heard_by_caller = tone_snr_db(&caller_heard, 8000, 600.0, window(8000));
     let rate = callee_codec.audio_rate();
-    let heard_by_callee = tone_purity(&callee_heard, rate, 1000.0, window(rate));
-    eprintln!("{callee_codec:?}: tone purity heard by caller {heard_by_caller:.3}, by callee {heard_by_callee:.3}");
+    let heard_by_callee = tone_snr_db(&callee_heard, rate, 1000.0, window(rate));
+    eprintln!(
+        "{callee_codec:?}: SNR of the tone heard by the caller {heard_by_caller:.1} dB, \
+         by the callee {heard_by_callee:.1} dB"
+    );
     assert!(
-        heard_by_caller > 0.8,
-        "caller hears the callee's 600 Hz: purity {heard_by_caller:.3} over {} samples",
+        heard_by_caller > 20.0,
+        "caller hears the callee's 600 Hz: {heard_by_caller:.1} dB over {} samples",
         caller_heard.len()
     );
     assert!(
-        heard_by_callee > 0.8,
-        "callee hears the caller's 1 kHz: purity {heard_by_callee:.3} over {} samples",
+        heard_by_callee > 20.0,
+        "callee hears the caller's 1 kHz: {heard_by_callee:.1} dB over {} samples",
         callee_heard.len()
     );
     // Equal codecs are forwarded without decoding; different ones are
@@ -463,5 +478,79 @@ async fn a_route_back_to_this_server_is_refused_as_a_loop() {
         other => panic!("expected 482, got {:?}", other.map(|_| ())),
     }
     assert_eq!(server.ports_in_use(), 0);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_codec_change_is_offered_to_the_other_leg_and_pass_through_resumes() {
+    // The caller starts in PCMU against a PCMA-only callee (transcoded),
+    // then re-INVITEs in PCMA only: the callee is offered PCMA first, keeps
+    // it, and the legs pass through from then on.
+    let callee = Callee::bind(CodecKind::Pcma).await;
+    let server = server_for(&callee, |_| {}).await;
+    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
+    let caller_rtp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let here = caller_rtp.local_addr().unwrap();
+    let uri = bob(&server);
+    let offer = sdp_offer(here, &[CodecKind::Pcmu]);
+    let (call, answered) = tokio::join!(ua.invite(&uri, &offer), callee.answer(WAIT));
+    let mut call = call.unwrap();
+    callee.expect("ACK", WAIT).await;
+    let pcma_offer = sdp_offer(here, &[CodecKind::Pcma]).replace("o=- 1 1 ", "o=- 1 2 ");
+    let reinvite = async {
+        let request = callee.expect("INVITE", WAIT).await;
+        let body = request.body_text();
+        let m_line = body
+            .lines()
+            .find(|l| l.starts_with("m=audio"))
+            .unwrap()
+            .to_string();
+        let (sdp, _, _) = callee.answer_sdp(&body, "sendrecv");
+        callee.respond(&request, 200, "OK", None, Some(&sdp)).await;
+        callee.expect("ACK", WAIT).await;
+        m_line
+    };
+    let (response, m_line) = tokio::join!(
+        call.request("INVITE", &[], Some(("application/sdp", &pcma_offer)), WAIT),
+        reinvite
+    );
+    let response = response.unwrap();
+    assert_eq!(response.status_code(), Some(200));
+    assert!(
+        m_line.contains("RTP/AVP 8 "),
+        "PCMA offered first: {m_line}"
+    );
+    let answer = SdpAnswer::parse(&response.body_text()).unwrap();
+    assert_eq!(answer.codec, Some(CodecKind::Pcma));
+    let (caller_heard, callee_heard) = tokio::join!(
+        exchange_tone(
+            &caller_rtp,
+            CodecKind::Pcma,
+            answer.payload_type,
+            answer.rtp_addr(),
+            1000.0,
+            50
+        ),
+        exchange_tone(
+            &callee.rtp,
+            CodecKind::Pcma,
+            answered.payload_type,
+            answered.remote_rtp,
+            600.0,
+            50
+        ),
+    );
+    assert!(tone_purity(&caller_heard, 8000, 600.0, 4000) > 0.95);
+    assert!(tone_purity(&callee_heard, 8000, 1000.0, 4000) > 0.95);
+    let (_, body) = common::http_get(server.http_addr(), "/api/v1/calls").await;
+    let legs: serde_json::Value = serde_json::from_str(&body).unwrap();
+    for leg in legs.as_array().unwrap() {
+        assert_eq!(leg["codec"], "PCMA", "{leg}");
+        assert!(
+            leg["stats"]["forwarded"].as_u64().unwrap() >= 40,
+            "passes through: {leg}"
+        );
+    }
+    call.bye(WAIT).await.unwrap();
     server.stop().await;
 }

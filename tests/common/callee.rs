@@ -336,3 +336,10 @@ pub fn tone_purity(samples: &[i16], rate: u32, hz: f64, window: usize) -> f64 {
     }
     2.0 * power / (window as f64 * energy)
 }
+
+/// `tone_purity` as a signal-to-noise ratio in dB: the tone's energy over
+/// everything else's.
+pub fn tone_snr_db(samples: &[i16], rate: u32, hz: f64, window: usize) -> f64 {
+    let purity = tone_purity(samples, rate, hz, window).clamp(0.0, 1.0);
+    10.0 * (purity / (1.0 - purity).max(1e-12)).log10()
+}

@@ -60,7 +60,7 @@ pub struct Leg {
     pub relay_pending: bool,
     /// The direction to offer once that is possible (a newer wish replaces
     /// an older one).
-    pub relay_queued: Option<crate::sip::sdp::Direction>,
+    pub relay_queued: Option<super::bridge::RelayOffer>,
 }
 
 /// What `GET /api/v1/calls` shows of a leg.

@@ -400,8 +400,8 @@ impl SipCore {
         if leg.pending_offer.is_some() {
             self.accept_ack_answer(now, id, request);
         }
-        if let Some(direction) = queued_relay {
-            self.relay_direction(now, id, direction);
+        if let Some(wish) = queued_relay {
+            self.relay_offer(now, id, wish);
         }
     }
 

@@ -6,12 +6,13 @@ use std::time::Instant;
 use rsip::prelude::*;
 use rsip::Request;
 
+use super::bridge::RelayOffer;
 use super::invite::media_params;
 use super::SipCore;
 use crate::media::{SessionId, WorkerCommand};
 use crate::sip::dialog::angle_uri;
 use crate::sip::peer::Peer;
-use crate::sip::sdp::{self, SessionDescription};
+use crate::sip::sdp::{self, Direction, SessionDescription};
 use crate::sip::transaction::TransactionKey;
 
 impl SipCore {
@@ -82,6 +83,7 @@ impl SipCore {
         let params = media_params(&negotiated.audio);
         let direction_changed =
             (params.send, params.receive) != (leg.params.send, leg.params.receive);
+        let codec_changed = params.codec != leg.params.codec;
         leg.params = params.clone();
         let body = negotiated.answer.to_string().into_bytes();
         leg.local_sdp = negotiated.answer;
@@ -92,10 +94,26 @@ impl SipCore {
             .send(worker, WorkerCommand::Update { id, params });
         let contact = self.contact_for(peer);
         self.send_ok_with_sdp(now, &key, &request, &tag, contact, vec![], body);
-        if let (Some(other), true) = (bridge_peer, direction_changed) {
-            // Hold or resume: the other party is told with the mirrored
-            // direction (we send to it what we receive from this leg).
-            self.relay_direction(now, other, negotiated.audio.direction.reversed());
+        let Some(other) = bridge_peer else {
+            return;
+        };
+        // Hold or resume: the other party is told with the mirrored
+        // direction (we send to it what we receive from this leg). A new
+        // codec is offered to it first, so the legs may pass through again.
+        let direction = if direction_changed {
+            negotiated.audio.direction.reversed()
+        } else {
+            match self.legs.get(&other) {
+                Some(o) => Direction::from_flags(o.params.send, o.params.receive),
+                None => return,
+            }
+        };
+        if direction_changed || codec_changed {
+            let wish = RelayOffer {
+                direction,
+                codec: codec_changed.then_some(negotiated.audio.codec),
+            };
+            self.relay_offer(now, other, wish);
         }
     }
 

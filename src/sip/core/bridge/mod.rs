@@ -35,7 +35,7 @@ use crate::sip::peer::Peer;
 use crate::sip::sdp::{self, LocalMedia, SdpOrigin, SessionDescription};
 use crate::sip::transaction::TransactionKey;
 
-pub(super) use relay::OutgoingReinvite;
+pub(super) use relay::{OutgoingReinvite, RelayOffer};
 
 /// How long an outgoing call may ring when its route does not say.
 pub const DEFAULT_NO_ANSWER: Duration = Duration::from_secs(30);

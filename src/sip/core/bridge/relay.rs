@@ -1,7 +1,9 @@
-//! Hold and resume across a bridge: when one leg's re-INVITE changes the
-//! direction of its media, the other leg is sent a re-INVITE with the
-//! mirrored direction (RFC 3264 §8.4), so the held party's phone knows.
-//! Codec changes stay local: the media is anchored here and transcoded.
+//! Hold, resume and codec changes across a bridge: when one leg's
+//! re-INVITE changes the direction of its media, the other leg is sent a
+//! re-INVITE with the mirrored direction (RFC 3264 §8.4), so the held
+//! party's phone knows; when it changes the codec, the other leg is offered
+//! that codec first, so that if it follows the legs pass through again
+//! (the media is anchored here and transcoded meanwhile either way).
 //!
 //! One re-INVITE at a time per leg (RFC 3261 §14.1): a wish that comes
 //! while one is pending (or before the leg's first ACK) is queued, the
@@ -14,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use rsip::Request;
 
+use crate::codec::CodecKind;
 use crate::media::{SessionId, WorkerCommand};
 use crate::sip::core::invite::media_params;
 use crate::sip::core::{uri_host, LegState, SipCore};
@@ -21,11 +24,31 @@ use crate::sip::peer::Peer;
 use crate::sip::sdp::{self, Direction, LocalMedia, SessionDescription};
 use crate::sip::transaction::TransactionKey;
 
+/// What a relayed re-INVITE offers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RelayOffer {
+    /// Our direction towards the leg.
+    pub direction: Direction,
+    /// The codec to offer first; `None` keeps the one in use first.
+    pub codec: Option<CodecKind>,
+}
+
+impl RelayOffer {
+    /// `self` wished after `older`: the newer direction, and a codec
+    /// preference kept unless replaced.
+    fn after(self, older: Option<RelayOffer>) -> RelayOffer {
+        RelayOffer {
+            direction: self.direction,
+            codec: self.codec.or(older.and_then(|o| o.codec)),
+        }
+    }
+}
+
 /// A re-INVITE we sent on a bridged leg.
 #[derive(Debug)]
 pub struct OutgoingReinvite {
     pub leg: SessionId,
-    pub direction: Direction,
+    pub wish: RelayOffer,
     pub offer: SessionDescription,
     pub cseq: u32,
     /// The ACK of its 2xx, sent again if the 2xx is retransmitted.
@@ -33,18 +56,18 @@ pub struct OutgoingReinvite {
 }
 
 impl SipCore {
-    /// Offers `leg` the media direction `direction` (ours towards it).
-    pub(in crate::sip::core) fn relay_direction(
+    /// Sends `leg` a re-INVITE with the offer `wish`.
+    pub(in crate::sip::core) fn relay_offer(
         &mut self,
         now: Instant,
         leg_id: SessionId,
-        direction: Direction,
+        wish: RelayOffer,
     ) {
         let Some(leg) = self.legs.get_mut(&leg_id) else {
             return;
         };
         if leg.relay_pending || leg.state != LegState::Confirmed {
-            leg.relay_queued = Some(direction);
+            leg.relay_queued = Some(wish.after(leg.relay_queued));
             return;
         }
         let peer = leg.dialog.peer;
@@ -58,9 +81,10 @@ impl SipCore {
         let Some(leg) = self.legs.get_mut(&leg_id) else {
             return;
         };
-        // The codec in use goes first, so the peer has no reason to change.
+        // The wished codec, else the one in use, goes first.
+        let first = wish.codec.unwrap_or(leg.params.codec);
         let mut codecs = leg.local_media.codecs.clone();
-        if let Some(at) = codecs.iter().position(|&c| c == leg.params.codec) {
+        if let Some(at) = codecs.iter().position(|&c| c == first) {
             let codec = codecs.remove(at);
             codecs.insert(0, codec);
         }
@@ -68,7 +92,7 @@ impl SipCore {
             codecs,
             ..leg.local_media.clone()
         };
-        let offer = sdp::offer_with_direction(&local, &mut leg.origin, direction);
+        let offer = sdp::offer_with_direction(&local, &mut leg.origin, wish.direction);
         leg.dialog.local_cseq += 1;
         let cseq = leg.dialog.local_cseq;
         let branch = crate::sip::ids::new_branch();
@@ -97,7 +121,7 @@ impl SipCore {
                     key,
                     OutgoingReinvite {
                         leg: leg_id,
-                        direction,
+                        wish,
                         offer,
                         cseq,
                         ack: None,
@@ -122,7 +146,7 @@ impl SipCore {
         let Some(reinvite) = self.reinvites.get(key) else {
             return;
         };
-        let (leg_id, cseq, direction) = (reinvite.leg, reinvite.cseq, reinvite.direction);
+        let (leg_id, cseq, wish) = (reinvite.leg, reinvite.cseq, reinvite.wish);
         if let Some((ack, destination)) = reinvite.ack.clone() {
             // A retransmitted 2xx.
             self.transmit
@@ -131,7 +155,7 @@ impl SipCore {
         }
         if code >= 300 {
             self.reinvites.remove(key);
-            self.reinvite_refused(now, leg_id, code, direction);
+            self.reinvite_refused(now, leg_id, code, wish);
             return;
         }
         let Some(dialog) = self.legs.get(&leg_id).map(|l| l.dialog.clone()) else {
@@ -171,7 +195,7 @@ impl SipCore {
 
     /// A non-2xx final response to our re-INVITE: the session stays as it
     /// was (RFC 3261 §14.1).
-    fn reinvite_refused(&mut self, now: Instant, leg_id: SessionId, code: u16, wanted: Direction) {
+    fn reinvite_refused(&mut self, now: Instant, leg_id: SessionId, code: u16, wanted: RelayOffer) {
         let Some(leg) = self.legs.get_mut(&leg_id) else {
             return;
         };
@@ -185,7 +209,7 @@ impl SipCore {
             // RFC 3261 §14.1: glare; try again after a random wait (we are
             // not the owner of the Call-ID on every leg, so 0 to 2 s).
             491 => {
-                leg.relay_queued.get_or_insert(wanted);
+                leg.relay_queued = Some(leg.relay_queued.unwrap_or(wanted));
                 let wait = Duration::from_millis(rand::random::<u64>() % 2000);
                 self.relay_retries.push(Reverse((now + wait, leg_id)));
             }
@@ -199,7 +223,7 @@ impl SipCore {
     /// Timer B on our re-INVITE: as a 408.
     pub(in crate::sip::core) fn reinvite_timeout(&mut self, now: Instant, key: &TransactionKey) {
         if let Some(reinvite) = self.reinvites.remove(key) {
-            self.reinvite_refused(now, reinvite.leg, 408, reinvite.direction);
+            self.reinvite_refused(now, reinvite.leg, 408, reinvite.wish);
         }
     }
 
@@ -213,8 +237,8 @@ impl SipCore {
             .legs
             .get_mut(&leg_id)
             .and_then(|leg| leg.relay_queued.take());
-        if let Some(direction) = queued {
-            self.relay_direction(now, leg_id, direction);
+        if let Some(wish) = queued {
+            self.relay_offer(now, leg_id, wish);
         }
     }
 }
