@@ -181,3 +181,39 @@ async fn a_second_answer_is_acknowledged_and_hung_up() {
     assert!(common::wait_for(WAIT, || async { server.ports_in_use() == 0 }).await);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_users_devices_ring_no_longer_than_its_no_answer_time() {
+    let desk = Callee::bind(CodecKind::Pcmu).await;
+    let server = TestServer::start(|c: &mut Config| {
+        let mut carol = UserConfig::with_password("carol", "carol-pw");
+        carol.no_answer_ms = Some(1000);
+        c.users.push(carol);
+    })
+    .await;
+    desk.register(server.sip_addr(), "carol", "carol-pw").await;
+    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
+    let offer = sdp_offer("127.0.0.1:9".parse().unwrap(), &[CodecKind::Pcmu]);
+    let uri = format!("sip:carol@{}", server.sip_addr());
+    let mut call = ua
+        .start_invite(&uri, &offer, &InviteOptions::default())
+        .await
+        .unwrap();
+    let invite = desk.expect("INVITE", WAIT).await;
+    desk.respond(&invite, 180, "Ringing", Some("n1"), None)
+        .await;
+    let started = tokio::time::Instant::now();
+    let final_response = call.wait_final(WAIT).await.unwrap();
+    assert_eq!(final_response.status_code(), Some(480));
+    let rang = started.elapsed();
+    assert!(
+        rang >= Duration::from_millis(900) && rang < Duration::from_millis(2500),
+        "rang {rang:?} for a 1 s no-answer time"
+    );
+    let cancel = desk.expect("CANCEL", WAIT).await;
+    desk.respond(&cancel, 200, "OK", Some("n1"), None).await;
+    desk.respond(&invite, 487, "Request Terminated", Some("n1"), None)
+        .await;
+    desk.expect("ACK", WAIT).await;
+    server.stop().await;
+}

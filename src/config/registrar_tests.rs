@@ -79,7 +79,7 @@ fn example_full_documents_users_of_each_kind() {
 fn users_and_registrar_read() {
     let prompts = tempfile::tempdir().unwrap();
     let text = "[registrar]\nrealm = 'example.org'\nmin_expires_s = 30\n\
-                [[users]]\nname = 'a'\npassword = 'pw'\nmax_contacts = 2\n\
+                [[users]]\nname = 'a'\npassword = 'pw'\nmax_contacts = 2\nno_answer_ms = 15000\n\
                 [[users]]\nname = 'b'\nha1_md5 = '0123456789abcdef0123456789ABCDEF'\n";
     let config = Config::from_toml_str(&with_prompts(text, prompts.path()), "t.toml").unwrap();
     assert_eq!(config.registrar.realm, "example.org");
@@ -89,6 +89,7 @@ fn users_and_registrar_read() {
         config.users[0],
         UserConfig {
             max_contacts: Some(2),
+            no_answer_ms: Some(15_000),
             ..UserConfig::with_password("a", "pw")
         }
     );
@@ -118,6 +119,7 @@ ha1_md5 = '0123456789abcdef0123456789abcdef'
 [[users]]
 name = 'short'
 ha1_sha256 = 'abcd'
+no_answer_ms = 5
 
 [[users]]
 name = 'bad name'
@@ -140,10 +142,11 @@ password = 'p'
             ("users[2]", MissingKey, Some(9)),
             ("users[3].password", InvalidValue, Some(14)),
             ("users[4].ha1_sha256", InvalidValue, Some(19)),
-            ("users[5].name", InvalidValue, Some(22)),
-            ("users[5].max_contacts", InvalidValue, Some(24)),
-            ("users[5].colour", UnknownKey, Some(25)),
-            ("users[6].name", MissingKey, Some(27)),
+            ("users[4].no_answer_ms", InvalidValue, Some(20)),
+            ("users[5].name", InvalidValue, Some(23)),
+            ("users[5].max_contacts", InvalidValue, Some(25)),
+            ("users[5].colour", UnknownKey, Some(26)),
+            ("users[6].name", MissingKey, Some(28)),
         ],
         "{found:#?}"
     );

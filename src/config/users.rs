@@ -19,6 +19,9 @@ pub struct UserConfig {
     pub ha1_sha256: Option<String>,
     /// Overrides `registrar.max_contacts` for this user.
     pub max_contacts: Option<u32>,
+    /// How long a call to this user may ring its devices before it is
+    /// given up (480); `None` = the bridge default (30 s).
+    pub no_answer_ms: Option<u32>,
 }
 
 impl UserConfig {
@@ -30,6 +33,7 @@ impl UserConfig {
             ha1_md5: None,
             ha1_sha256: None,
             max_contacts: None,
+            no_answer_ms: None,
         }
     }
 }
@@ -57,12 +61,14 @@ fn read_user(r: &mut Reader, t: &mut Table) -> Option<UserConfig> {
     let ha1_md5 = r.string(t, "ha1_md5");
     let ha1_sha256 = r.string(t, "ha1_sha256");
     let max_contacts = r.integer(t, "max_contacts");
+    let no_answer_ms = r.integer(t, "no_answer_ms");
     Some(UserConfig {
         name: name?,
         password,
         ha1_md5,
         ha1_sha256,
         max_contacts,
+        no_answer_ms,
     })
 }
 
@@ -146,6 +152,15 @@ pub(crate) fn check_users<'u>(
                     ConfigErrorKind::InvalidValue,
                     key("max_contacts"),
                     format!("{max} is out of range 1..={MAX_CONTACTS_LIMIT}"),
+                );
+            }
+        }
+        if let Some(ms) = user.no_answer_ms {
+            if !(1000..=600_000).contains(&ms) {
+                report(
+                    ConfigErrorKind::InvalidValue,
+                    key("no_answer_ms"),
+                    format!("{ms} must be from 1000 to 600000"),
                 );
             }
         }

@@ -286,7 +286,10 @@ impl SipCore {
                         .collect(),
                     to_uri,
                     codecs: self.settings.codecs.clone(),
-                    no_answer: bridge::DEFAULT_NO_ANSWER,
+                    no_answer: self
+                        .registrar
+                        .no_answer(user)
+                        .unwrap_or(bridge::DEFAULT_NO_ANSWER),
                     max_forwards: max_forwards - 1,
                 };
                 let target = RouteTarget {

@@ -68,6 +68,7 @@ impl RegisterAnswer {
 #[derive(Debug, Clone)]
 struct User {
     max_contacts: usize,
+    no_answer: Option<std::time::Duration>,
 }
 
 /// The location service.
@@ -147,6 +148,9 @@ impl Registrar {
             user.name.clone(),
             User {
                 max_contacts: max_contacts as usize,
+                no_answer: user
+                    .no_answer_ms
+                    .map(|ms| std::time::Duration::from_millis(u64::from(ms))),
             },
         );
         self.secrets.insert(user.name.clone(), UserSecrets { ha1 });
@@ -155,6 +159,11 @@ impl Registrar {
     /// Whether `user` is a configured user (registered or not).
     pub fn is_user(&self, user: &str) -> bool {
         self.users.contains_key(user)
+    }
+
+    /// How long a call to `user` may ring, when the user's entry says.
+    pub fn no_answer(&self, user: &str) -> Option<std::time::Duration> {
+        self.users.get(user).and_then(|u| u.no_answer)
     }
 
     /// The live bindings of `user` at `now`, most recently registered first.
