@@ -39,6 +39,28 @@ fn all_codecs() -> Vec<CodecKind> {
     ]
 }
 
+/// A callee in one codec, a server routing `bob` to it, and a caller with
+/// a PCMU offer whose RTP goes nowhere (for signalling tests).
+struct Bridged {
+    callee: Callee,
+    server: TestServer,
+    ua: TestUserAgent,
+    offer: String,
+}
+
+async fn bridged(codec: CodecKind, tweak: impl FnOnce(&mut RouteConfig)) -> Bridged {
+    let callee = Callee::bind(codec).await;
+    let server = server_for(&callee, tweak).await;
+    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
+    let offer = sdp_offer("127.0.0.1:9".parse().unwrap(), &[CodecKind::Pcmu]);
+    Bridged {
+        callee,
+        server,
+        ua,
+        offer,
+    }
+}
+
 fn bob(server: &TestServer) -> String {
     format!("sip:bob@{}", server.sip_addr())
 }
@@ -166,10 +188,12 @@ async fn equal_codecs_pass_through() {
 
 #[tokio::test]
 async fn callee_bye_ends_the_caller_leg() {
-    let callee = Callee::bind(CodecKind::Pcmu).await;
-    let server = server_for(&callee, |_| {}).await;
-    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
-    let offer = sdp_offer("127.0.0.1:9".parse().unwrap(), &[CodecKind::Pcmu]);
+    let Bridged {
+        callee,
+        server,
+        ua,
+        offer,
+    } = bridged(CodecKind::Pcmu, |_| {}).await;
     let uri = bob(&server);
     let (call, answered) = tokio::join!(ua.invite(&uri, &offer), callee.answer(WAIT));
     let mut call = call.unwrap();
@@ -187,10 +211,12 @@ async fn callee_bye_ends_the_caller_leg() {
 
 #[tokio::test]
 async fn busy_callee_gives_the_caller_486() {
-    let callee = Callee::bind(CodecKind::Pcmu).await;
-    let server = server_for(&callee, |_| {}).await;
-    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
-    let offer = sdp_offer("127.0.0.1:9".parse().unwrap(), &[CodecKind::Pcmu]);
+    let Bridged {
+        callee,
+        server,
+        ua,
+        offer,
+    } = bridged(CodecKind::Pcmu, |_| {}).await;
     let uri = bob(&server);
     let busy = async {
         let invite = callee.expect("INVITE", WAIT).await;
@@ -211,10 +237,12 @@ async fn busy_callee_gives_the_caller_486() {
 
 #[tokio::test]
 async fn ringing_is_relayed_and_no_answer_gives_480() {
-    let callee = Callee::bind(CodecKind::Pcmu).await;
-    let server = server_for(&callee, |r| r.no_answer_ms = Some(1000)).await;
-    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
-    let offer = sdp_offer("127.0.0.1:9".parse().unwrap(), &[CodecKind::Pcmu]);
+    let Bridged {
+        callee,
+        server,
+        ua,
+        offer,
+    } = bridged(CodecKind::Pcmu, |r| r.no_answer_ms = Some(1000)).await;
     let mut call = ua
         .start_invite(&bob(&server), &offer, &InviteOptions::default())
         .await
@@ -242,10 +270,12 @@ async fn ringing_is_relayed_and_no_answer_gives_480() {
 
 #[tokio::test]
 async fn caller_cancel_is_propagated() {
-    let callee = Callee::bind(CodecKind::Pcmu).await;
-    let server = server_for(&callee, |_| {}).await;
-    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
-    let offer = sdp_offer("127.0.0.1:9".parse().unwrap(), &[CodecKind::Pcmu]);
+    let Bridged {
+        callee,
+        server,
+        ua,
+        offer,
+    } = bridged(CodecKind::Pcmu, |_| {}).await;
     let mut call = ua
         .start_invite(&bob(&server), &offer, &InviteOptions::default())
         .await
@@ -309,10 +339,12 @@ async fn hold_and_resume_are_relayed_to_the_other_leg() {
 
 #[tokio::test]
 async fn both_legs_are_listed_with_their_codecs() {
-    let callee = Callee::bind(CodecKind::Pcma).await;
-    let server = server_for(&callee, |_| {}).await;
-    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
-    let offer = sdp_offer("127.0.0.1:9".parse().unwrap(), &[CodecKind::Pcmu]);
+    let Bridged {
+        callee,
+        server,
+        ua,
+        offer,
+    } = bridged(CodecKind::Pcma, |_| {}).await;
     let uri = bob(&server);
     let (call, _answered) = tokio::join!(ua.invite(&uri, &offer), callee.answer(WAIT));
     let mut call = call.unwrap();
@@ -352,10 +384,12 @@ async fn both_legs_are_listed_with_their_codecs() {
 
 #[tokio::test]
 async fn early_media_answer_is_sent_in_a_183() {
-    let callee = Callee::bind(CodecKind::Pcmu).await;
-    let server = server_for(&callee, |_| {}).await;
-    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
-    let offer = sdp_offer("127.0.0.1:9".parse().unwrap(), &[CodecKind::Pcmu]);
+    let Bridged {
+        callee,
+        server,
+        ua,
+        offer,
+    } = bridged(CodecKind::Pcmu, |_| {}).await;
     let mut call = ua
         .start_invite(&bob(&server), &offer, &InviteOptions::default())
         .await
@@ -384,10 +418,12 @@ async fn early_media_answer_is_sent_in_a_183() {
 
 #[tokio::test]
 async fn a_request_out_of_hops_is_refused_with_483() {
-    let callee = Callee::bind(CodecKind::Pcmu).await;
-    let server = server_for(&callee, |_| {}).await;
-    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
-    let offer = sdp_offer("127.0.0.1:9".parse().unwrap(), &[CodecKind::Pcmu]);
+    let Bridged {
+        callee: _,
+        server,
+        ua,
+        offer,
+    } = bridged(CodecKind::Pcmu, |_| {}).await;
     let local = ua.local_addr();
     let invite = format!(
         "INVITE sip:bob@{server} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bKmf0\r\n\

@@ -17,20 +17,34 @@ use common::TestServer;
 
 const WAIT: Duration = Duration::from_secs(5);
 
+/// A server with the user `carol` (`tweak` may change her or add more),
+/// `devices` registered as her contacts, and a caller agent.
+async fn carol_with(
+    devices: &[&Callee],
+    tweak: impl FnOnce(&mut Config),
+) -> (TestServer, TestUserAgent) {
+    let server = TestServer::start(|c: &mut Config| {
+        c.users.push(UserConfig::with_password("carol", "carol-pw"));
+        tweak(c);
+    })
+    .await;
+    for device in devices {
+        device
+            .register(server.sip_addr(), "carol", "carol-pw")
+            .await;
+    }
+    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
+    (server, ua)
+}
+
 #[tokio::test]
 async fn a_call_to_a_registered_user_forks_and_the_first_answer_wins() {
     let desk = Callee::bind(CodecKind::Pcmu).await;
     let mobile = Callee::bind(CodecKind::Opus).await;
-    let server = TestServer::start(|c: &mut Config| {
+    let (server, ua) = carol_with(&[&desk, &mobile], |c: &mut Config| {
         c.media.codecs = vec![CodecKind::Pcmu, CodecKind::Opus, CodecKind::TelephoneEvent];
-        c.users.push(UserConfig::with_password("carol", "carol-pw"));
     })
     .await;
-    desk.register(server.sip_addr(), "carol", "carol-pw").await;
-    mobile
-        .register(server.sip_addr(), "carol", "carol-pw")
-        .await;
-    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
     let caller_rtp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let offer = sdp_offer(caller_rtp.local_addr().unwrap(), &[CodecKind::Pcmu]);
     let uri = format!("sip:carol@{}", server.sip_addr());
@@ -95,16 +109,10 @@ async fn a_call_to_a_registered_user_forks_and_the_first_answer_wins() {
 async fn every_contact_busy_gives_486_and_unregistered_users_480() {
     let desk = Callee::bind(CodecKind::Pcmu).await;
     let mobile = Callee::bind(CodecKind::Pcmu).await;
-    let server = TestServer::start(|c: &mut Config| {
-        c.users.push(UserConfig::with_password("carol", "carol-pw"));
+    let (server, ua) = carol_with(&[&desk, &mobile], |c: &mut Config| {
         c.users.push(UserConfig::with_password("dave", "dave-pw"));
     })
     .await;
-    desk.register(server.sip_addr(), "carol", "carol-pw").await;
-    mobile
-        .register(server.sip_addr(), "carol", "carol-pw")
-        .await;
-    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
     let offer = sdp_offer("127.0.0.1:9".parse().unwrap(), &[CodecKind::Pcmu]);
     let uri = format!("sip:carol@{}", server.sip_addr());
     let (call, _, _) = tokio::join!(
@@ -136,15 +144,7 @@ async fn refuse_busy(callee: &Callee) {
 async fn a_second_answer_is_acknowledged_and_hung_up() {
     let desk = Callee::bind(CodecKind::Pcmu).await;
     let mobile = Callee::bind(CodecKind::Pcmu).await;
-    let server = TestServer::start(|c: &mut Config| {
-        c.users.push(UserConfig::with_password("carol", "carol-pw"));
-    })
-    .await;
-    desk.register(server.sip_addr(), "carol", "carol-pw").await;
-    mobile
-        .register(server.sip_addr(), "carol", "carol-pw")
-        .await;
-    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
+    let (server, ua) = carol_with(&[&desk, &mobile], |_| {}).await;
     let offer = sdp_offer("127.0.0.1:9".parse().unwrap(), &[CodecKind::Pcmu]);
     let uri = format!("sip:carol@{}", server.sip_addr());
     let mut call = ua
@@ -185,14 +185,10 @@ async fn a_second_answer_is_acknowledged_and_hung_up() {
 #[tokio::test]
 async fn a_users_devices_ring_no_longer_than_its_no_answer_time() {
     let desk = Callee::bind(CodecKind::Pcmu).await;
-    let server = TestServer::start(|c: &mut Config| {
-        let mut carol = UserConfig::with_password("carol", "carol-pw");
-        carol.no_answer_ms = Some(1000);
-        c.users.push(carol);
+    let (server, ua) = carol_with(&[&desk], |c: &mut Config| {
+        c.users[0].no_answer_ms = Some(1000);
     })
     .await;
-    desk.register(server.sip_addr(), "carol", "carol-pw").await;
-    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
     let offer = sdp_offer("127.0.0.1:9".parse().unwrap(), &[CodecKind::Pcmu]);
     let uri = format!("sip:carol@{}", server.sip_addr());
     let mut call = ua

@@ -45,49 +45,20 @@ pub struct Dialog {
 impl Dialog {
     /// The UAS side of a dialog created by an INVITE we answer (§12.1.1).
     pub fn from_invite(invite: &Request, local_tag: &str, peer: Peer) -> Result<Self, DialogError> {
-        let call_id = invite
-            .call_id_header()
-            .map_err(|_| DialogError::Header("Call-ID"))?
-            .value()
-            .to_string();
         let from = invite
             .from_header()
             .map_err(|_| DialogError::Header("From"))?;
-        let remote_tag = from
-            .tag()
-            .ok()
-            .flatten()
-            .map(|t| t.value().to_string())
-            .ok_or(DialogError::Header("From tag"))?;
         let to = invite.to_header().map_err(|_| DialogError::Header("To"))?;
-        let contact = invite
-            .contact_header()
-            .map_err(|_| DialogError::Header("Contact"))?;
-        let remote_target = angle_uri(contact.value()).ok_or(DialogError::Header("Contact"))?;
-        let route_set = invite
-            .headers
-            .iter()
-            .filter_map(|h| match h {
-                rsip::Header::RecordRoute(rr) => Some(rr.value().to_string()),
-                _ => None,
-            })
-            .flat_map(|v| split_list(&v))
-            .collect();
-        let remote_cseq = invite
-            .cseq_header()
-            .ok()
-            .and_then(|c| c.seq().ok())
-            .ok_or(DialogError::Header("CSeq"))?;
         Ok(Dialog {
-            call_id,
+            call_id: call_id_of(&invite.headers)?,
             local_tag: local_tag.to_string(),
-            remote_tag,
+            remote_tag: tag_of(from.tag()).ok_or(DialogError::Header("From tag"))?,
             local_party: format!("{};tag={local_tag}", to.value()),
             remote_party: from.value().to_string(),
-            remote_target,
-            route_set,
+            remote_target: contact_of(&invite.headers)?,
+            route_set: record_route_of(&invite.headers),
             local_cseq: rand::random::<u16>() as u32 + 1,
-            remote_cseq,
+            remote_cseq: cseq_of(&invite.headers)?,
             peer,
         })
     }
@@ -139,57 +110,23 @@ impl Dialog {
         response: &rsip::Response,
         peer: Peer,
     ) -> Result<Self, DialogError> {
-        let call_id = invite
-            .call_id_header()
-            .map_err(|_| DialogError::Header("Call-ID"))?
-            .value()
-            .to_string();
         let from = invite
             .from_header()
             .map_err(|_| DialogError::Header("From"))?;
-        let local_tag = from
-            .tag()
-            .ok()
-            .flatten()
-            .map(|t| t.value().to_string())
-            .ok_or(DialogError::Header("From tag"))?;
         let to = response
             .to_header()
             .map_err(|_| DialogError::Header("To"))?;
-        let remote_tag = to
-            .tag()
-            .ok()
-            .flatten()
-            .map(|t| t.value().to_string())
-            .ok_or(DialogError::Header("To tag"))?;
-        let contact = response
-            .contact_header()
-            .map_err(|_| DialogError::Header("Contact"))?;
-        let remote_target = angle_uri(contact.value()).ok_or(DialogError::Header("Contact"))?;
-        let mut route_set: Vec<String> = response
-            .headers
-            .iter()
-            .filter_map(|h| match h {
-                rsip::Header::RecordRoute(rr) => Some(rr.value().to_string()),
-                _ => None,
-            })
-            .flat_map(|v| split_list(&v))
-            .collect();
+        let mut route_set = record_route_of(&response.headers);
         route_set.reverse();
-        let local_cseq = invite
-            .cseq_header()
-            .ok()
-            .and_then(|c| c.seq().ok())
-            .ok_or(DialogError::Header("CSeq"))?;
         Ok(Dialog {
-            call_id,
-            local_tag,
-            remote_tag,
+            call_id: call_id_of(&invite.headers)?,
+            local_tag: tag_of(from.tag()).ok_or(DialogError::Header("From tag"))?,
+            remote_tag: tag_of(to.tag()).ok_or(DialogError::Header("To tag"))?,
             local_party: from.value().to_string(),
             remote_party: to.value().to_string(),
-            remote_target,
+            remote_target: contact_of(&response.headers)?,
             route_set,
-            local_cseq,
+            local_cseq: cseq_of(&invite.headers)?,
             remote_cseq: 0,
             peer,
         })
@@ -257,6 +194,54 @@ impl Dialog {
         }
         Request::try_from(text.as_str()).map_err(|e| DialogError::Build(e.to_string()))
     }
+}
+
+/// The value of a tag parameter, if the header has one.
+fn tag_of<E>(tag: Result<Option<rsip::param::Tag>, E>) -> Option<String> {
+    tag.ok().flatten().map(|t| t.value().to_string())
+}
+
+fn call_id_of(headers: &rsip::Headers) -> Result<String, DialogError> {
+    headers
+        .iter()
+        .find_map(|h| match h {
+            rsip::Header::CallId(c) => Some(c.value().to_string()),
+            _ => None,
+        })
+        .ok_or(DialogError::Header("Call-ID"))
+}
+
+/// The remote target: the Contact's URI (§12.1.1, §12.1.2).
+fn contact_of(headers: &rsip::Headers) -> Result<String, DialogError> {
+    headers
+        .iter()
+        .find_map(|h| match h {
+            rsip::Header::Contact(c) => angle_uri(c.value()),
+            _ => None,
+        })
+        .ok_or(DialogError::Header("Contact"))
+}
+
+/// The Record-Route values in the order they stand in the message.
+fn record_route_of(headers: &rsip::Headers) -> Vec<String> {
+    headers
+        .iter()
+        .filter_map(|h| match h {
+            rsip::Header::RecordRoute(rr) => Some(rr.value().to_string()),
+            _ => None,
+        })
+        .flat_map(|v| split_list(&v))
+        .collect()
+}
+
+fn cseq_of(headers: &rsip::Headers) -> Result<u32, DialogError> {
+    headers
+        .iter()
+        .find_map(|h| match h {
+            rsip::Header::CSeq(c) => c.seq().ok(),
+            _ => None,
+        })
+        .ok_or(DialogError::Header("CSeq"))
 }
 
 /// The URI inside `<...>`, or the value up to its parameters.
