@@ -9,7 +9,7 @@ use std::time::Duration;
 use mediaplane::codec::CodecKind;
 use mediaplane::config::{Application, Config, RouteConfig, UserConfig};
 use mediaplane::loadgen::simple_sdp::{sdp_offer, SdpAnswer};
-use mediaplane::loadgen::ua::{InviteOptions, TestUserAgent};
+use mediaplane::loadgen::ua::{Call, InviteOptions, ReceivedMessage, TestUserAgent};
 use tokio::net::UdpSocket;
 
 use common::callee::{exchange_tone, tone_purity, tone_snr_db, Callee};
@@ -59,6 +59,21 @@ async fn bridged(codec: CodecKind, tweak: impl FnOnce(&mut RouteConfig)) -> Brid
         ua,
         offer,
     }
+}
+
+/// Calls `bob` without waiting for an answer; returns the call and the
+/// INVITE the callee got.
+async fn ring(
+    ua: &TestUserAgent,
+    server: &TestServer,
+    offer: &str,
+    callee: &Callee,
+) -> (Call, ReceivedMessage) {
+    let call = ua
+        .start_invite(&bob(server), offer, &InviteOptions::default())
+        .await
+        .unwrap();
+    (call, callee.expect("INVITE", WAIT).await)
 }
 
 fn bob(server: &TestServer) -> String {
@@ -243,11 +258,7 @@ async fn ringing_is_relayed_and_no_answer_gives_480() {
         ua,
         offer,
     } = bridged(CodecKind::Pcmu, |r| r.no_answer_ms = Some(1000)).await;
-    let mut call = ua
-        .start_invite(&bob(&server), &offer, &InviteOptions::default())
-        .await
-        .unwrap();
-    let invite = callee.expect("INVITE", WAIT).await;
+    let (mut call, invite) = ring(&ua, &server, &offer, &callee).await;
     callee
         .respond(&invite, 180, "Ringing", Some("r1"), None)
         .await;
@@ -259,12 +270,7 @@ async fn ringing_is_relayed_and_no_answer_gives_480() {
     let final_response = call.wait_final(WAIT).await.unwrap();
     assert_eq!(final_response.status_code(), Some(480));
     // The callee's INVITE is cancelled, and answered 487 by it.
-    let cancel = callee.expect("CANCEL", WAIT).await;
-    callee.respond(&cancel, 200, "OK", Some("r1"), None).await;
-    callee
-        .respond(&invite, 487, "Request Terminated", Some("r1"), None)
-        .await;
-    callee.expect("ACK", WAIT).await;
+    callee.accept_cancel(&invite, "r1").await;
     server.stop().await;
 }
 
@@ -276,24 +282,15 @@ async fn caller_cancel_is_propagated() {
         ua,
         offer,
     } = bridged(CodecKind::Pcmu, |_| {}).await;
-    let mut call = ua
-        .start_invite(&bob(&server), &offer, &InviteOptions::default())
-        .await
-        .unwrap();
-    let invite = callee.expect("INVITE", WAIT).await;
+    let (mut call, invite) = ring(&ua, &server, &offer, &callee).await;
     callee
         .respond(&invite, 180, "Ringing", Some("c1"), None)
         .await;
     call.wait_provisional(WAIT).await.unwrap();
     call.cancel(WAIT).await.unwrap();
-    let cancel = callee.expect("CANCEL", WAIT).await;
+    let cancel = callee.accept_cancel(&invite, "c1").await;
     assert_eq!(cancel.call_id(), invite.call_id());
     assert_eq!(cancel.top_via_branch(), invite.top_via_branch());
-    callee.respond(&cancel, 200, "OK", Some("c1"), None).await;
-    callee
-        .respond(&invite, 487, "Request Terminated", Some("c1"), None)
-        .await;
-    callee.expect("ACK", WAIT).await;
     assert!(common::wait_for(WAIT, || async { server.ports_in_use() == 0 }).await);
     server.stop().await;
 }
@@ -390,11 +387,7 @@ async fn early_media_answer_is_sent_in_a_183() {
         ua,
         offer,
     } = bridged(CodecKind::Pcmu, |_| {}).await;
-    let mut call = ua
-        .start_invite(&bob(&server), &offer, &InviteOptions::default())
-        .await
-        .unwrap();
-    let invite = callee.expect("INVITE", WAIT).await;
+    let (mut call, invite) = ring(&ua, &server, &offer, &callee).await;
     let (sdp, _, _) = callee.answer_sdp(&invite.body_text(), "sendrecv");
     callee
         .respond(&invite, 183, "Session Progress", Some("e1"), Some(&sdp))
@@ -451,11 +444,7 @@ async fn a_2xx_without_sdp_after_early_media_keeps_the_early_answer() {
     let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
     let caller_rtp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let offer = sdp_offer(caller_rtp.local_addr().unwrap(), &[CodecKind::Pcmu]);
-    let mut call = ua
-        .start_invite(&bob(&server), &offer, &InviteOptions::default())
-        .await
-        .unwrap();
-    let invite = callee.expect("INVITE", WAIT).await;
+    let (mut call, invite) = ring(&ua, &server, &offer, &callee).await;
     let (sdp, payload_type, remote) = callee.answer_sdp(&invite.body_text(), "sendrecv");
     callee
         .respond(&invite, 183, "Session Progress", Some("g1"), Some(&sdp))

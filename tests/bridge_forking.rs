@@ -64,12 +64,8 @@ async fn a_call_to_a_registered_user_forks_and_the_first_answer_wins() {
         .contains(&mobile.addr().to_string()));
     let ok = call.wait_final(WAIT).await.unwrap();
     assert_eq!(ok.status_code(), Some(200));
-    let cancel = desk.expect("CANCEL", WAIT).await;
+    let cancel = desk.accept_cancel(&desk_invite, "d1").await;
     assert_eq!(cancel.top_via_branch(), desk_invite.top_via_branch());
-    desk.respond(&cancel, 200, "OK", Some("d1"), None).await;
-    desk.respond(&desk_invite, 487, "Request Terminated", Some("d1"), None)
-        .await;
-    desk.expect("ACK", WAIT).await;
     mobile.expect("ACK", WAIT).await;
 
     // The caller in PCMU and the mobile in Opus hear each other.
@@ -206,10 +202,6 @@ async fn a_users_devices_ring_no_longer_than_its_no_answer_time() {
         rang >= Duration::from_millis(900) && rang < Duration::from_millis(2500),
         "rang {rang:?} for a 1 s no-answer time"
     );
-    let cancel = desk.expect("CANCEL", WAIT).await;
-    desk.respond(&cancel, 200, "OK", Some("n1"), None).await;
-    desk.respond(&invite, 487, "Request Terminated", Some("n1"), None)
-        .await;
-    desk.expect("ACK", WAIT).await;
+    desk.accept_cancel(&invite, "n1").await;
     server.stop().await;
 }

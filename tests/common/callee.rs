@@ -235,6 +235,18 @@ impl Callee {
         }
     }
 
+    /// Takes the CANCEL of `invite` (ringing with `to_tag`): 200 to it, 487
+    /// to the INVITE, then the ACK of that 487. Returns the CANCEL.
+    pub async fn accept_cancel(&self, invite: &ReceivedMessage, to_tag: &str) -> ReceivedMessage {
+        let wait = Duration::from_secs(5);
+        let cancel = self.expect("CANCEL", wait).await;
+        self.respond(&cancel, 200, "OK", Some(to_tag), None).await;
+        self.respond(invite, 487, "Request Terminated", Some(to_tag), None)
+            .await;
+        self.expect("ACK", wait).await;
+        cancel
+    }
+
     /// Sends BYE in the dialog of `call` (we are its UAS).
     pub async fn bye(&self, call: &Answered) {
         let invite = &call.invite;
