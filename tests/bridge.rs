@@ -76,6 +76,16 @@ async fn ring(
     (call, callee.expect("INVITE", WAIT).await)
 }
 
+/// `offer` with its media direction set to `direction`.
+fn with_direction(offer: &str, direction: &str) -> String {
+    let offer = offer.replace("a=sendrecv", &format!("a={direction}"));
+    if offer.contains(&format!("a={direction}")) {
+        offer
+    } else {
+        format!("{offer}a={direction}\r\n")
+    }
+}
+
 fn bob(server: &TestServer) -> String {
     format!("sip:bob@{}", server.sip_addr())
 }
@@ -310,12 +320,7 @@ async fn hold_and_resume_are_relayed_to_the_other_leg() {
         ("sendonly", "a=sendonly", "recvonly"),
         ("sendrecv", "a=sendrecv", "sendrecv"),
     ] {
-        let offer = offer.replace("a=sendrecv", &format!("a={ours}"));
-        let offer = if offer.contains(&format!("a={ours}")) {
-            offer
-        } else {
-            format!("{offer}a={ours}\r\n")
-        };
+        let offer = with_direction(&offer, ours);
         let reinvite = async {
             let request = callee.expect("INVITE", WAIT).await;
             let body = request.body_text();
@@ -576,6 +581,56 @@ async fn a_codec_change_is_offered_to_the_other_leg_and_pass_through_resumes() {
             "passes through: {leg}"
         );
     }
+    call.bye(WAIT).await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_relayed_reinvite_left_hanging_is_cancelled_and_the_next_one_sent() {
+    // T1 = 50 ms: a relayed re-INVITE answered only 180 is given up after
+    // 64·T1 = 3.2 s, and the resume queued behind it goes out then.
+    let callee = Callee::bind(CodecKind::Pcmu).await;
+    let target = format!("sip:bob@{}", callee.addr());
+    let server = TestServer::start(move |c: &mut Config| {
+        c.sip.t1_ms = 50;
+        route_first(c, RouteConfig::new("^bob$", Application::Bridge { target }));
+    })
+    .await;
+    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
+    let offer = sdp_offer("127.0.0.1:9".parse().unwrap(), &[CodecKind::Pcmu]);
+    let uri = bob(&server);
+    let (call, _answered) = tokio::join!(ua.invite(&uri, &offer), callee.answer(WAIT));
+    let mut call = call.unwrap();
+    callee.expect("ACK", WAIT).await;
+    let hold = with_direction(&offer, "sendonly");
+    let (held, stuck) = tokio::join!(
+        call.request("INVITE", &[], Some(("application/sdp", &hold)), WAIT),
+        callee.expect("INVITE", WAIT)
+    );
+    assert_eq!(held.unwrap().status_code(), Some(200));
+    callee.respond(&stuck, 180, "Ringing", None, None).await;
+    // The caller resumes while the hold is still pending downstream: its
+    // own re-INVITE is answered, the relay waits its turn.
+    let resume = call
+        .request("INVITE", &[], Some(("application/sdp", &offer)), WAIT)
+        .await
+        .unwrap();
+    assert_eq!(resume.status_code(), Some(200));
+    let cancel = callee.expect("CANCEL", WAIT).await;
+    assert_eq!(cancel.top_via_branch(), stuck.top_via_branch());
+    callee.respond(&cancel, 200, "OK", None, None).await;
+    callee
+        .respond(&stuck, 487, "Request Terminated", None, None)
+        .await;
+    let next = callee.expect("INVITE", WAIT).await;
+    assert!(
+        next.body_text().contains("a=sendrecv"),
+        "{}",
+        next.body_text()
+    );
+    let (sdp, _, _) = callee.answer_sdp(&next.body_text(), "sendrecv");
+    callee.respond(&next, 200, "OK", None, Some(&sdp)).await;
+    callee.expect("ACK", WAIT).await;
     call.bye(WAIT).await.unwrap();
     server.stop().await;
 }

@@ -332,6 +332,7 @@ impl SipCore {
                 self.fork_timeout(now, &key);
                 self.layer.abandon(&key);
             }
+            self.expire_reinvite(now, &key);
         }
     }
 

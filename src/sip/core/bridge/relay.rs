@@ -53,6 +53,9 @@ pub struct OutgoingReinvite {
     pub cseq: u32,
     /// The ACK of its 2xx, sent again if the 2xx is retransmitted.
     pub ack: Option<(Request, Peer)>,
+    /// The re-INVITE and where it went, to CANCEL it if it hangs.
+    pub request: Request,
+    pub destination: Peer,
 }
 
 impl SipCore {
@@ -114,9 +117,11 @@ impl SipCore {
                 return;
             }
         };
-        match self.layer.send_request(now, request, destination) {
+        match self.layer.send_request(now, request.clone(), destination) {
             Ok(key) => {
                 leg.relay_pending = true;
+                // A 1xx stops Timer B; the watch below still ends the wait.
+                self.watch_cancelled(now, key.clone());
                 self.reinvites.insert(
                     key,
                     OutgoingReinvite {
@@ -125,6 +130,8 @@ impl SipCore {
                         offer,
                         cseq,
                         ack: None,
+                        request,
+                        destination,
                     },
                 );
             }
@@ -225,6 +232,29 @@ impl SipCore {
         if let Some(reinvite) = self.reinvites.remove(key) {
             self.reinvite_refused(now, reinvite.leg, 408, reinvite.wish);
         }
+    }
+
+    /// A re-INVITE still without a final response 64·T1 after it was sent
+    /// (a 1xx stopped Timer B) is cancelled and given up (RFC 3261 §14.1,
+    /// §9.1); the session stays as it was and the leg may send again.
+    pub(in crate::sip::core) fn expire_reinvite(&mut self, now: Instant, key: &TransactionKey) {
+        let hanging = self.reinvites.get(key).is_some_and(|r| r.ack.is_none());
+        if !hanging {
+            return;
+        }
+        let Some(reinvite) = self.reinvites.remove(key) else {
+            return;
+        };
+        tracing::info!(
+            session = reinvite.leg,
+            "re-INVITE unanswered; cancelling it"
+        );
+        self.send_cancel(now, &reinvite.request, reinvite.destination);
+        self.layer.abandon(key);
+        if let Some(leg) = self.legs.get_mut(&reinvite.leg) {
+            leg.relay_pending = false;
+        }
+        self.send_queued_relay(now, reinvite.leg);
     }
 
     /// A 491's wait is over.
