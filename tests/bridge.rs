@@ -634,3 +634,54 @@ async fn a_relayed_reinvite_left_hanging_is_cancelled_and_the_next_one_sent() {
     call.bye(WAIT).await.unwrap();
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_delayed_offer_caller_gets_the_callees_codec_offered_first() {
+    // The caller sends no SDP; the callee answers our offer in Opus; the
+    // caller's 2xx offers Opus first, the caller answers PCMU in its ACK,
+    // and the two legs are transcoded.
+    let callee = Callee::bind(CodecKind::Opus).await;
+    let server = server_for(&callee, |_| {}).await;
+    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
+    let caller_rtp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let port = caller_rtp.local_addr().unwrap().port();
+    let options = InviteOptions {
+        ack_sdp: Some(format!(
+            "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+             m=audio {port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n"
+        )),
+        ..InviteOptions::default()
+    };
+    let uri = bob(&server);
+    let (call, answered) = tokio::join!(ua.invite_with(&uri, "", &options), callee.answer(WAIT));
+    let mut call = call.unwrap();
+    callee.expect("ACK", WAIT).await;
+    let offer = SdpAnswer::parse(&call.final_response().unwrap().body_text()).unwrap();
+    assert_eq!(
+        offer.codec,
+        Some(CodecKind::Opus),
+        "the callee's codec first"
+    );
+    let (caller_heard, callee_heard) = tokio::join!(
+        exchange_tone(
+            &caller_rtp,
+            CodecKind::Pcmu,
+            0,
+            offer.rtp_addr(),
+            1000.0,
+            60
+        ),
+        exchange_tone(
+            &callee.rtp,
+            CodecKind::Opus,
+            answered.payload_type,
+            answered.remote_rtp,
+            600.0,
+            60
+        ),
+    );
+    assert!(tone_snr_db(&caller_heard, 8000, 600.0, 4000) > 20.0);
+    assert!(tone_snr_db(&callee_heard, 48000, 1000.0, 24000) > 20.0);
+    call.bye(WAIT).await.unwrap();
+    server.stop().await;
+}

@@ -8,7 +8,7 @@ use std::time::Duration;
 use mediaplane::codec::g711::{ulaw_decode, ulaw_encode};
 use mediaplane::codec::CodecKind;
 use mediaplane::config::{Application, RouteConfig};
-use mediaplane::loadgen::simple_sdp::sdp_offer;
+use mediaplane::loadgen::simple_sdp::{sdp_offer, SdpAnswer};
 use mediaplane::loadgen::ua::{InviteOptions, TestUserAgent, UaError};
 use mediaplane::prompts::PromptCatalogue;
 
@@ -494,5 +494,31 @@ async fn no_bye_before_the_ack_even_when_the_prompt_ends_first() {
         waited >= Duration::from_millis(2500),
         "BYE after {waited:?}"
     );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delayed_offer_gets_our_offer_in_the_2xx_and_the_ack_answer_starts_the_echo() {
+    let server = TestServer::start(|_| {}).await;
+    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
+    let rtp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let port = rtp.local_addr().unwrap().port();
+    let options = InviteOptions {
+        ack_sdp: Some(format!(
+            "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+             m=audio {port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n"
+        )),
+        ..InviteOptions::default()
+    };
+    let uri = format!("sip:echo@{}", server.sip_addr());
+    // No body: RFC 3261 §13.2.1, the offer comes in our 2xx.
+    let mut call = ua.invite_with(&uri, "", &options).await.unwrap();
+    let offer = SdpAnswer::parse(&call.final_response().unwrap().body_text()).unwrap();
+    assert_eq!(offer.codec, Some(CodecKind::Pcmu), "our first codec");
+    let heard =
+        common::callee::exchange_tone(&rtp, CodecKind::Pcmu, 0, offer.rtp_addr(), 1000.0, 50).await;
+    let snr = common::callee::tone_snr_db(&heard, 8000, 1000.0, 4000);
+    assert!(snr > 20.0, "the echo follows the ACK's answer: {snr:.1} dB");
+    call.bye(Duration::from_secs(3)).await.unwrap();
     server.stop().await;
 }

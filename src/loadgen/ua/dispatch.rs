@@ -180,7 +180,10 @@ fn ack_for(
         contact: None,
         routes: &routes,
         extra_headers: &[],
-        body: None,
+        body: invite
+            .ack_sdp
+            .as_deref()
+            .map(|sdp| ("application/sdp", sdp)),
     }
     .render();
     invite.ack_for_2xx = Some((to_tag.to_string(), ack.clone()));

@@ -257,6 +257,7 @@ impl TestUserAgent {
                     routes: Vec::new(),
                     send_ack: options.send_ack,
                     ack_for_2xx: None,
+                    ack_sdp: options.ack_sdp.clone(),
                 }),
                 retransmissions: Vec::new(),
                 counters: counters.clone(),

@@ -37,6 +37,9 @@ pub struct InviteOptions {
     pub extra_headers: Vec<String>,
     /// How long [`TestUserAgent::invite_with`] waits for the final response.
     pub final_timeout: Duration,
+    /// SDP for the ACK of the 2xx: the answer to the server's offer when
+    /// the INVITE carried none (a delayed offer, RFC 3261 §13.2.1).
+    pub ack_sdp: Option<String>,
 }
 
 impl Default for InviteOptions {
@@ -45,6 +48,7 @@ impl Default for InviteOptions {
             send_ack: true,
             extra_headers: Vec::new(),
             final_timeout: TIMER_B,
+            ack_sdp: None,
         }
     }
 }

@@ -31,6 +31,8 @@ pub(crate) struct InviteContext {
     pub send_ack: bool,
     /// The ACK sent for a 2xx, by To tag: a retransmitted 2xx gets the same ACK.
     pub ack_for_2xx: Option<(String, String)>,
+    /// The SDP answer the ACK of a 2xx carries (a delayed-offer INVITE).
+    pub ack_sdp: Option<String>,
 }
 
 /// Per-call counters readable while the call owner is busy elsewhere.

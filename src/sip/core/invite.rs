@@ -87,15 +87,18 @@ impl SipCore {
                 return Err(Refusal::new(404, Some(format!("No prompt {prompt}"))));
             }
         }
-        if request.body.is_empty() {
-            // A delayed offer (offer in our 2xx, answer in the ACK) is not
-            // supported yet; RFC 3261 §13.3.1.1 allows refusing it.
-            return Err(Refusal::new(488, Some("SDP offer required".into())));
-        }
-        let offer_text = std::str::from_utf8(&request.body)
-            .map_err(|_| Refusal::new(400, Some("SDP is not UTF-8".into())))?;
-        let offer = SessionDescription::parse(offer_text)
-            .map_err(|e| Refusal::new(400, Some(format!("Bad SDP: {e}"))))?;
+        // An INVITE without a body is a delayed offer: our 2xx carries the
+        // offer and the ACK the answer (RFC 3261 §13.2.1, RFC 3264 §4).
+        let offer = if request.body.is_empty() {
+            None
+        } else {
+            let offer_text = std::str::from_utf8(&request.body)
+                .map_err(|_| Refusal::new(400, Some("SDP is not UTF-8".into())))?;
+            Some(
+                SessionDescription::parse(offer_text)
+                    .map_err(|e| Refusal::new(400, Some(format!("Bad SDP: {e}"))))?,
+            )
+        };
         let ports = self.media.ports().allocate().map_err(|e| {
             tracing::warn!(error = %e, "no media ports");
             self.busy("No media ports")
@@ -109,18 +112,37 @@ impl SipCore {
             rtcp_mux_supported: true,
         };
         let mut origin = SdpOrigin::new(rand::random::<u32>() as u64, local_ip);
-        let negotiated = match sdp::answer(&offer, &local_media, &mut origin) {
-            Ok(n) => n,
-            Err(e) => {
-                self.media.ports().release(ports.rtp_port);
-                return Err(Refusal::new(488, Some(e.to_string())));
+        let (local_sdp, params, pending_offer) = match &offer {
+            Some(offer) => match sdp::answer(offer, &local_media, &mut origin) {
+                Ok(negotiated) => (negotiated.answer, media_params(&negotiated.audio), None),
+                Err(e) => {
+                    self.media.ports().release(ports.rtp_port);
+                    return Err(Refusal::new(488, Some(e.to_string())));
+                }
+            },
+            None => {
+                let mut ours = local_media.clone();
+                if matches!(target.application, Application::Play { .. }) {
+                    // The prompt is prepared before the answer names the
+                    // codec: offer codecs of one audio rate only.
+                    let rate = ours
+                        .codecs
+                        .iter()
+                        .find(|c| c.is_audio())
+                        .map(|c| c.audio_rate());
+                    ours.codecs
+                        .retain(|c| !c.is_audio() || Some(c.audio_rate()) == rate);
+                }
+                let offer = sdp::offer(&ours, &mut origin);
+                // Sends nowhere until the ACK's answer says where.
+                (offer.clone(), bridge::receive_only(&ours), Some(offer))
             }
         };
         let app: Box<dyn CallApp> = match &target.application {
             Application::Echo => Box::new(EchoApp),
             Application::Bridge { .. } => Box::new(BridgeApp),
             Application::Play { prompt } => {
-                let rate = negotiated.audio.codec.audio_rate();
+                let rate = params.codec.audio_rate();
                 match self.prompts.get(prompt, rate) {
                     Some(samples) => Box::new(PlaybackApp::new(samples)),
                     None => {
@@ -140,7 +162,6 @@ impl SipCore {
         };
         let id = self.next_id;
         self.next_id += 1;
-        let params = media_params(&negotiated.audio);
         let stats = Arc::new(SessionStats::default());
         let worker = self.media.worker_for(&dialog.call_id);
         let rtp_port = ports.rtp_port;
@@ -177,8 +198,8 @@ impl SipCore {
             worker,
             local_media,
             origin,
-            local_sdp: negotiated.answer,
-            pending_offer: None,
+            local_sdp,
+            pending_offer,
             bye_after_ack: false,
             params,
             stats,

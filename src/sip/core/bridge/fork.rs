@@ -76,7 +76,11 @@ impl SipCore {
             return;
         };
         let (b, worker, relayed) = (pending.b, pending.worker, pending.relayed);
-        let early = (!pending.a_answer_sent && !response.body.is_empty())
+        // Early media needs an answer for the caller; a caller that sent no
+        // offer would need ours in a reliable 183 (RFC 3262), so it gets
+        // the 183 without SDP.
+        let caller_offered = self.legs.get(&a).is_some_and(|l| !l.invite.body.is_empty());
+        let early = (caller_offered && !pending.a_answer_sent && !response.body.is_empty())
             .then(|| answer_in(&pending.offer, &response.body))
             .flatten();
         {

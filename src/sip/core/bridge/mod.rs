@@ -348,13 +348,27 @@ impl SipCore {
     }
 
     /// Fixes A's answer: the codec B uses when the caller offered it (pass
-    /// through), else the caller's own first choice (transcoded).
+    /// through), else the caller's own first choice (transcoded). A caller
+    /// that sent no offer gets ours in the 2xx, B's codec first, and
+    /// answers in its ACK.
     pub(super) fn settle_caller_answer(&mut self, a: SessionId, b_codec: CodecKind) -> bool {
         let Some(leg) = self.legs.get_mut(&a) else {
             return false;
         };
         let Some(offer) = caller_offer(&leg.invite) else {
-            return false;
+            let mut codecs = leg.local_media.codecs.clone();
+            if let Some(at) = codecs.iter().position(|&c| c == b_codec) {
+                let codec = codecs.remove(at);
+                codecs.insert(0, codec);
+            }
+            let local = LocalMedia {
+                codecs,
+                ..leg.local_media.clone()
+            };
+            let ours = sdp::offer(&local, &mut leg.origin);
+            leg.local_sdp = ours.clone();
+            leg.pending_offer = Some(ours);
+            return true;
         };
         let mut codecs = sdp::offered_codecs(&offer);
         codecs.retain(|c| leg.local_media.codecs.contains(c));
