@@ -685,3 +685,43 @@ async fn a_delayed_offer_caller_gets_the_callees_codec_offered_first() {
     call.bye(WAIT).await.unwrap();
     server.stop().await;
 }
+
+#[tokio::test]
+async fn requests_in_the_outgoing_dialog_follow_the_reversed_record_route() {
+    // RFC 3261 §12.1.2: the UAC's route set is the 2xx's Record-Route in
+    // reverse; in-dialog requests go to its first entry and carry it all.
+    let Bridged {
+        callee,
+        server,
+        ua,
+        offer,
+    } = bridged(CodecKind::Pcmu, |_| {}).await;
+    let (mut call, invite) = ring(&ua, &server, &offer, &callee).await;
+    let (sdp, _, _) = callee.answer_sdp(&invite.body_text(), "sendrecv");
+    let record_route = format!(
+        "Record-Route: <sip:127.0.0.1:9;lr>, <sip:{};lr>",
+        callee.addr()
+    );
+    callee
+        .respond_with(&invite, 200, "OK", Some("rr1"), Some(&sdp), &[record_route])
+        .await;
+    call.wait_final(WAIT).await.unwrap();
+    let ack = callee.expect("ACK", WAIT).await;
+    let routes: Vec<&str> = ack.header_values("Route").collect();
+    assert_eq!(
+        routes,
+        vec![
+            format!("<sip:{};lr>", callee.addr()).as_str(),
+            "<sip:127.0.0.1:9;lr>"
+        ],
+        "{}",
+        ack.start_line()
+    );
+    call.bye(WAIT).await.unwrap();
+    let bye = callee.expect("BYE", WAIT).await;
+    let routes: Vec<&str> = bye.header_values("Route").collect();
+    assert_eq!(routes.len(), 2);
+    assert!(routes[0].contains(&callee.addr().to_string()));
+    callee.respond(&bye, 200, "OK", None, None).await;
+    server.stop().await;
+}

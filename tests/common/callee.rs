@@ -82,7 +82,25 @@ impl Callee {
         to_tag: Option<&str>,
         sdp: Option<&str>,
     ) {
+        self.respond_with(request, code, reason, to_tag, sdp, &[])
+            .await
+    }
+
+    /// `respond` with extra header lines (e.g. Record-Route).
+    pub async fn respond_with(
+        &self,
+        request: &ReceivedMessage,
+        code: u16,
+        reason: &str,
+        to_tag: Option<&str>,
+        sdp: Option<&str>,
+        extra: &[String],
+    ) {
         let mut text = format!("SIP/2.0 {code} {reason}\r\n");
+        for line in extra {
+            text.push_str(line);
+            text.push_str("\r\n");
+        }
         for via in request.header_values("Via") {
             text.push_str(&format!("Via: {via}\r\n"));
         }
