@@ -184,7 +184,6 @@ impl SipCore {
             return;
         }
         let call_id = crate::sip::ids::new_call_id();
-        let sdp_text = offer.to_string();
         let mut forks = Vec::new();
         for (request_uri, destination) in &plan.destinations {
             // A tag of its own per fork: each fork's dialog then has a key
@@ -192,6 +191,10 @@ impl SipCore {
             // fork's dialog can never be taken for the winner's.
             let from_tag = crate::sip::ids::new_tag();
             let via_ip = self.local_ip_for(destination.addr);
+            // Each fork gets the address that routes to it (a multi-homed
+            // host reaches its destinations from different addresses); the
+            // port and everything else are the same.
+            let sdp_text = offer_from(&offer, via_ip).to_string();
             let via_host = super::uri_host(via_ip);
             let branch = crate::sip::ids::new_branch();
             let contact = self.contact_for(*destination);
@@ -424,4 +427,13 @@ pub(super) fn receive_only(media: &LocalMedia) -> MediaParams {
         receive: true,
         codec_options: Default::default(),
     }
+}
+
+/// `offer` as seen from local address `ip` (its `o=` and `c=`).
+fn offer_from(offer: &SessionDescription, ip: std::net::IpAddr) -> SessionDescription {
+    let mut offer = offer.clone();
+    offer.origin.address = ip.to_string();
+    offer.origin.address_type = crate::sip::sdp::AddressType::of(ip);
+    offer.connection = Some(crate::sip::sdp::Connection::from_ip(ip));
+    offer
 }
