@@ -356,7 +356,9 @@ async fn other_users_and_malformed_credentials_get_clear_answers() {
         .register(&mut nobody, RegisterContacts::Query, None)
         .await
         .unwrap();
-    assert_eq!(unknown.status_code(), Some(404));
+    // Challenged, then refused like a wrong password: no way to tell an
+    // unknown name from a known one.
+    assert_eq!(unknown.status_code(), Some(401));
 
     let mut alice = RegisterClient::new(&ua, "alice", ALICE_PW);
     let broken = RegisterAuth::Raw("Digest username=\"alice\", realm=\"mediaplane".into());

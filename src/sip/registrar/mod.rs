@@ -84,7 +84,7 @@ pub struct Registrar {
 }
 
 impl Default for Registrar {
-    /// No users: every REGISTER is answered 404.
+    /// No users: every REGISTER is challenged and none gets in.
     fn default() -> Self {
         Registrar::new(&RegistrarConfig::default(), &[], Instant::now())
     }
@@ -194,9 +194,14 @@ impl Registrar {
             Ok(r) => r,
             Err(e) => return RegisterAnswer::refuse(400, e.to_string()),
         };
-        // §10.3 step 5: the address of record must be one we serve.
+        // §10.3 step 5 would answer 404 for an address of record we do not
+        // serve, but that tells a prober which names exist: an unknown user
+        // is challenged like a known one, and no credentials get it in.
         let Some(user) = self.users.get(&register.user).cloned() else {
-            return RegisterAnswer::refuse(404, "Unknown user");
+            if !register.authorizations.is_empty() {
+                metrics::bump(&self.metrics.auth_failures);
+            }
+            return self.challenge(now, &register.user, false);
         };
         let method = request.method.to_string();
         let digest_request = DigestRequest {
@@ -271,7 +276,7 @@ impl Registrar {
             .secrets
             .get(user)
             .map(UserSecrets::algorithms)
-            .unwrap_or_default();
+            .unwrap_or_else(|| self.settings.algorithms.clone());
         let headers = self
             .auth
             .challenges(now, &algorithms, stale)
