@@ -90,7 +90,7 @@ fn push_below_hundred(names: &mut Vec<String>, n: u64) {
         1..=19 => names.push(number(n)),
         _ => {
             names.push(number(n / 10 * 10));
-            if n % 10 > 0 {
+            if !n.is_multiple_of(10) {
                 names.push(number(n % 10));
             }
         }
