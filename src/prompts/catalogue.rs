@@ -38,7 +38,7 @@ pub struct PromptProblem {
 /// The reasons a prompt file is skipped.
 #[derive(Debug, thiserror::Error)]
 pub enum ProblemKind {
-    #[error("file or folder name is not a valid prompt name (A-Z a-z 0-9 _ -)")]
+    #[error("path is not a valid prompt name (A-Z a-z 0-9 _ - in each part, at most 4 parts and 64 characters)")]
     InvalidName,
     #[error("another file in the same folder has the same name: {}", .0.display())]
     Duplicate(PathBuf),

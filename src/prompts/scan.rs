@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use super::decode::PROMPT_EXTENSIONS;
-use super::name::{is_valid_name_part, MAX_NAME_PARTS};
+use super::name::{is_valid_prompt_name, MAX_NAME_PARTS};
 
 /// What a rescan compares to decide whether a file must be decoded again.
 /// Replacing a file by renaming another over it changes the inode even when
@@ -137,15 +137,14 @@ fn push_file(path: &Path, name: Option<String>, listing: &mut Listing) {
     }
 }
 
-/// `parents/stem`, if every part is a valid name part.
+/// `parents/stem`, if that is a name a caller could ask for; a file under
+/// any other name could never be played, so it is reported instead.
 fn prompt_name(parents: &[&str], path: &Path) -> Option<String> {
     let stem = path.file_stem()?.to_str()?;
     let mut parts = parents.to_vec();
     parts.push(stem);
-    parts
-        .iter()
-        .all(|p| is_valid_name_part(p))
-        .then(|| parts.join("/"))
+    let name = parts.join("/");
+    is_valid_prompt_name(&name).then_some(name)
 }
 
 fn has_prompt_extension(path: &Path) -> bool {

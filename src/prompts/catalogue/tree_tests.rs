@@ -73,6 +73,9 @@ fn bad_files_and_folder_names_in_subfolders_are_reported_and_skipped() {
     let whole = std::fs::read(en.join("numbers/1.wav")).unwrap();
     std::fs::write(en.join("numbers/6.wav"), &whole[..44 + 2 * 1_200]).unwrap();
     tone(&en.join("bad group/7.wav"), 8_000, 0.3);
+    // Valid parts, but longer in all than a name may be.
+    let long = format!("{}/{}.wav", "g".repeat(40), "n".repeat(40));
+    tone(&en.join(&long), 8_000, 0.3);
 
     let catalogue = PromptCatalogue::load(dir.path(), "en").unwrap();
     assert_eq!(catalogue.names(), ["numbers/1", "numbers/6"]);
@@ -88,6 +91,7 @@ fn bad_files_and_folder_names_in_subfolders_are_reported_and_skipped() {
     reported.sort();
     let expected: Vec<PathBuf> = [
         "bad group/7.wav",
+        long.as_str(),
         "numbers/2.wav",
         "numbers/3.wav",
         "numbers/4.ogg",
