@@ -8,7 +8,7 @@ fn shipped() -> PromptCatalogue {
 
 /// Writes a 16-bit WAV whose every channel carries a sine of `freq_hz` at
 /// `amplitude` (0..1), except the channels listed in `silent`.
-fn write_tone(
+pub(super) fn write_tone(
     path: &Path,
     rate_hz: u32,
     channels: u16,
@@ -41,12 +41,12 @@ fn write_tone(
     writer.finalize().unwrap();
 }
 
-fn rms(samples: &[i16]) -> f64 {
+pub(super) fn rms(samples: &[i16]) -> f64 {
     let energy: f64 = samples.iter().map(|&s| f64::from(s).powi(2)).sum();
     (energy / samples.len() as f64).sqrt()
 }
 
-fn zero_crossing_hz(samples: &[i16], rate_hz: u32) -> f64 {
+pub(super) fn zero_crossing_hz(samples: &[i16], rate_hz: u32) -> f64 {
     let crossings = samples
         .windows(2)
         .filter(|w| (w[0] < 0) != (w[1] < 0))
@@ -54,7 +54,7 @@ fn zero_crossing_hz(samples: &[i16], rate_hz: u32) -> f64 {
     crossings as f64 / 2.0 / (samples.len() as f64 / f64::from(rate_hz))
 }
 
-fn tone_amplitude(samples: &[i16], rate_hz: u32, freq_hz: f64) -> f64 {
+pub(super) fn tone_amplitude(samples: &[i16], rate_hz: u32, freq_hz: f64) -> f64 {
     let (mut re, mut im) = (0.0, 0.0);
     for (n, &s) in samples.iter().enumerate() {
         let w = 2.0 * PI * freq_hz * n as f64 / f64::from(rate_hz);
@@ -164,16 +164,10 @@ fn language_folder_wins_and_the_root_is_the_fallback() {
     write_tone(&fr.join("only-fr.wav"), 16_000, 1, &[], 0.5, 440.0, 0.5);
 
     let catalogue = PromptCatalogue::load(dir.path(), "en").unwrap();
-    assert_eq!(
-        catalogue.names().collect::<Vec<_>>(),
-        ["both", "only-en", "only-root"]
-    );
+    assert_eq!(catalogue.names(), ["both", "only-en", "only-root"]);
     assert_eq!(catalogue.native_rate("both"), Some(16_000));
     assert_eq!(catalogue.duration("both"), Some(Duration::from_secs(1)));
-    assert_eq!(
-        catalogue.source_path("both"),
-        Some(en.join("both.wav").as_path())
-    );
+    assert_eq!(catalogue.source_path("both"), Some(en.join("both.wav")));
     assert_eq!(catalogue.native_rate("only-root"), Some(8_000));
     assert!(catalogue.get("only-root", 16_000).is_some());
     assert!(!catalogue.contains("only-fr"));
@@ -210,9 +204,9 @@ fn corrupt_and_empty_files_are_reported_and_skipped() {
     std::fs::write(dir.path().join("README.md"), b"# prompts").unwrap();
 
     let catalogue = PromptCatalogue::load(dir.path(), "en").unwrap();
-    assert_eq!(catalogue.names().collect::<Vec<_>>(), ["good", "shared"]);
-    let mut reported: Vec<_> = catalogue
-        .problems()
+    assert_eq!(catalogue.names(), ["good", "shared"]);
+    let problems = catalogue.problems();
+    let mut reported: Vec<_> = problems
         .iter()
         .map(|p| p.path.file_name().unwrap().to_str().unwrap())
         .collect();
@@ -236,8 +230,9 @@ fn unusable_and_duplicate_file_names_are_reported() {
     std::fs::copy(en.join("twice.wav"), en.join("twice.WAV")).unwrap();
 
     let catalogue = PromptCatalogue::load(dir.path(), "en").unwrap();
-    assert_eq!(catalogue.names().collect::<Vec<_>>(), ["twice"]);
-    let kinds: Vec<_> = catalogue.problems().iter().map(|p| &p.kind).collect();
+    assert_eq!(catalogue.names(), ["twice"]);
+    let problems = catalogue.problems();
+    let kinds: Vec<_> = problems.iter().map(|p| &p.kind).collect();
     assert_eq!(kinds.len(), 2, "{kinds:?}");
     assert!(kinds.iter().any(|k| matches!(k, ProblemKind::InvalidName)));
     assert!(kinds.iter().any(|k| matches!(k, ProblemKind::Duplicate(_))));
