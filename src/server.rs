@@ -47,6 +47,8 @@ pub struct Server {
     http_addr: SocketAddr,
     ports: Arc<PortAllocator>,
     http_task: JoinHandle<()>,
+    /// Rescans the prompt folder (`prompts.reload_s`).
+    reload_task: Option<JoinHandle<()>>,
 }
 
 impl Server {
@@ -106,7 +108,12 @@ impl Server {
                 t4: TimerConfig::default().t4.max(t1),
             },
         };
-        let mut core = SipCore::new(settings, dialplan, Arc::new(prompts), pool);
+        let prompts = Arc::new(prompts);
+        let reload_task = (config.prompts.reload_s > 0).then(|| {
+            let every = std::time::Duration::from_secs(u64::from(config.prompts.reload_s));
+            tokio::spawn(watch_prompts(prompts.clone(), every))
+        });
+        let mut core = SipCore::new(settings, dialplan, prompts, pool);
         core.set_registrar(Registrar::new(
             &config.registrar,
             &config.users,
@@ -157,6 +164,7 @@ impl Server {
             http_addr,
             ports,
             http_task,
+            reload_task,
         })
     }
 
@@ -179,6 +187,9 @@ impl Server {
     /// Stops the SIP and HTTP tasks; the media workers stop with the core.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
+        if let Some(task) = &self.reload_task {
+            task.abort();
+        }
         let _ = self.http_task.await;
     }
 }
@@ -191,4 +202,29 @@ async fn bind_udp(addr: SocketAddr) -> Result<UdpSocket, ServerError> {
             addr,
             source,
         })
+}
+
+/// Rescans the prompt folder every `every` (a listing and a stat per file,
+/// off the async threads), so that changed prompts take effect without a
+/// restart.
+async fn watch_prompts(prompts: Arc<PromptCatalogue>, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let catalogue = prompts.clone();
+        match tokio::task::spawn_blocking(move || catalogue.reload_if_changed()).await {
+            Ok(Ok(summary)) if !summary.is_unchanged() => tracing::info!(
+                added = summary.added.len(),
+                replaced = summary.replaced.len(),
+                removed = summary.removed.len(),
+                skipped = summary.problems,
+                "prompts reloaded"
+            ),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "prompt folder rescan failed"),
+            Err(_) => return,
+        }
+    }
 }

@@ -522,3 +522,50 @@ async fn a_delayed_offer_gets_our_offer_in_the_2xx_and_the_ack_answer_starts_the
     call.bye(Duration::from_secs(3)).await.unwrap();
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prompt_added_to_the_folder_is_played_after_the_rescan() {
+    // prompts.reload_s = 1: a file copied in while the server runs becomes
+    // `play-NAME` without a restart.
+    let folder = tempfile::tempdir().unwrap();
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/prompts/en");
+    std::fs::create_dir(folder.path().join("en")).unwrap();
+    std::fs::copy(
+        format!("{shipped}/welcome.wav"),
+        folder.path().join("en/welcome.wav"),
+    )
+    .unwrap();
+    let dir = folder.path().to_path_buf();
+    let server = TestServer::start(move |c| {
+        c.prompts.dir = dir;
+        c.prompts.reload_s = 1;
+    })
+    .await;
+    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
+    let offer = sdp_offer("127.0.0.1:9".parse().unwrap(), &[CodecKind::Pcmu]);
+    let uri = format!("sip:play-fresh@{}", server.sip_addr());
+    match ua.invite(&uri, &offer).await {
+        Err(UaError::Rejected { status, .. }) => assert_eq!(status, 404),
+        other => panic!(
+            "expected 404 before the file exists, got {:?}",
+            other.map(|_| ())
+        ),
+    }
+    std::fs::copy(
+        format!("{shipped}/goodbye.wav"),
+        folder.path().join("en/fresh.wav"),
+    )
+    .unwrap();
+    let found = wait_for(Duration::from_secs(5), || async {
+        match ua.invite(&uri, &offer).await {
+            Ok(mut call) => {
+                let _ = call.bye(Duration::from_secs(2)).await;
+                true
+            }
+            Err(_) => false,
+        }
+    })
+    .await;
+    assert!(found, "play-fresh answered once the folder was rescanned");
+    server.stop().await;
+}

@@ -249,6 +249,9 @@ pub struct PromptsConfig {
     /// As written; a relative path is resolved against the working directory.
     pub dir: PathBuf,
     pub language: String,
+    /// Seconds between rescans of the folder for added, changed or removed
+    /// files; 0 = never (load once at start).
+    pub reload_s: u32,
 }
 
 impl PromptsConfig {
@@ -257,6 +260,7 @@ impl PromptsConfig {
         PromptsConfig {
             dir: r.string(t, "dir").map_or(d.dir, PathBuf::from),
             language: r.string(t, "language").unwrap_or(d.language),
+            reload_s: r.integer(t, "reload_s").unwrap_or(d.reload_s),
         }
     }
 }
@@ -266,6 +270,7 @@ impl Default for PromptsConfig {
         PromptsConfig {
             dir: PathBuf::from("./prompts"),
             language: "en".to_string(),
+            reload_s: 5,
         }
     }
 }

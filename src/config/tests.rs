@@ -471,3 +471,25 @@ fn g722_is_a_configurable_codec() {
         vec![CodecKind::G722, CodecKind::Pcmu, CodecKind::TelephoneEvent]
     );
 }
+
+#[test]
+fn the_prompt_rescan_interval_is_read_and_bounded() {
+    let prompts = tempfile::tempdir().unwrap();
+    let read = |value: &str| {
+        let text = format!(
+            "[prompts]\ndir = '{}'\nreload_s = {value}\n",
+            prompts.path().display()
+        );
+        Config::from_toml_str(&text, "t.toml")
+    };
+    assert_eq!(read("0").unwrap().prompts.reload_s, 0);
+    assert_eq!(read("30").unwrap().prompts.reload_s, 30);
+    assert_eq!(
+        read("4000").unwrap_err().keys(),
+        vec![Some("prompts.reload_s")]
+    );
+    assert_eq!(
+        read("-1").unwrap_err().keys(),
+        vec![Some("prompts.reload_s")]
+    );
+}

@@ -189,4 +189,7 @@ fn check_paths(checks: &mut Checks, config: &Config) {
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
         || format!("`{language}` is not a language tag (letters, digits, `-`, `_`)"),
     );
+    checks.require(&["prompts.reload_s"], prompts.reload_s <= 3600, || {
+        format!("{} is more than 3600 (0 = never rescan)", prompts.reload_s)
+    });
 }
