@@ -4,6 +4,28 @@
 
 use std::fmt;
 
+mod detector;
+mod error;
+mod generator;
+mod goertzel;
+
+pub use detector::{
+    DtmfDetector, DtmfEvent, DtmfEventKind, CONFIRM_BLOCKS, END_BLOCKS, GROUP_DOMINANCE_DB,
+    MAX_FREQUENCY_DEVIATION, MAX_REVERSE_TWIST_DB, MAX_TWIST_DB, MIN_LEVEL_DBM0,
+    MIN_TONE_ENERGY_SHARE,
+};
+pub use error::DtmfError;
+pub use generator::{DtmfGenerator, DtmfToneConfig};
+
+/// Level of a full-scale sine in 16-bit linear audio: ITU-T G.711 puts the
+/// μ-law coder's overload point at +3.17 dBm0.
+pub const FULL_SCALE_DBM0: f32 = 3.17;
+
+/// Peak amplitude, in 16-bit sample units, of a sine at `dbm0`.
+pub fn dbm0_to_amplitude(dbm0: f32) -> f32 {
+    32767.0 * 10f32.powf((dbm0 - FULL_SCALE_DBM0) / 20.0)
+}
+
 /// Low-group (row) frequencies in Hz, ITU-T Q.23 §2.
 pub const ROW_FREQUENCIES: [u16; 4] = [697, 770, 852, 941];
 /// High-group (column) frequencies in Hz, ITU-T Q.23 §2.
