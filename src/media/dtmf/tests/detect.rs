@@ -109,6 +109,25 @@ fn frequency_3_5_percent_off_is_refused() {
 }
 
 #[test]
+fn one_tone_3_5_percent_off_is_refused() {
+    // Off in one group only, the pair keeps most of the energy in the
+    // filters: only the frequency measured from phase refuses it.
+    for digit in DtmfDigit::ALL {
+        let (low, high) = digit.frequencies();
+        let (low, high) = (f64::from(low), f64::from(high));
+        for (l, h) in [
+            (low * 1.035, high),
+            (low * 0.965, high),
+            (low, high * 1.035),
+        ] {
+            let tone = dual_tone(RATE, l, h, -10.0, -10.0, 100);
+            let got = detect_digits(RATE, &padded(RATE, &tone, 60));
+            assert_eq!(got, "", "{l:.1} + {h:.1} Hz");
+        }
+    }
+}
+
+#[test]
 fn tones_of_40_ms_count_and_of_20_ms_do_not() {
     assert_all_detected(-10.0, -10.0, 40, 0.0);
     // Every alignment against the blocks: shift by a few samples each time.
@@ -121,6 +140,56 @@ fn tones_of_40_ms_count_and_of_20_ms_do_not() {
     }
     assert_none_detected(-10.0, -10.0, 20, 0.0);
     assert_none_detected(-3.0, -3.0, 22, 0.0);
+    for shift in 0..17 {
+        let mut signal = vec![0.0; shift * 4];
+        signal.extend(digit_tone(RATE, DtmfDigit::Digit1, -3.0, -3.0, 22, 0.0));
+        assert_eq!(detect_digits(RATE, &signal), "", "22 ms, shift {shift}");
+    }
+}
+
+#[test]
+fn a_second_tone_4_db_down_in_a_group_is_no_digit() {
+    // 941 + 1209 Hz with 852 Hz 4 dB under 941: the pair still holds 83 % of
+    // the energy, but the row tone does not stand 5 dB clear of its group.
+    let mut signal = dual_tone(RATE, 941.0, 1209.0, -10.0, -10.0, 200);
+    for (x, y) in signal
+        .iter_mut()
+        .zip(dual_tone(RATE, 852.0, 0.0, -14.0, -90.0, 200))
+    {
+        *x += y;
+    }
+    assert_eq!(detect_digits(RATE, &padded(RATE, &signal, 60)), "");
+    // The same 6 dB down passes: the digit is clear.
+    let mut signal = dual_tone(RATE, 941.0, 1209.0, -10.0, -10.0, 200);
+    for (x, y) in signal
+        .iter_mut()
+        .zip(dual_tone(RATE, 852.0, 0.0, -17.0, -90.0, 200))
+    {
+        *x += y;
+    }
+    assert_eq!(detect_digits(RATE, &padded(RATE, &signal, 60)), "*");
+}
+
+#[test]
+fn a_third_tone_in_a_group_is_no_digit() {
+    // 697 + 770 + 1336 Hz, and 852 + 1209 + 1477 Hz, each tone at −10 dBm0.
+    let mut signal = dual_tone(RATE, 697.0, 1336.0, -10.0, -10.0, 200);
+    for (x, y) in signal
+        .iter_mut()
+        .zip(dual_tone(RATE, 770.0, 0.0, -10.0, -90.0, 200))
+    {
+        *x += y;
+    }
+    let mut other = dual_tone(RATE, 852.0, 1209.0, -10.0, -10.0, 200);
+    for (x, y) in other
+        .iter_mut()
+        .zip(dual_tone(RATE, 0.0, 1477.0, -90.0, -10.0, 200))
+    {
+        *x += y;
+    }
+    signal.extend(vec![0.0; ms(RATE, 100)]);
+    signal.extend(other);
+    assert_eq!(detect_digits(RATE, &padded(RATE, &signal, 60)), "");
 }
 
 #[test]
