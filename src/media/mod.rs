@@ -1,6 +1,7 @@
 //! The data plane: port allocation, worker pool, per-leg sessions.
 
 pub mod bridge;
+pub mod dtmf;
 pub mod jitter;
 pub mod pool;
 pub mod ports;
