@@ -15,8 +15,9 @@ use super::{EventPayload, MAX_SEGMENT};
 use crate::media::dtmf::DtmfDigit;
 
 /// No packet for this long ends an event whose end packets were lost.
-/// Senders update at least every 50 ms (RFC 4733 §2.5.1.2), so 200 ms is
-/// several lost updates, yet short enough for an IVR not to feel slow.
+/// Senders update once per packet interval, typically 20 to 50 ms
+/// (RFC 4733 §2.5.1.2), so 200 ms is several lost updates in a row, yet
+/// short enough for an IVR not to feel slow.
 pub const DEFAULT_END_TIMEOUT: Duration = Duration::from_millis(200);
 
 /// A new segment of a long event starts where the previous one reached

@@ -105,6 +105,40 @@ fn every_end_packet_lost_ends_each_key_by_timeout() {
 }
 
 #[test]
+fn a_lost_first_end_is_made_up_by_its_retransmission() {
+    let mut trace = keypad(400, TS0);
+    // Packet 4 of each key's 7 is its first end.
+    for k in (0..5).rev() {
+        trace.remove(7 * k + 4);
+    }
+    let mut rx = receiver();
+    assert_eq!(run(&mut rx, &trace), expected(TS0, 400, 100));
+    assert_eq!(rx.stats().redundant_ends, 5);
+    assert_eq!(rx.stats().ended_by_timeout, 0);
+}
+
+#[test]
+fn the_timeout_is_due_200_ms_after_the_last_packet() {
+    let mut rx = receiver();
+    let t0 = Instant::now();
+    rx.handle_packet(t0, TS0, 1, true, &block('4', false, 160));
+    assert_eq!(rx.poll_timeout(), Some(t0 + Duration::from_millis(200)));
+    let t1 = t0 + Duration::from_millis(20);
+    rx.handle_packet(t1, TS0, 2, false, &block('4', false, 320));
+    assert_eq!(rx.poll_timeout(), Some(t1 + Duration::from_millis(200)));
+    rx.handle_timeout(t1 + Duration::from_millis(199));
+    assert_eq!(rx.poll_event(), Some(started('4', TS0)));
+    assert_eq!(rx.poll_event(), None);
+    rx.handle_timeout(t1 + Duration::from_millis(200));
+    assert_eq!(rx.poll_event(), Some(ended('4', 40)));
+    assert_eq!(rx.poll_timeout(), None);
+    // The end packets arriving after the timeout change nothing.
+    rx.handle_packet(t1, TS0, 3, false, &block('4', true, 480));
+    assert_eq!(rx.poll_event(), None);
+    assert_eq!(rx.stats().late, 1);
+}
+
+#[test]
 fn ends_lost_and_keys_close_together_end_at_the_next_key() {
     // Keys 160 ms apart: the next start comes before the 200 ms timeout.
     let trace: Vec<Packet> = keypad(160, TS0)
