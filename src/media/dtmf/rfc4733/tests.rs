@@ -1,4 +1,4 @@
-//! Payload codec tests and the trace helpers the receive and send tests share.
+//! Payload codec tests, and the trace builders and drivers the receive and send tests share.
 
 mod receive;
 mod send;
