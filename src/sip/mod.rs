@@ -3,6 +3,7 @@
 
 pub mod core;
 pub mod dialog;
+pub mod dtmf_info;
 pub mod framing;
 pub mod ids;
 pub mod message;
