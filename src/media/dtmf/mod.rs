@@ -8,6 +8,7 @@ mod detector;
 mod error;
 mod generator;
 mod goertzel;
+pub mod rfc4733;
 
 pub use detector::{
     DtmfDetector, DtmfEvent, DtmfEventKind, CONFIRM_BLOCKS, END_BLOCKS, GROUP_DOMINANCE_DB,
