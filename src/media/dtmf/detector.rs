@@ -5,30 +5,34 @@
 //! [`CONFIRM_BLOCKS`] consecutive blocks agree and ends after
 //! [`END_BLOCKS`] consecutive blocks do not. A block counts only when the
 //! tone fills at least three quarters of it, so a tone under 23 ms never
-//! gathers enough blocks and one of 40 ms always does (ITU-T Q.24 §2.3).
+//! gathers enough blocks and one of 40 ms always does. ITU-T Q.24 leaves
+//! the exact limits to each administration; the ones below are typical of
+//! its tables.
 
 use super::error::{check_rate, DtmfError};
 use super::goertzel::{tone_frequency, BlockSpectrum, GoertzelBank, TONES};
 use super::{dbm0_to_amplitude, DtmfDigit};
 
-/// Weakest tone accepted, per tone. ITU-T Q.24 Table 1 asks for operation
-/// down to about −25 dBm0 per tone, and non-operation well below; −30 leaves
+/// Weakest tone accepted, per tone. Receivers must work down to about
+/// −25 dBm0 per tone (ITU-T Q.24) and stay silent well below; −30 leaves
 /// room for frequency offset and codec loss while −35 and under is refused.
 pub const MIN_LEVEL_DBM0: f32 = -30.0;
-/// High group over low group, most accepted (ITU-T Q.24 §2.2: 4 dB must
+/// High group over low group, most accepted (ITU-T Q.24 twist: 4 dB must
 /// pass; 10 dB must not).
 pub const MAX_TWIST_DB: f32 = 7.0;
 /// Low group over high group, most accepted (8 dB must pass; 10 must not).
 pub const MAX_REVERSE_TWIST_DB: f32 = 9.0;
 /// Each tone must stand this far above the others of its group, so two
-/// tones of one group (speech, chords) are no digit. The adjacent row sits
-/// ≥ 6.6 dB down for a tone 1.5 % off.
+/// tones of one group (speech, chords) are no digit. In the windowed
+/// filters a tone 1.5 % off leaves the adjacent row, 73 Hz away, about
+/// 6–7 dB down.
 pub const GROUP_DOMINANCE_DB: f32 = 5.0;
 /// Share of the block's energy the two tones must hold: talk-off guard, as
-/// speech and music spread energy over harmonics. A dual tone 1.5 % off in
-/// 15 dB noise keeps about 0.85.
+/// speech and music spread energy over harmonics (used instead of second
+/// harmonic filters: it counts every harmonic). A dual tone 1.5 % off, in
+/// 15 dB noise, keeps roughly 0.85.
 pub const MIN_TONE_ENERGY_SHARE: f32 = 0.8;
-/// Frequency tolerance: ITU-T Q.24 §2.1 wants ±1.5 % accepted and ±3.5 %
+/// Frequency tolerance: ITU-T Q.24 wants ±1.5 % accepted and ±3.5 %
 /// refused; the limit sits between.
 pub const MAX_FREQUENCY_DEVIATION: f32 = 0.025;
 /// The halves of a block may differ in energy by at most this (3 dB): a block
@@ -267,11 +271,11 @@ impl DtmfDetector {
         let row = strongest(&power[..4]);
         let column = 4 + strongest(&power[4..]);
         let (row_power, column_power) = (power[row], power[column]);
-        // Level, per tone (ITU-T Q.24 Table 1).
+        // Level, per tone (ITU-T Q.24).
         if row_power < self.min_power || column_power < self.min_power {
             return None;
         }
-        // Twist, both ways (ITU-T Q.24 §2.2).
+        // Twist, both ways (ITU-T Q.24).
         if column_power > row_power * db_to_power(MAX_TWIST_DB)
             || row_power > column_power * db_to_power(MAX_REVERSE_TWIST_DB)
         {

@@ -1,4 +1,4 @@
-//! Goertzel filter bank for the eight DTMF frequencies (ITU-T Q.23 §2).
+//! Goertzel filter bank for the eight DTMF frequencies (ITU-T Q.23).
 //!
 //! Two lanes run the bank over Hann-windowed blocks that overlap by half, so
 //! a block completes every half block. The window keeps one group's tone

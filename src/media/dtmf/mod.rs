@@ -27,12 +27,12 @@ pub fn dbm0_to_amplitude(dbm0: f32) -> f32 {
     32767.0 * 10f32.powf((dbm0 - FULL_SCALE_DBM0) / 20.0)
 }
 
-/// Low-group (row) frequencies in Hz, ITU-T Q.23 §2.
+/// Low-group (row) frequencies in Hz, ITU-T Q.23.
 pub const ROW_FREQUENCIES: [u16; 4] = [697, 770, 852, 941];
-/// High-group (column) frequencies in Hz, ITU-T Q.23 §2.
+/// High-group (column) frequencies in Hz, ITU-T Q.23.
 pub const COLUMN_FREQUENCIES: [u16; 4] = [1209, 1336, 1477, 1633];
 
-/// One DTMF key. The keypad layout (ITU-T Q.23 Figure 1) maps each to one
+/// One DTMF key. The keypad layout (ITU-T Q.23) maps each to one
 /// row and one column frequency.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DtmfDigit {
@@ -56,7 +56,7 @@ pub enum DtmfDigit {
     D,
 }
 
-/// Keypad by [row][column], ITU-T Q.23 Figure 1.
+/// Keypad by [row][column], ITU-T Q.23.
 const KEYPAD: [[DtmfDigit; 4]; 4] = {
     use DtmfDigit::*;
     [
@@ -123,12 +123,12 @@ impl DtmfDigit {
         }
     }
 
-    /// RFC 4733 §3.2 event codes: 0–9 the digits, 10 `*`, 11 `#`, 12–15 A–D.
+    /// RFC 4733 §3 event codes: 0–9 the digits, 10 `*`, 11 `#`, 12–15 A–D.
     pub fn from_event_code(code: u8) -> Option<Self> {
         Self::ALL.get(usize::from(code)).copied()
     }
 
-    /// RFC 4733 §3.2 event code (0–15).
+    /// RFC 4733 §3 event code (0–15).
     pub fn event_code(self) -> u8 {
         use DtmfDigit::*;
         match self {
