@@ -11,6 +11,7 @@ use crate::apps::CallApp;
 use crate::codec::CodecKind;
 use crate::media::session::{MediaParams, SessionId};
 use crate::media::stats::{SessionStats, SessionStatsSnapshot};
+use crate::sip::core::SentAck;
 use crate::sip::dialog::Dialog;
 use crate::sip::sdp::{LocalMedia, SdpOrigin, SessionDescription};
 use crate::sip::transaction::TransactionKey;
@@ -54,7 +55,7 @@ pub struct Leg {
     pub outbound: bool,
     /// Outgoing legs: the ACK of the 2xx and where it went, sent again
     /// for each retransmission of that 2xx (RFC 3261 §13.2.2.4).
-    pub ack: Option<(Request, crate::sip::peer::Peer)>,
+    pub ack: Option<SentAck>,
     /// A re-INVITE we sent on this leg awaits its final response; no other
     /// may be sent meanwhile (RFC 3261 §14.1), and one received is 491.
     pub relay_pending: bool,

@@ -37,6 +37,10 @@ use crate::sip::transaction::{
 };
 
 pub use leg::{CallInfo, Leg, LegState};
+
+/// An ACK as sent (where to, and its bytes), kept to answer each
+/// retransmission of its 2xx with the same bytes (RFC 3261 §13.2.2.4).
+pub type SentAck = (Peer, Bytes);
 pub use metrics::{SipMetrics, SipMetricsSnapshot};
 
 /// The methods we answer (RFC 3261 §20.5 Allow).
@@ -107,7 +111,7 @@ pub struct SipCore {
     /// behind a forking proxy), acknowledged and hung up; by the INVITE
     /// transaction and the To tag, so retransmissions only get the ACK
     /// again. Forgotten when the transaction ends.
-    lost_dialogs: HashMap<(TransactionKey, String), (Request, Peer)>,
+    lost_dialogs: HashMap<(TransactionKey, String), SentAck>,
     /// Hold/resume relays to retry after a 491 (RFC 3261 §14.1).
     relay_retries: BinaryHeap<Reverse<(Instant, SessionId)>>,
     next_id: SessionId,

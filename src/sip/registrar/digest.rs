@@ -151,20 +151,8 @@ pub enum DigestError {
 /// Parses an `Authorization` value: `Digest` then comma-separated
 /// `name=value` pairs, values tokens or quoted strings (RFC 7616 §3.4).
 pub fn parse_authorization(value: &str) -> Result<Credentials, DigestError> {
-    let value = value.trim();
-    let (scheme, rest) = value
-        .split_once(|c: char| c.is_ascii_whitespace())
-        .unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("Digest") {
-        return Err(DigestError::NotDigest);
-    }
-    let params = parse_params(rest)?;
-    let get = |name: &'static str| -> Option<&str> {
-        params
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    };
+    let params = DigestParams::parse(value)?;
+    let get = |name: &'static str| params.get(name);
     let required = |name: &'static str| get(name).ok_or(DigestError::Missing(name));
     if get("username*").is_some() || get("userhash").is_some_and(|v| v.eq_ignore_ascii_case("true"))
     {
@@ -223,20 +211,8 @@ pub struct Challenge {
 
 /// Parses a `WWW-Authenticate` value (RFC 7616 §3.3).
 pub fn parse_challenge(value: &str) -> Result<Challenge, DigestError> {
-    let value = value.trim();
-    let (scheme, rest) = value
-        .split_once(|c: char| c.is_ascii_whitespace())
-        .unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("Digest") {
-        return Err(DigestError::NotDigest);
-    }
-    let params = parse_params(rest)?;
-    let get = |name: &str| {
-        params
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.clone())
-    };
+    let params = DigestParams::parse(value)?;
+    let get = |name: &str| params.get(name).map(str::to_string);
     let algorithm = match get("algorithm") {
         None => Algorithm::Md5,
         Some(token) => Algorithm::from_token(&token).ok_or(DigestError::Algorithm(token))?,
@@ -252,6 +228,31 @@ pub fn parse_challenge(value: &str) -> Result<Challenge, DigestError> {
         }),
         stale: get("stale").is_some_and(|v| v.eq_ignore_ascii_case("true")),
     })
+}
+
+/// The parameters of a `Digest` credentials or challenge value (RFC 7616
+/// §3.3, §3.4): the scheme, then comma-separated `name=value` pairs.
+struct DigestParams(Vec<(String, String)>);
+
+impl DigestParams {
+    fn parse(value: &str) -> Result<Self, DigestError> {
+        let value = value.trim();
+        let (scheme, rest) = value
+            .split_once(|c: char| c.is_ascii_whitespace())
+            .unwrap_or((value, ""));
+        if !scheme.eq_ignore_ascii_case("Digest") {
+            return Err(DigestError::NotDigest);
+        }
+        Ok(DigestParams(parse_params(rest)?))
+    }
+
+    /// A parameter's value; names are case-insensitive.
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 #[cfg(test)]

@@ -4,12 +4,13 @@
 use std::time::Instant;
 
 use bytes::Bytes;
-use rsip::{Request, SipMessage};
+use rsip::Request;
 
 use super::BridgeFailure;
 use crate::apps::BridgeApp;
 use crate::media::{SessionId, WorkerCommand};
 use crate::sip::core::invite::{media_params, record_routes};
+use crate::sip::core::SentAck;
 use crate::sip::core::{metrics, uri_host, Leg, LegState, SipCore};
 use crate::sip::dialog::Dialog;
 use crate::sip::peer::Peer;
@@ -234,20 +235,16 @@ impl SipCore {
 
     /// Sends the ACK of a 2xx in `dialog` (RFC 3261 §13.2.2.4: the INVITE's
     /// CSeq number, a new branch); returns it for retransmitted 2xx.
-    pub(in crate::sip::core) fn send_ack(
-        &mut self,
-        dialog: &Dialog,
-        cseq: u32,
-    ) -> Option<(Request, Peer)> {
+    pub(in crate::sip::core) fn send_ack(&mut self, dialog: &Dialog, cseq: u32) -> Option<SentAck> {
         let via_ip = self.local_ip_for(dialog.peer.addr);
         let port = self.settings.port_for(dialog.peer.transport);
         let branch = crate::sip::ids::new_branch();
         match dialog.request_with("ACK", cseq, &uri_host(via_ip), port, &branch, "", None) {
             Ok(ack) => {
-                let destination = dialog.destination();
-                self.layer
-                    .send_stateless(SipMessage::Request(ack.clone()), destination);
-                Some((ack, destination))
+                // Serialised once: every retransmitted 2xx gets these bytes.
+                let sent = (dialog.destination(), Bytes::from(ack.to_string()));
+                self.transmit.push_back(sent.clone());
+                Some(sent)
             }
             Err(e) => {
                 tracing::warn!(error = %e, "cannot build ACK");
@@ -270,9 +267,8 @@ impl SipCore {
             return;
         };
         if to_tag(response).as_deref() == Some(leg.dialog.remote_tag.as_str()) {
-            if let Some((ack, destination)) = leg.ack.clone() {
-                let data = Bytes::from(ack.to_string());
-                self.transmit.push_back((destination, data));
+            if let Some(sent) = leg.ack.clone() {
+                self.transmit.push_back(sent);
             }
             return;
         }
@@ -292,9 +288,8 @@ impl SipCore {
         response: &rsip::Response,
     ) {
         let lost = (key.clone(), to_tag(response).unwrap_or_default());
-        if let Some((ack, to)) = self.lost_dialogs.get(&lost) {
-            let data = Bytes::from(ack.to_string());
-            self.transmit.push_back((*to, data));
+        if let Some(sent) = self.lost_dialogs.get(&lost) {
+            self.transmit.push_back(sent.clone());
             return;
         }
         let Ok(mut dialog) = Dialog::from_response(invite, response, destination) else {

@@ -19,6 +19,7 @@ use rsip::Request;
 use crate::codec::CodecKind;
 use crate::media::{SessionId, WorkerCommand};
 use crate::sip::core::invite::media_params;
+use crate::sip::core::SentAck;
 use crate::sip::core::{uri_host, LegState, SipCore};
 use crate::sip::peer::Peer;
 use crate::sip::sdp::{self, Direction, LocalMedia, SessionDescription};
@@ -52,7 +53,7 @@ pub struct OutgoingReinvite {
     pub offer: SessionDescription,
     pub cseq: u32,
     /// The ACK of its 2xx, sent again if the 2xx is retransmitted.
-    pub ack: Option<(Request, Peer)>,
+    pub ack: Option<SentAck>,
     /// The re-INVITE and where it went, to CANCEL it if it hangs.
     pub request: Request,
     pub destination: Peer,
@@ -154,10 +155,9 @@ impl SipCore {
             return;
         };
         let (leg_id, cseq, wish) = (reinvite.leg, reinvite.cseq, reinvite.wish);
-        if let Some((ack, destination)) = reinvite.ack.clone() {
+        if let Some(sent) = reinvite.ack.clone() {
             // A retransmitted 2xx.
-            self.transmit
-                .push_back((destination, bytes::Bytes::from(ack.to_string())));
+            self.transmit.push_back(sent);
             return;
         }
         if code >= 300 {
