@@ -1,6 +1,8 @@
 //! `bridge`: a leg of a bridged call. Its audio comes from the other leg,
 //! connected in the media worker, so the application has nothing to do.
 
+use std::time::Instant;
+
 use super::{AppAction, CallApp};
 use crate::media::session::SessionEvent;
 
@@ -12,11 +14,11 @@ impl CallApp for BridgeApp {
         "bridge"
     }
 
-    fn start(&mut self) -> Vec<AppAction> {
+    fn start(&mut self, _now: Instant) -> Vec<AppAction> {
         Vec::new()
     }
 
-    fn on_media_event(&mut self, _event: SessionEvent) -> Vec<AppAction> {
+    fn on_media_event(&mut self, _now: Instant, _event: SessionEvent) -> Vec<AppAction> {
         Vec::new()
     }
 }

@@ -1,6 +1,8 @@
 //! `echo`: the caller hears their own audio, through the full receive path
 //! (playout buffer, decode, encode).
 
+use std::time::Instant;
+
 use super::{AppAction, CallApp};
 use crate::media::session::{SessionEvent, Source};
 
@@ -12,11 +14,11 @@ impl CallApp for EchoApp {
         "echo"
     }
 
-    fn start(&mut self) -> Vec<AppAction> {
+    fn start(&mut self, _now: Instant) -> Vec<AppAction> {
         vec![AppAction::SetSource(Source::Echo)]
     }
 
-    fn on_media_event(&mut self, _event: SessionEvent) -> Vec<AppAction> {
+    fn on_media_event(&mut self, _now: Instant, _event: SessionEvent) -> Vec<AppAction> {
         Vec::new()
     }
 }

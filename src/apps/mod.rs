@@ -1,10 +1,14 @@
 //! Call applications: event-driven state machines. They see the media plane
-//! only through the actions they return and the media events they are given.
+//! only through the actions they return and the media events they are given,
+//! and time only through the `now` they are handed (sans-IO).
 
 pub mod bridge;
 pub mod echo;
 pub mod playback;
 
+use std::time::Instant;
+
+use crate::media::dtmf::DtmfDigit;
 use crate::media::session::{SessionEvent, Source};
 
 pub use bridge::BridgeApp;
@@ -16,16 +20,47 @@ pub use playback::PlaybackApp;
 pub enum AppAction {
     /// Change what the leg sends.
     SetSource(Source),
-    /// End the call (BYE).
+    /// End the call (BYE, or a final error response while ringing).
     Hangup,
+    /// Answer a leg that is playing early media (200 after the 183).
+    Answer,
+    /// Send key presses to the caller, as the leg negotiated them
+    /// (telephone-event, else inband tones).
+    SendDigits(String),
+    /// Hand the call on as if the caller had dialled `user`: the dial plan
+    /// picks the next application, or a bridge target.
+    Dial(String),
 }
 
-/// A call application attached to one answered leg.
+/// A call application attached to one leg.
 pub trait CallApp: Send {
     /// The application's name, for the API and logs.
     fn name(&self) -> &'static str;
-    /// The leg is answered and its media session exists.
-    fn start(&mut self) -> Vec<AppAction>;
+    /// The leg's media may flow: it is answered, or, for an application
+    /// that plays early media, the 183 is sent.
+    fn start(&mut self, now: Instant) -> Vec<AppAction>;
     /// The leg's media session reported something.
-    fn on_media_event(&mut self, event: SessionEvent) -> Vec<AppAction>;
+    fn on_media_event(&mut self, now: Instant, event: SessionEvent) -> Vec<AppAction>;
+    /// The caller pressed a key (telephone-event, inband tone or SIP INFO).
+    fn on_digit(&mut self, _now: Instant, _digit: DtmfDigit) -> Vec<AppAction> {
+        Vec::new()
+    }
+    /// When [`CallApp::handle_timeout`] next has work.
+    fn poll_timeout(&self) -> Option<Instant> {
+        None
+    }
+    /// Time has reached [`CallApp::poll_timeout`].
+    fn handle_timeout(&mut self, _now: Instant) -> Vec<AppAction> {
+        Vec::new()
+    }
+    /// Start on a 183 with SDP, before answering; the application answers
+    /// with [`AppAction::Answer`].
+    fn early_media(&self) -> bool {
+        false
+    }
+    /// Key presses matter to this application: inband tones are listened
+    /// for on a leg without telephone-event.
+    fn wants_digits(&self) -> bool {
+        false
+    }
 }

@@ -1,6 +1,7 @@
 //! `play-NAME`: plays one prompt, then hangs up.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use super::{AppAction, CallApp};
 use crate::media::session::{SessionEvent, Source};
@@ -22,17 +23,17 @@ impl CallApp for PlaybackApp {
         "play"
     }
 
-    fn start(&mut self) -> Vec<AppAction> {
+    fn start(&mut self, _now: Instant) -> Vec<AppAction> {
         vec![AppAction::SetSource(Source::Prompt {
             samples: self.samples.clone(),
             position: 0,
         })]
     }
 
-    fn on_media_event(&mut self, event: SessionEvent) -> Vec<AppAction> {
+    fn on_media_event(&mut self, _now: Instant, event: SessionEvent) -> Vec<AppAction> {
         match event {
             SessionEvent::PlaybackFinished => vec![AppAction::Hangup],
-            SessionEvent::MediaTimeout => Vec::new(),
+            _ => Vec::new(),
         }
     }
 }
@@ -44,7 +45,7 @@ mod tests {
     #[test]
     fn plays_then_hangs_up() {
         let mut app = PlaybackApp::new(Arc::from(vec![1i16; 480]));
-        match app.start().as_slice() {
+        match app.start(Instant::now()).as_slice() {
             [AppAction::SetSource(Source::Prompt {
                 samples,
                 position: 0,
@@ -54,7 +55,7 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
         assert!(matches!(
-            app.on_media_event(SessionEvent::PlaybackFinished)
+            app.on_media_event(Instant::now(), SessionEvent::PlaybackFinished)
                 .as_slice(),
             [AppAction::Hangup]
         ));

@@ -14,12 +14,16 @@ use crate::codec::{
     CodecOptions,
 };
 use crate::media::bridge::{BridgeLink, ForwardKind};
+use crate::media::dtmf::rfc4733::EventPacket;
+use crate::media::dtmf::DtmfDigit;
 use crate::media::jitter::{
     Adjust, PacketInfo, Playout, PlayoutBuffer, PlayoutConfig, PlayoutConfigError, PushOutcome,
     MAX_CAPACITY_FRAMES,
 };
 use crate::media::rtp_header;
 use crate::media::stats::{add, bump, set, MediaMetrics, SessionStats};
+use digits::SessionDigits;
+pub use digits::{SendDigitError, SENT_KEY_DURATION};
 use render::{quiet, render};
 
 /// Identifies a session across the control and data planes.
@@ -37,6 +41,11 @@ pub enum Source {
     Echo,
     /// A prompt at the codec's audio rate, from `position`.
     Prompt {
+        samples: Arc<[i16]>,
+        position: usize,
+    },
+    /// A prompt played over and over (music on hold), from `position`.
+    Loop {
         samples: Arc<[i16]>,
         position: usize,
     },
@@ -76,6 +85,9 @@ pub struct SessionSetup {
 pub enum SessionEvent {
     PlaybackFinished,
     MediaTimeout,
+    /// The caller pressed a key (a telephone-event, or an inband tone on a
+    /// leg listening for digits).
+    Digit(DtmfDigit),
 }
 
 /// The outgoing RTP stream's continuity state (RFC 3550 §5.1).
@@ -132,13 +144,18 @@ pub struct MediaSession {
     pcm: Vec<i16>,
     packet: [u8; MAX_DATAGRAM],
     packet_len: usize,
-    pending_events: [Option<SessionEvent>; 2],
+    pending_events: [Option<SessionEvent>; PENDING_EVENTS],
+    digits: SessionDigits,
     jitter: JitterEstimate,
     stats: Arc<SessionStats>,
     metrics: Arc<MediaMetrics>,
     /// The other leg of a bridged call, when there is one.
     bridge: Option<Box<BridgeLink>>,
 }
+
+/// Events held between two polls by the worker (which polls after every
+/// datagram and tick, so a handful is plenty).
+const PENDING_EVENTS: usize = 8;
 
 /// Why a session cannot be created or changed.
 #[derive(Debug, thiserror::Error)]
@@ -215,7 +232,8 @@ impl MediaSession {
             pcm: vec![0; frame_samples],
             packet: [0; MAX_DATAGRAM],
             packet_len: 0,
-            pending_events: [None; 2],
+            pending_events: [None; PENDING_EVENTS],
+            digits: SessionDigits::new(&params, ptime, false),
             jitter: JitterEstimate::default(),
             stats: setup.stats,
             metrics,
@@ -263,6 +281,13 @@ impl MediaSession {
     /// A re-INVITE changed the leg. A codec change restarts the codec pair and
     /// the playout buffer; the outgoing stream keeps its SSRC and sequence.
     pub fn update(&mut self, params: MediaParams, now: Instant) -> Result<(), SessionError> {
+        if params.codec != self.params.codec
+            || params.ptime_ms != self.params.ptime_ms
+            || params.telephone_event_pt != self.params.telephone_event_pt
+        {
+            let ptime = Duration::from_millis(params.ptime_ms as u64);
+            self.digits = SessionDigits::new(&params, ptime, self.digits.listening());
+        }
         if params.codec != self.params.codec || params.ptime_ms != self.params.ptime_ms {
             self.decoder = new_decoder_with(params.codec, &params.codec_options)?;
             self.encoder = new_encoder_with(params.codec, &params.codec_options)?;
@@ -307,8 +332,17 @@ impl MediaSession {
             // else is counted.
             if Some(header.payload_type) != self.params.telephone_event_pt {
                 bump(&self.stats.rx_wrong_payload_type);
-            } else if self.params.receive {
-                self.divert(datagram, &header, payload, ForwardKind::Event);
+            } else if self.params.receive
+                && !self.divert(datagram, &header, payload, ForwardKind::Event)
+            {
+                self.digits.heard_event(
+                    now,
+                    header.timestamp,
+                    header.sequence,
+                    header.marker,
+                    payload,
+                );
+                self.collect_digits();
             }
             return;
         }
@@ -404,7 +438,9 @@ impl MediaSession {
         // Only the echo and a transcoding bridge play what they hear; other
         // sources just keep the playout buffer moving (loss still counted)
         // without decoding.
-        let decode = matches!(self.source, Source::Echo) || self.decodes_for_peer();
+        let decode = matches!(self.source, Source::Echo)
+            || self.decodes_for_peer()
+            || self.digits.detects_inband();
         let heard = if decode {
             self.receive_frame(now)
         } else {
@@ -412,7 +448,12 @@ impl MediaSession {
         };
         if decode && heard {
             bump(&self.stats.decoded_frames);
+            self.digits.heard_audio(&self.pcm);
+        } else {
+            self.digits.heard_nothing();
         }
+        self.digits.tick(now);
+        self.collect_digits();
         self.feed_peer(decode && heard);
         let have_frame = match &mut self.source {
             Source::Silence => false,
@@ -431,8 +472,25 @@ impl MediaSession {
                 }
                 n > 0
             }
+            Source::Loop { samples, position } => {
+                let mut filled = 0;
+                while filled < self.frame_samples && !samples.is_empty() {
+                    if *position >= samples.len() {
+                        *position = 0;
+                    }
+                    let n = (samples.len() - *position).min(self.frame_samples - filled);
+                    self.pcm[filled..filled + n]
+                        .copy_from_slice(&samples[*position..*position + n]);
+                    filled += n;
+                    *position += n;
+                }
+                filled > 0
+            }
         };
-        if have_frame {
+        if let Some(packet) = self.digits.poll_event_packet(self.out.timestamp) {
+            // RFC 4733 §2.5.1.1: a key press replaces the audio it covers.
+            self.send_event_packet(packet);
+        } else if self.digits.fill_tones(&mut self.pcm) || have_frame {
             self.send_frame();
         } else {
             self.out.marker = true;
@@ -518,6 +576,66 @@ impl MediaSession {
         self.out.marker = false;
     }
 
+    /// Writes one telephone-event packet of our own key press.
+    fn send_event_packet(&mut self, event: EventPacket) {
+        let Some(payload_type) = self.params.telephone_event_pt else {
+            return;
+        };
+        if self.destination().is_none() || !self.params.send {
+            return;
+        }
+        let header = Header {
+            version: 2,
+            marker: event.marker,
+            payload_type,
+            sequence_number: self.out.sequence,
+            timestamp: event.timestamp,
+            ssrc: self.out.ssrc,
+            ..Default::default()
+        };
+        let Ok(header_len) = header.marshal_to(&mut self.packet) else {
+            return;
+        };
+        let end = header_len + event.payload.len();
+        self.packet[header_len..end].copy_from_slice(&event.payload);
+        self.packet_len = end;
+        self.out.sequence = self.out.sequence.wrapping_add(1);
+        // The audio after the key press starts a new talkspurt.
+        self.out.marker = true;
+    }
+
+    /// Start listening for key presses (inband tones too, on a leg without
+    /// telephone-event), or stop.
+    pub fn listen_for_digits(&mut self, on: bool) {
+        if on != self.digits.listening() {
+            self.digits = SessionDigits::new(&self.params, self.ptime, on);
+        }
+    }
+
+    /// Queues key presses to send to the caller; characters that are not
+    /// keys are skipped. Returns how many were queued.
+    pub fn send_digits(&mut self, keys: &str) -> Result<usize, SendDigitError> {
+        let mut queued = 0;
+        for digit in keys.chars().filter_map(DtmfDigit::from_char) {
+            self.digits.send(digit)?;
+            bump(&self.stats.digits_sent);
+            queued += 1;
+        }
+        Ok(queued)
+    }
+
+    /// Moves key presses heard into the event queue.
+    fn collect_digits(&mut self) {
+        while let Some((digit, as_event)) = self.digits.poll_digit() {
+            if as_event {
+                bump(&self.stats.digits_rfc4733);
+            } else {
+                bump(&self.stats.digits_inband);
+            }
+            self.push_event(SessionEvent::Digit(digit));
+        }
+    }
+
     fn destination(&self) -> Option<SocketAddr> {
         self.latched.or(self.params.remote_rtp)
     }
@@ -556,6 +674,7 @@ impl MediaSession {
 }
 
 mod bridged;
+mod digits;
 pub mod render;
 
 #[cfg(test)]

@@ -50,6 +50,15 @@ counters!(
         /// The peer's events this leg could not send (no telephone-event
         /// negotiated here, or a malformed event).
         events_dropped,
+        /// The peer's events played here as inband tones (no
+        /// telephone-event negotiated on this leg).
+        events_as_tones,
+        /// Key presses heard on this leg as telephone-events.
+        digits_rfc4733,
+        /// Key presses heard on this leg as inband tones.
+        digits_inband,
+        /// Key presses sent on this leg (as telephone-events or tones).
+        digits_sent,
         /// Pushes of the peer's audio that overflowed the bridge queue.
         bridge_overflows,
         /// Ticks that found the bridge queue short after it had started.

@@ -49,6 +49,17 @@ pub enum WorkerCommand {
         id: SessionId,
         source: Source,
     },
+    /// Key presses to send to the caller (telephone-event or tones).
+    SendDigits {
+        id: SessionId,
+        digits: String,
+    },
+    /// Listen for key presses (inband tones too, where there is no
+    /// telephone-event), or stop.
+    ListenForDigits {
+        id: SessionId,
+        on: bool,
+    },
     /// The leg was answered (arms the media timeout).
     Answered {
         id: SessionId,
@@ -294,6 +305,18 @@ impl Worker {
             WorkerCommand::SetSource { id, source } => {
                 if let Some(slot) = self.slot_mut(id) {
                     slot.session.set_source(source);
+                }
+            }
+            WorkerCommand::SendDigits { id, digits } => {
+                if let Some(slot) = self.slot_mut(id) {
+                    if let Err(e) = slot.session.send_digits(&digits) {
+                        tracing::info!(session = id, error = %e, "digits not sent");
+                    }
+                }
+            }
+            WorkerCommand::ListenForDigits { id, on } => {
+                if let Some(slot) = self.slot_mut(id) {
+                    slot.session.listen_for_digits(on);
                 }
             }
             WorkerCommand::Answered { id } => {

@@ -1,6 +1,7 @@
 //! Bridged sessions driven sans-IO, the way the worker drives them: packets
 //! in, ticks on a synthetic clock, forwards and decoded frames handed across.
 
+mod dtmf;
 mod forwarding;
 mod transcode;
 mod udp;

@@ -3,6 +3,7 @@
 
 use std::time::Instant;
 
+use super::digits::RelayedTone;
 use super::{MediaParams, MediaSession, SessionId, Source, MAX_DATAGRAM};
 use crate::media::bridge::events::{parse_block, set_duration};
 use crate::media::bridge::fifo::FifoPop;
@@ -163,7 +164,7 @@ impl MediaSession {
         };
         let (payload_type, sequence, timestamp, marker, duration) = match forward.kind {
             ForwardKind::Audio => {
-                if link.mode != BridgeMode::PassThrough {
+                if link.mode != BridgeMode::PassThrough || self.digits.playing_tones() {
                     return;
                 }
                 let r = link.rewriter.rewrite(&forward.header, position);
@@ -175,6 +176,21 @@ impl MediaSession {
                     r.marker,
                     None,
                 )
+            }
+            ForwardKind::Event if self.params.telephone_event_pt.is_none() => {
+                // No telephone-event here: the key press goes out as tones.
+                match self.digits.relay_as_tone(forward.header.timestamp, payload) {
+                    RelayedTone::Queued => {
+                        bump(&self.stats.events_as_tones);
+                        if link.mode == BridgeMode::PassThrough {
+                            // Our own frames now: forwarding re-bases after.
+                            self.keep_stream_continuous();
+                        }
+                    }
+                    RelayedTone::Continuing => {}
+                    RelayedTone::NotADigit => bump(&self.stats.events_dropped),
+                }
+                return;
             }
             ForwardKind::Event => {
                 let (Some(pt), Some(block)) =

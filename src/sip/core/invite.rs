@@ -21,8 +21,8 @@ use crate::sip::sdp::{self, LocalMedia, NegotiatedAudio, SdpOrigin, SessionDescr
 use crate::sip::transaction::TransactionKey;
 
 /// Why a new INVITE is refused.
-struct Refusal {
-    code: u16,
+pub(super) struct Refusal {
+    pub(super) code: u16,
     reason: Option<String>,
     extra: Vec<rsip::Header>,
 }
@@ -138,18 +138,11 @@ impl SipCore {
                 (offer.clone(), bridge::receive_only(&ours), Some(offer))
             }
         };
-        let app: Box<dyn CallApp> = match &target.application {
-            Application::Echo => Box::new(EchoApp),
-            Application::Bridge { .. } => Box::new(BridgeApp),
-            Application::Play { prompt } => {
-                let rate = params.codec.audio_rate();
-                match self.prompts.get(prompt, rate) {
-                    Some(samples) => Box::new(PlaybackApp::new(samples)),
-                    None => {
-                        self.media.ports().release(ports.rtp_port);
-                        return Err(Refusal::new(404, Some(format!("No prompt {prompt}"))));
-                    }
-                }
+        let app = match self.make_app(&target, params.codec.audio_rate()) {
+            Ok(app) => app,
+            Err(refusal) => {
+                self.media.ports().release(ports.rtp_port);
+                return Err(refusal);
             }
         };
         let local_tag = crate::sip::ids::new_tag();
@@ -210,6 +203,7 @@ impl SipCore {
             ack: None,
             relay_pending: false,
             relay_queued: None,
+            app_started: false,
         };
         self.by_dialog.insert(leg.dialog.key(), id);
         self.by_invite.insert(key.clone(), id);
@@ -218,6 +212,12 @@ impl SipCore {
             // The leg rings until the called party answers; what it hears
             // meanwhile is relayed from there.
             self.start_bridge(now, id, plan);
+        } else if self.legs[&id].app.early_media() {
+            // Early media: the application plays in a 183 and answers
+            // when it chooses.
+            let sdp = self.legs[&id].local_sdp.to_string();
+            self.send_to_caller(now, id, 183, Some(sdp));
+            self.start_app(now, id);
         } else if ring.is_zero() {
             self.answer(now, id);
         } else {
@@ -239,9 +239,25 @@ impl SipCore {
         Ok(())
     }
 
+    /// The application a route names, for a leg whose audio is at `rate`.
+    pub(super) fn make_app(
+        &self,
+        target: &RouteTarget,
+        rate: u32,
+    ) -> Result<Box<dyn CallApp>, Refusal> {
+        Ok(match &target.application {
+            Application::Echo => Box::new(EchoApp),
+            Application::Bridge { .. } => Box::new(BridgeApp),
+            Application::Play { prompt } => match self.prompts.get(prompt, rate) {
+                Some(samples) => Box::new(PlaybackApp::new(samples)),
+                None => return Err(Refusal::new(404, Some(format!("No prompt {prompt}")))),
+            },
+        })
+    }
+
     /// Where the call goes: a dial-plan route, or a registered user. A
     /// bridge also gets the plan of its outgoing side.
-    fn plan_call(
+    pub(super) fn plan_call(
         &self,
         now: Instant,
         request: &Request,
@@ -347,7 +363,8 @@ impl SipCore {
         refusal
     }
 
-    /// Sends the 2xx with our SDP answer and starts the application.
+    /// Sends the 2xx with our SDP answer and starts the application, unless
+    /// it started already (early media).
     pub(super) fn answer(&mut self, now: Instant, id: crate::media::SessionId) {
         let Some(peer) = self.legs.get(&id).map(|l| l.dialog.peer) else {
             return;
@@ -365,11 +382,13 @@ impl SipCore {
         let tag = leg.dialog.local_tag.clone();
         let body = leg.local_sdp.to_string().into_bytes();
         let worker = leg.worker;
-        let actions = leg.app.start();
+        let started = leg.app_started;
         let _ = self.media.send(worker, WorkerCommand::Answered { id });
         let routes = record_routes(&invite);
         self.send_ok_with_sdp(now, &key, &invite, &tag, contact, routes, body);
-        self.apply_actions(now, id, actions);
+        if !started {
+            self.start_app(now, id);
+        }
     }
 
     /// A 200 carrying our SDP, Contact and Allow (RFC 3261 §13.3.1.4).

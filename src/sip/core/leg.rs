@@ -62,6 +62,9 @@ pub struct Leg {
     /// The direction to offer once that is possible (a newer wish replaces
     /// an older one).
     pub relay_queued: Option<super::bridge::RelayOffer>,
+    /// The application has been started (at the answer, or at the 183 of
+    /// early media); until then it is given no events.
+    pub app_started: bool,
 }
 
 /// What `GET /api/v1/calls` shows of a leg.

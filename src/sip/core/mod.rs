@@ -6,6 +6,7 @@
 //! Its only I/O is binding media sockets through the port allocator and
 //! sending commands to the media workers.
 
+mod apps;
 mod bridge;
 mod invite;
 mod leg;
@@ -24,6 +25,7 @@ use rsip::prelude::*;
 use rsip::Request;
 
 use crate::codec::CodecKind;
+use crate::media::session::SessionEvent;
 use crate::media::{MediaEvent, MediaEventKind, MediaPool, SessionId};
 use crate::prompts::PromptCatalogue;
 use crate::routing::DialPlan;
@@ -44,7 +46,7 @@ pub type SentAck = (Peer, Bytes);
 pub use metrics::{SipMetrics, SipMetricsSnapshot};
 
 /// The methods we answer (RFC 3261 §20.5 Allow).
-pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER";
+pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, INFO";
 
 /// Settings the core needs from the configuration.
 #[derive(Debug, Clone)]
@@ -112,6 +114,8 @@ pub struct SipCore {
     /// transaction and the To tag, so retransmissions only get the ACK
     /// again. Forgotten when the transaction ends.
     lost_dialogs: HashMap<(TransactionKey, String), SentAck>,
+    /// Deadlines of call applications (menu timeouts).
+    app_timers: BinaryHeap<Reverse<(Instant, SessionId)>>,
     /// Hold/resume relays to retry after a 491 (RFC 3261 §14.1).
     relay_retries: BinaryHeap<Reverse<(Instant, SessionId)>>,
     next_id: SessionId,
@@ -146,6 +150,7 @@ impl SipCore {
             cancel_deadlines: VecDeque::new(),
             lost_dialogs: HashMap::new(),
             relay_retries: BinaryHeap::new(),
+            app_timers: BinaryHeap::new(),
             next_id: 1,
             transmit: VecDeque::new(),
             metrics: Arc::new(SipMetrics::default()),
@@ -199,13 +204,18 @@ impl SipCore {
                 let Some(leg) = self.legs.get_mut(&event.session) else {
                     return;
                 };
-                if session_event == crate::media::session::SessionEvent::MediaTimeout {
-                    tracing::info!(call_id = %leg.dialog.call_id, "media timeout, hanging up");
-                    self.end_call(now, event.session, 408);
-                    return;
+                match session_event {
+                    SessionEvent::MediaTimeout => {
+                        tracing::info!(call_id = %leg.dialog.call_id, "media timeout, hanging up");
+                        self.end_call(now, event.session, 408);
+                    }
+                    SessionEvent::Digit(digit) => self.digit_pressed(now, event.session, digit),
+                    _ if !leg.app_started => {}
+                    _ => {
+                        let actions = leg.app.on_media_event(now, session_event);
+                        self.apply_actions(now, event.session, actions);
+                    }
                 }
-                let actions = leg.app.on_media_event(session_event);
-                self.apply_actions(now, event.session, actions);
             }
             MediaEventKind::Failed(reason) => {
                 tracing::warn!(session = event.session, %reason, "media session failed");
@@ -233,6 +243,7 @@ impl SipCore {
             self.bridge_deadline(now, id);
         }
         self.expire_cancelled(now);
+        self.run_app_timers(now);
         while let Some(&Reverse((at, id))) = self.relay_retries.peek() {
             if at > now {
                 break;
@@ -258,7 +269,9 @@ impl SipCore {
         let no_answer = self.no_answer_timers.peek().map(|Reverse((at, _))| *at);
         let cancelled = self.cancel_deadlines.front().map(|(at, _)| *at);
         let relay = self.relay_retries.peek().map(|Reverse((at, _))| *at);
+        let app = self.app_timers.peek().map(|Reverse((at, _))| *at);
         [
+            app,
             self.layer.poll_timeout(),
             answer,
             no_answer,
@@ -359,6 +372,7 @@ impl SipCore {
                 self.respond(now, &key, &request, 200, None, extra, None);
             }
             (rsip::Method::Bye, _) => self.handle_bye(now, key, request),
+            (rsip::Method::Info, true) => self.handle_info(now, key, request),
             (rsip::Method::Register, _) => {
                 let answer = self.registrar.handle_register(now, &request, source);
                 let reason = answer.reason.as_deref();

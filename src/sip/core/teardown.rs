@@ -74,24 +74,4 @@ impl SipCore {
         metrics::bump(&self.metrics.calls_ended);
         self.unbridge(now, id, leg.bridge_peer);
     }
-
-    pub(super) fn apply_actions(
-        &mut self,
-        now: Instant,
-        id: SessionId,
-        actions: Vec<crate::apps::AppAction>,
-    ) {
-        for action in actions {
-            match action {
-                crate::apps::AppAction::SetSource(source) => {
-                    if let Some(leg) = self.legs.get(&id) {
-                        let _ = self
-                            .media
-                            .send(leg.worker, WorkerCommand::SetSource { id, source });
-                    }
-                }
-                crate::apps::AppAction::Hangup => self.end_call(now, id, 480),
-            }
-        }
-    }
 }

@@ -166,17 +166,6 @@ fn events_cross_a_transcoding_bridge_retimed_to_48k_and_mute_audio() {
 }
 
 #[test]
-fn events_without_a_negotiated_payload_type_are_dropped_and_counted() {
-    let pa = params(CodecKind::Pcmu, 0, Some(101), 20, remote(CALLER));
-    let pb = params(CodecKind::Pcmu, 0, None, 20, remote(CALLEE));
-    let mut call = Call::new(pa, pb, 1000.0, 500.0);
-    call.leg_a_receives(&rtp(101, true, 1, 0, 9, &[1, 0, 0, 160]));
-    call.leg_a_receives(&rtp(101, true, 2, 0, 9, &[1]));
-    assert!(call.at_callee.is_empty());
-    assert_eq!(call.b_stats.snapshot().events_dropped, 2);
-}
-
-#[test]
 fn pass_through_events_take_the_audio_rewrite_and_the_peer_payload_type() {
     let pa = params(CodecKind::Pcma, 8, Some(101), 20, remote(CALLER));
     let pb = params(CodecKind::Pcma, 8, Some(96), 20, remote(CALLEE));

@@ -114,7 +114,13 @@ impl SipCore {
 
     /// A provisional response to the caller, in the early dialog of its leg
     /// (with Contact and Record-Route, RFC 3261 §12.1.1).
-    fn send_to_caller(&mut self, now: Instant, a: SessionId, code: u16, sdp: Option<String>) {
+    pub(in crate::sip::core) fn send_to_caller(
+        &mut self,
+        now: Instant,
+        a: SessionId,
+        code: u16,
+        sdp: Option<String>,
+    ) {
         let Some(leg) = self.legs.get(&a) else {
             return;
         };
@@ -194,6 +200,7 @@ impl SipCore {
             ack,
             relay_pending: false,
             relay_queued: None,
+            app_started: true,
         };
         self.by_dialog.insert(b_leg.dialog.key(), b);
         self.uac_invites.insert(key.clone(), b);

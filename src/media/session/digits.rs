@@ -1,0 +1,219 @@
+//! A session's key presses: telephone-events (RFC 4733) and inband tones
+//! heard from the caller, and digits sent to the caller in whichever form
+//! the leg negotiated. Everything is sized at creation: nothing allocates
+//! per packet or per tick.
+
+use std::time::{Duration, Instant};
+
+use super::MediaParams;
+use crate::media::dtmf::rfc4733::{
+    DigitEvent, EventPacket, ReceiverConfig, SenderConfig, TelephoneEventReceiver,
+    TelephoneEventSender,
+};
+use crate::media::dtmf::{DtmfDetector, DtmfDigit, DtmfEventKind, DtmfGenerator, DtmfToneConfig};
+
+/// Digits that can wait to be played as tones.
+const TONE_QUEUE: usize = 32;
+
+/// How long each sent key is held down.
+pub const SENT_KEY_DURATION: Duration = Duration::from_millis(100);
+
+/// Volume of sent telephone-events, −dBm0 (RFC 4733 §2.3.4): the level
+/// of the tones the generator plays.
+const SENT_VOLUME: u8 = 10;
+
+/// Why a digit was not queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SendDigitError {
+    #[error("too many digits are waiting to be sent")]
+    QueueFull,
+}
+
+/// What became of a bridge peer's telephone-event on a leg without one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum RelayedTone {
+    /// A new key press: its tones are queued.
+    Queued,
+    /// A later packet of the key press already queued.
+    Continuing,
+    /// Not a key press, or no room: nothing is played.
+    NotADigit,
+}
+
+pub(super) struct SessionDigits {
+    /// Present when telephone-event is negotiated.
+    receiver: Option<TelephoneEventReceiver>,
+    sender: Option<TelephoneEventSender>,
+    /// Present when listening for inband tones on a leg without
+    /// telephone-event.
+    detector: Option<DtmfDetector>,
+    listening: bool,
+    generator: Option<DtmfGenerator>,
+    tones: [Option<DtmfDigit>; TONE_QUEUE],
+    head: usize,
+    len: usize,
+    /// Timestamp of the bridge peer's event being played as tones.
+    relayed_event: Option<u32>,
+}
+
+impl SessionDigits {
+    /// `listening`: key presses are wanted, so a leg without
+    /// telephone-event listens for tones in its decoded audio.
+    pub(super) fn new(params: &MediaParams, ptime: Duration, listening: bool) -> Self {
+        let clock = params.codec.clock_rate();
+        let audio_rate = params.codec.audio_rate();
+        let events = params.telephone_event_pt.is_some();
+        SessionDigits {
+            receiver: events.then(|| TelephoneEventReceiver::new(ReceiverConfig::new(clock))),
+            sender: events.then(|| {
+                TelephoneEventSender::new(SenderConfig {
+                    ptime,
+                    ..SenderConfig::new(clock)
+                })
+            }),
+            detector: (listening && !events)
+                .then(|| DtmfDetector::new(audio_rate).ok())
+                .flatten(),
+            listening,
+            generator: DtmfGenerator::new(audio_rate, DtmfToneConfig::default()).ok(),
+            tones: [None; TONE_QUEUE],
+            head: 0,
+            len: 0,
+            relayed_event: None,
+        }
+    }
+
+    pub(super) fn listening(&self) -> bool {
+        self.listening
+    }
+
+    /// The decoded audio must pass through the tone detector.
+    pub(super) fn detects_inband(&self) -> bool {
+        self.detector.is_some()
+    }
+
+    /// A telephone-event packet from the caller.
+    pub(super) fn heard_event(
+        &mut self,
+        now: Instant,
+        timestamp: u32,
+        sequence: u16,
+        marker: bool,
+        payload: &[u8],
+    ) {
+        if let Some(receiver) = self.receiver.as_mut() {
+            receiver.handle_packet(now, timestamp, sequence, marker, payload);
+        }
+    }
+
+    /// A decoded frame from the caller.
+    pub(super) fn heard_audio(&mut self, pcm: &[i16]) {
+        if let Some(detector) = self.detector.as_mut() {
+            detector.push(pcm);
+        }
+    }
+
+    /// A gap in the caller's audio: a tone cut by it must not run on.
+    pub(super) fn heard_nothing(&mut self) {
+        if let Some(detector) = self.detector.as_mut() {
+            detector.reset();
+        }
+    }
+
+    /// Runs the end-packet timeout of a telephone-event whose ends were lost.
+    pub(super) fn tick(&mut self, now: Instant) {
+        if let Some(receiver) = self.receiver.as_mut() {
+            receiver.handle_timeout(now);
+        }
+    }
+
+    /// The next key press heard, and whether it came as a telephone-event.
+    pub(super) fn poll_digit(&mut self) -> Option<(DtmfDigit, bool)> {
+        if let Some(receiver) = self.receiver.as_mut() {
+            while let Some(event) = receiver.poll_event() {
+                if let DigitEvent::Started { digit, .. } = event {
+                    return Some((digit, true));
+                }
+            }
+        }
+        let detector = self.detector.as_mut()?;
+        while let Some(event) = detector.poll_event() {
+            if event.kind == DtmfEventKind::Begin {
+                return Some((event.digit, false));
+            }
+        }
+        None
+    }
+
+    /// Queues a key press for the caller: a telephone-event where one is
+    /// negotiated, else tones.
+    pub(super) fn send(&mut self, digit: DtmfDigit) -> Result<(), SendDigitError> {
+        if let Some(sender) = self.sender.as_mut() {
+            return sender
+                .start(digit, SENT_KEY_DURATION, SENT_VOLUME)
+                .map_err(|_| SendDigitError::QueueFull);
+        }
+        self.queue_tone(digit)
+    }
+
+    fn queue_tone(&mut self, digit: DtmfDigit) -> Result<(), SendDigitError> {
+        if self.len == TONE_QUEUE {
+            return Err(SendDigitError::QueueFull);
+        }
+        self.tones[(self.head + self.len) % TONE_QUEUE] = Some(digit);
+        self.len += 1;
+        Ok(())
+    }
+
+    /// A telephone-event the bridge peer received, for a leg that has none
+    /// negotiated: the first packet of each event queues the digit's tones.
+    pub(super) fn relay_as_tone(&mut self, timestamp: u32, payload: &[u8]) -> RelayedTone {
+        let Some(digit) = payload
+            .first()
+            .and_then(|&code| DtmfDigit::from_event_code(code))
+        else {
+            return RelayedTone::NotADigit;
+        };
+        if self.relayed_event == Some(timestamp) {
+            return RelayedTone::Continuing;
+        }
+        self.relayed_event = Some(timestamp);
+        match self.queue_tone(digit) {
+            Ok(()) => RelayedTone::Queued,
+            Err(_) => RelayedTone::NotADigit,
+        }
+    }
+
+    /// The telephone-event packet for this tick, if a key is being sent.
+    pub(super) fn poll_event_packet(&mut self, stream_timestamp: u32) -> Option<EventPacket> {
+        let sender = self.sender.as_mut()?;
+        if sender.is_idle() {
+            return None;
+        }
+        sender.poll_packet(stream_timestamp)
+    }
+
+    /// Tones are playing (or waiting): they replace the frame's audio.
+    pub(super) fn playing_tones(&self) -> bool {
+        self.len > 0 || self.generator.as_ref().is_some_and(|g| !g.is_idle())
+    }
+
+    /// Writes this tick's tone frame into `pcm`; false when no tone plays.
+    pub(super) fn fill_tones(&mut self, pcm: &mut [i16]) -> bool {
+        let Some(generator) = self.generator.as_mut() else {
+            return false;
+        };
+        if generator.is_idle() && self.len > 0 {
+            if let Some(digit) = self.tones[self.head].take() {
+                generator.start(digit);
+            }
+            self.head = (self.head + 1) % TONE_QUEUE;
+            self.len -= 1;
+        }
+        if generator.is_idle() {
+            return false;
+        }
+        generator.fill(pcm);
+        true
+    }
+}

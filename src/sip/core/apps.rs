@@ -1,0 +1,213 @@
+//! Driving call applications: carrying out their actions, running their
+//! timers, giving them the caller's key presses (from the media plane and
+//! from SIP INFO), and handing a call on to the next application through
+//! the dial plan.
+
+use std::cmp::Reverse;
+use std::time::Instant;
+
+use rsip::prelude::*;
+use rsip::Request;
+
+use super::{LegState, SipCore};
+use crate::apps::{AppAction, BridgeApp, CallApp};
+use crate::media::dtmf::DtmfDigit;
+use crate::media::session::Source;
+use crate::media::{SessionId, WorkerCommand};
+use crate::sip::dtmf_info::{self, InfoError};
+use crate::sip::transaction::TransactionKey;
+
+impl SipCore {
+    /// Starts a leg's application: it listens for digits if it wants them.
+    pub(super) fn start_app(&mut self, now: Instant, id: SessionId) {
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
+        leg.app_started = true;
+        let listen = leg.app.wants_digits();
+        let worker = leg.worker;
+        let actions = leg.app.start(now);
+        let _ = self
+            .media
+            .send(worker, WorkerCommand::ListenForDigits { id, on: listen });
+        self.apply_actions(now, id, actions);
+    }
+
+    pub(super) fn apply_actions(&mut self, now: Instant, id: SessionId, actions: Vec<AppAction>) {
+        for action in actions {
+            let Some(worker) = self.legs.get(&id).map(|l| l.worker) else {
+                return;
+            };
+            match action {
+                AppAction::SetSource(source) => {
+                    let _ = self
+                        .media
+                        .send(worker, WorkerCommand::SetSource { id, source });
+                }
+                AppAction::Hangup => self.end_call(now, id, 480),
+                AppAction::Answer => self.answer(now, id),
+                AppAction::SendDigits(digits) => {
+                    let _ = self
+                        .media
+                        .send(worker, WorkerCommand::SendDigits { id, digits });
+                }
+                AppAction::Dial(user) => self.dial_from(now, id, &user),
+            }
+        }
+        if let Some(at) = self.legs.get(&id).and_then(|l| l.app.poll_timeout()) {
+            self.app_timers.push(Reverse((at, id)));
+        }
+    }
+
+    /// Runs the application timers that are due. An entry whose
+    /// application has since moved its deadline is skipped; the later
+    /// deadline has its own entry.
+    pub(super) fn run_app_timers(&mut self, now: Instant) {
+        while let Some(&Reverse((at, id))) = self.app_timers.peek() {
+            if at > now {
+                break;
+            }
+            self.app_timers.pop();
+            let Some(leg) = self.legs.get_mut(&id) else {
+                continue;
+            };
+            if !leg.app_started || leg.app.poll_timeout().is_none_or(|due| due > now) {
+                continue;
+            }
+            let actions = leg.app.handle_timeout(now);
+            self.apply_actions(now, id, actions);
+        }
+    }
+
+    /// The caller of leg `id` pressed a key.
+    pub(super) fn digit_pressed(&mut self, now: Instant, id: SessionId, digit: DtmfDigit) {
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
+        tracing::debug!(session = id, %digit, "key pressed");
+        if let Some(peer) = leg.bridge_peer {
+            // A bridged leg's telephone-events cross in the media plane;
+            // what arrives here (SIP INFO) is sent on as the other leg
+            // negotiated.
+            if let Some(worker) = self.legs.get(&peer).map(|l| l.worker) {
+                let digits = digit.to_char().to_string();
+                let _ = self
+                    .media
+                    .send(worker, WorkerCommand::SendDigits { id: peer, digits });
+            }
+            return;
+        }
+        if !leg.app_started {
+            return;
+        }
+        let actions = leg.app.on_digit(now, digit);
+        self.apply_actions(now, id, actions);
+    }
+
+    /// INFO within a dialog (RFC 6086): a key press in a DTMF body.
+    pub(super) fn handle_info(&mut self, now: Instant, key: TransactionKey, request: Request) {
+        let Some(id) = self.leg_for(&request) else {
+            self.respond(now, &key, &request, 481, None, vec![], None);
+            return;
+        };
+        if request.body.is_empty() {
+            // RFC 6086 §4.2.1: an INFO without a body (often a keep-alive).
+            self.respond(now, &key, &request, 200, None, vec![], None);
+            return;
+        }
+        let content_type = request
+            .headers
+            .iter()
+            .find_map(|h| match h {
+                rsip::Header::ContentType(t) => Some(t.value().to_string()),
+                _ => None,
+            })
+            .unwrap_or_default();
+        match dtmf_info::parse_body(&content_type, &request.body) {
+            Ok((digit, _duration)) => {
+                self.respond(now, &key, &request, 200, None, vec![], None);
+                self.digit_pressed(now, id, digit);
+            }
+            Err(e) => {
+                let reason = e.to_string();
+                let extra = if e == InfoError::UnsupportedContentType {
+                    // RFC 3261 §21.4.13: say what we accept.
+                    let accept = format!("{}, {}", dtmf_info::DTMF_RELAY, dtmf_info::DTMF);
+                    vec![rsip::Header::Accept(accept.into())]
+                } else {
+                    vec![]
+                };
+                self.respond(
+                    now,
+                    &key,
+                    &request,
+                    e.status_code(),
+                    Some(&reason),
+                    extra,
+                    None,
+                );
+            }
+        }
+    }
+
+    /// Hands the call on as if its caller had dialled `user`: another
+    /// application on the same leg, or a bridge to the route's target.
+    fn dial_from(&mut self, now: Instant, id: SessionId, user: &str) {
+        let Some(leg) = self.legs.get(&id) else {
+            return;
+        };
+        let invite = leg.invite.clone();
+        let rate = leg.params.codec.audio_rate();
+        let worker = leg.worker;
+        let planned =
+            self.plan_call(now, &invite, user)
+                .and_then(|(target, bridge)| match bridge {
+                    Some(plan) => Ok((Box::new(BridgeApp) as Box<dyn CallApp>, Some(plan))),
+                    None => self.make_app(&target, rate).map(|app| (app, None)),
+                });
+        let (app, bridge) = match planned {
+            Ok(planned) => planned,
+            Err(refusal) => {
+                tracing::info!(
+                    session = id,
+                    user,
+                    code = refusal.code,
+                    "dial from application refused"
+                );
+                self.end_call(now, id, refusal.code);
+                return;
+            }
+        };
+        tracing::info!(
+            session = id,
+            user,
+            application = app.name(),
+            "call handed on"
+        );
+        let _ = self.media.send(
+            worker,
+            WorkerCommand::SetSource {
+                id,
+                source: Source::Silence,
+            },
+        );
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
+        leg.app = app;
+        leg.app_started = false;
+        match bridge {
+            Some(plan) => {
+                leg.app_started = true;
+                let _ = self
+                    .media
+                    .send(worker, WorkerCommand::ListenForDigits { id, on: false });
+                self.start_bridge(now, id, plan);
+            }
+            None if leg.state == LegState::Ringing && !leg.app.early_media() => {
+                self.answer(now, id)
+            }
+            None => self.start_app(now, id),
+        }
+    }
+}
