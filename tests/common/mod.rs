@@ -5,6 +5,7 @@
 
 pub mod bridging;
 pub mod callee;
+pub mod keypad;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -49,11 +49,13 @@ fn heard_digits(call: &Call) -> String {
     let pb = call.b.params().clone();
     let pcm = decode_all(&call.at_callee, pb.codec, pb.payload_type, pb.ptime_ms);
     let mut detector = DtmfDetector::new(pb.codec.audio_rate()).unwrap();
-    detector.push(&pcm);
     let mut digits = String::new();
-    while let Some(event) = detector.poll_event() {
-        if event.kind == DtmfEventKind::Begin {
-            digits.push(event.digit.to_char());
+    for frame in pcm.chunks(160) {
+        detector.push(frame);
+        while let Some(event) = detector.poll_event() {
+            if event.kind == DtmfEventKind::Begin {
+                digits.push(event.digit.to_char());
+            }
         }
     }
     digits

@@ -59,7 +59,11 @@ fn telephone_events_become_one_digit_per_press() {
     for (i, code) in [1u8, 2, 11].into_iter().enumerate() {
         let ts = 1000 + i as u32 * 4000;
         for step in 1..=5u16 {
-            s.handle_rtp(now, from, &event_packet(seq, ts, step == 1, code, false, step * 160));
+            s.handle_rtp(
+                now,
+                from,
+                &event_packet(seq, ts, step == 1, code, false, step * 160),
+            );
             seq += 1;
             now += Duration::from_millis(20);
         }
@@ -213,11 +217,13 @@ fn sent_digits_go_out_as_tones_without_telephone_events() {
         .flat_map(|(p, _)| p[12..].iter().map(|&b| ulaw_decode(b)))
         .collect();
     let mut detector = DtmfDetector::new(8000).unwrap();
-    detector.push(&pcm);
     let mut heard = String::new();
-    while let Some(event) = detector.poll_event() {
-        if event.kind == DtmfEventKind::Begin {
-            heard.push(event.digit.to_char());
+    for frame in pcm.chunks(160) {
+        detector.push(frame);
+        while let Some(event) = detector.poll_event() {
+            if event.kind == DtmfEventKind::Begin {
+                heard.push(event.digit.to_char());
+            }
         }
     }
     assert_eq!(heard, "307");
