@@ -45,7 +45,7 @@ impl Baresip {
         let dir = tempfile::tempdir().unwrap();
         let port = free_sip_port();
         let tone = dir.path().join("tone.wav");
-        write_tone(&tone, tone_hz, Duration::from_secs(10));
+        common::write_tone(&tone, tone_hz, Duration::from_secs(10), RATE);
         let records = dir.path().join("rec");
         std::fs::create_dir(&records).unwrap();
         let conf = dir.path().join("conf");
@@ -191,22 +191,6 @@ fn free_sip_port() -> u16 {
 }
 
 /// A WAV file of a `hz` sine, 8 kHz mono 16 bit, as aufile reads it.
-fn write_tone(path: &Path, hz: f64, length: Duration) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: RATE,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut writer = hound::WavWriter::create(path, spec).unwrap();
-    let samples = (length.as_secs_f64() * RATE as f64) as usize;
-    for i in 0..samples {
-        let phase = 2.0 * std::f64::consts::PI * hz * i as f64 / RATE as f64;
-        writer.write_sample((8000.0 * phase.sin()) as i16).unwrap();
-    }
-    writer.finalize().unwrap();
-}
-
 /// Tone purity over half a second in the middle of `samples`, away from
 /// the start (jitter buffer filling) and the end (hang-up).
 fn purity_mid(samples: &[i16], hz: f64) -> f64 {

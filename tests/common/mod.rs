@@ -20,6 +20,24 @@ use mediaplane::server::Server;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+/// Writes a 16-bit mono WAV of a `hz` sine at `rate` (a test prompt, or
+/// a tone for a peer to send).
+pub fn write_tone(path: &std::path::Path, hz: f64, length: Duration, rate: u32) {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut writer = hound::WavWriter::create(path, spec).unwrap();
+    let samples = (length.as_secs_f64() * rate as f64) as usize;
+    for i in 0..samples {
+        let phase = 2.0 * std::f64::consts::PI * hz * i as f64 / rate as f64;
+        writer.write_sample((8000.0 * phase.sin()) as i16).unwrap();
+    }
+    writer.finalize().unwrap();
+}
+
 pub struct TestServer {
     server: Server,
     _data: tempfile::TempDir,
