@@ -94,6 +94,10 @@ impl HoldCall {
     /// relayed offer with `callee_answers`. Returns the relayed offer.
     async fn reinvite(&mut self, direction: &str, callee_answers: &str) -> String {
         let offer = with_direction(&self.offer, direction);
+        self.reinvite_with(&offer, callee_answers).await
+    }
+
+    async fn reinvite_with(&mut self, offer: &str, callee_answers: &str) -> String {
         let callee = &self.callee;
         let relayed = async {
             let request = callee.expect("INVITE", WAIT).await;
@@ -105,7 +109,7 @@ impl HoldCall {
         };
         let (response, body) = tokio::join!(
             self.call
-                .request("INVITE", &[], Some(("application/sdp", &offer)), WAIT),
+                .request("INVITE", &[], Some(("application/sdp", offer)), WAIT),
             relayed
         );
         assert_eq!(response.unwrap().status_code(), Some(200));
@@ -246,6 +250,38 @@ async fn an_inactive_hold_still_gets_the_shipped_music_to_the_held_party() {
         .fold(0.0, f64::max);
     assert!(best > 0.9, "correlation with the prompt {best:.3}");
     call.reinvite("sendrecv", "sendrecv").await;
+    let (_, callee_heard) = call.talk().await;
+    assert!(tone_purity(&callee_heard, RATE, 1000.0, 4000) > 0.9);
+    call.end().await;
+}
+
+#[tokio::test]
+async fn an_old_style_hold_with_a_zero_address_gets_the_music_too() {
+    // RFC 3264 §8.4: `c=0.0.0.0` is the hold of RFC 2543.
+    let prompts = short_moh_prompts();
+    let mut call = hold_call(prompts.path(), "moh").await;
+    let hold = call
+        .offer
+        .replace("c=IN IP4 127.0.0.1", "c=IN IP4 0.0.0.0")
+        .replacen(" 1 IN IP4", " 2 IN IP4", 1);
+    assert!(
+        hold.contains("c=IN IP4 0.0.0.0") && hold.contains(" 2 IN IP4"),
+        "{hold}"
+    );
+    let relayed = call.reinvite_with(&hold, "recvonly").await;
+    assert!(relayed.contains("a=sendonly"), "relayed offer:\n{relayed}");
+    let heard = listen(
+        &call.callee.rtp,
+        call.answered.payload_type,
+        Duration::from_secs(1),
+    )
+    .await;
+    assert!(heard.packets >= 40, "{} packets", heard.packets);
+    let purity = tone_purity(&heard.samples, RATE, 440.0, 4000);
+    assert!(purity > 0.95, "440 Hz purity {purity:.3}");
+    // RFC 3264 §8: each new offer has a higher version in o=.
+    let resume = call.offer.replacen(" 1 IN IP4", " 3 IN IP4", 1);
+    call.reinvite_with(&resume, "sendrecv").await;
     let (_, callee_heard) = call.talk().await;
     assert!(tone_purity(&callee_heard, RATE, 1000.0, 4000) > 0.9);
     call.end().await;
