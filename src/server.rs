@@ -102,6 +102,7 @@ impl Server {
             max_calls: config.limits.max_calls,
             retry_after_s: config.limits.retry_after_s,
             max_message_bytes: config.sip.max_message_bytes,
+            moh_prompt: Some(media.moh_prompt.clone()).filter(|name| !name.is_empty()),
             timers: TimerConfig {
                 t1,
                 t2: TimerConfig::default().t2.max(t1),

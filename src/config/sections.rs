@@ -98,6 +98,9 @@ pub struct MediaConfig {
     pub jitter_delay_ms: u32,
     /// A leg that receives no RTP this long is hung up with BYE.
     pub media_timeout_s: u32,
+    /// Prompt played in a loop to the held party of a bridged call while
+    /// the other party holds; empty = silence.
+    pub moh_prompt: String,
 }
 
 impl MediaConfig {
@@ -141,6 +144,7 @@ impl MediaConfig {
             ptime_ms: r.integer(t, "ptime_ms").unwrap_or(d.ptime_ms),
             jitter_delay_ms: r.integer(t, "jitter_delay_ms").unwrap_or(d.jitter_delay_ms),
             media_timeout_s: r.integer(t, "media_timeout_s").unwrap_or(d.media_timeout_s),
+            moh_prompt: r.string(t, "moh_prompt").unwrap_or(d.moh_prompt),
         }
     }
 }
@@ -192,6 +196,7 @@ impl Default for MediaConfig {
             ptime_ms: 20,
             jitter_delay_ms: 40,
             media_timeout_s: 60,
+            moh_prompt: "moh".to_string(),
         }
     }
 }

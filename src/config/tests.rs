@@ -344,6 +344,9 @@ fn port_range_and_codec_rules() {
     assert_eq!(check("ptime_ms = 0"), vec!["media.ptime_ms"]);
     assert_eq!(check("ptime_ms = 70"), vec!["media.ptime_ms"]);
     assert_eq!(check("ptime_ms = 60"), Vec::<String>::new());
+    assert_eq!(check("moh_prompt = ''"), Vec::<String>::new());
+    assert_eq!(check("moh_prompt = 'moh/jazz'"), Vec::<String>::new());
+    assert_eq!(check("moh_prompt = '../moh'"), vec!["media.moh_prompt"]);
     assert_eq!(
         check("rtp_port_min = 5000\nrtp_port_max = 5100"),
         vec!["media.rtp_port_min"]

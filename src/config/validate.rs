@@ -8,6 +8,7 @@ use super::error::ConfigError;
 use super::routes::RouteConfig;
 use super::users::{check_users, UserConfig};
 use super::Config;
+use crate::prompts::is_valid_prompt_name;
 use crate::routing::check_route;
 
 /// Collects failed checks, skipping any that involve a key whose value could
@@ -165,6 +166,17 @@ fn check_media(checks: &mut Checks, config: &Config) {
         &["media.media_timeout_s"],
         media.media_timeout_s >= 1,
         || "must be at least 1".into(),
+    );
+    // A name looked up in the catalogue, like a `play` route's prompt.
+    let moh = &media.moh_prompt;
+    checks.require(
+        &["media.moh_prompt"],
+        moh.is_empty() || is_valid_prompt_name(moh),
+        || {
+            format!(
+                "`{moh}` is not a prompt name (parts of `A-Z a-z 0-9 _ -` joined by `/`; \"\" = silence)"
+            )
+        },
     );
 }
 

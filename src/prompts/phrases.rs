@@ -13,6 +13,8 @@ pub const NO_INPUT: &str = "no-input";
 pub const TOO_MANY_ATTEMPTS: &str = "too-many-attempts";
 pub const NOT_FOUND: &str = "not-found";
 pub const BEEP: &str = "beep";
+/// Music on hold: about 20 s of synthesised music at 8 kHz, looped.
+pub const MOH: &str = "moh";
 
 pub const NOT_AVAILABLE: &str = "not-available";
 pub const BUSY: &str = "busy";
@@ -67,6 +69,7 @@ pub const ALL: &[&str] = &[
     TOO_MANY_ATTEMPTS,
     NOT_FOUND,
     BEEP,
+    MOH,
     NOT_AVAILABLE,
     BUSY,
     LEAVE_MESSAGE_AFTER_TONE,

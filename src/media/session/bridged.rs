@@ -38,7 +38,8 @@ impl MediaSession {
     }
 
     /// Bridges this leg to `peer` (whose parameters are `peer_params`),
-    /// replacing any earlier link; the leg now sends what the peer receives.
+    /// replacing any earlier link; the leg now sends what the peer receives
+    /// (unless it is re-linked to the same peer while looping music on hold).
     /// Also the way to re-decide the path after either leg's `update`: a
     /// link to the same peer that neither codec nor ptime change affects is
     /// kept as it is (no glitch on a re-INVITE that only holds or moves).
@@ -57,8 +58,13 @@ impl MediaSession {
         }
         let link = BridgeLink::new(peer, &self.params, peer_params)?;
         self.keep_stream_continuous();
+        let relink = self.bridge.as_ref().is_some_and(|l| l.peer == peer);
         self.bridge = Some(Box::new(link));
-        self.source = Source::Bridge;
+        // A held leg keeps its music on hold through a codec change; the
+        // control plane sets the bridge again on resume.
+        if !(relink && matches!(self.source, Source::Loop { .. })) {
+            self.source = Source::Bridge;
+        }
         self.out.marker = true;
         Ok(())
     }

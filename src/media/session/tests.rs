@@ -2,6 +2,7 @@ use super::*;
 use crate::codec::g711::{ulaw_decode, ulaw_encode};
 
 mod digits;
+mod looping;
 mod playout;
 
 fn setup(remote: Option<SocketAddr>) -> SessionSetup {

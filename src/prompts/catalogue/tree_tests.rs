@@ -271,7 +271,15 @@ fn every_shipped_file_loads_under_its_grouped_name() {
     for name in super::super::phrases::ALL {
         assert!(catalogue.contains(name), "{name}");
     }
-    for name in catalogue.names() {
+    // Music on hold is the one long prompt, at telephone bandwidth.
+    let moh = super::super::phrases::MOH;
+    assert_eq!(catalogue.native_rate(moh), Some(8_000));
+    let moh_length = catalogue.duration(moh).unwrap();
+    assert!(
+        (Duration::from_secs(15)..Duration::from_secs(30)).contains(&moh_length),
+        "{moh_length:?}"
+    );
+    for name in catalogue.names().into_iter().filter(|n| n != moh) {
         assert_eq!(catalogue.native_rate(&name), Some(16_000), "{name}");
         let duration = catalogue.duration(&name).unwrap();
         assert!(

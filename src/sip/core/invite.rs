@@ -204,6 +204,8 @@ impl SipCore {
             relay_pending: false,
             relay_queued: None,
             app_started: false,
+            held_by_peer: false,
+            moh_missing_logged: false,
         };
         self.by_dialog.insert(leg.dialog.key(), id);
         self.by_invite.insert(key.clone(), id);

@@ -65,6 +65,11 @@ pub struct Leg {
     /// The application has been started (at the answer, or at the 183 of
     /// early media); until then it is given no events.
     pub app_started: bool,
+    /// The bridged peer holds this leg (RFC 3264 §8.4): it hears music on
+    /// hold instead of the peer.
+    pub held_by_peer: bool,
+    /// The music-on-hold prompt was found missing and that was logged.
+    pub moh_missing_logged: bool,
 }
 
 /// What `GET /api/v1/calls` shows of a leg.

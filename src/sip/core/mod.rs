@@ -65,6 +65,8 @@ pub struct CoreSettings {
     pub retry_after_s: u32,
     pub max_message_bytes: usize,
     pub timers: TimerConfig,
+    /// Prompt looped to the held party of a bridged call; None = silence.
+    pub moh_prompt: Option<String>,
 }
 
 impl CoreSettings {

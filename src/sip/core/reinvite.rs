@@ -84,6 +84,10 @@ impl SipCore {
         let direction_changed =
             (params.send, params.receive) != (leg.params.send, leg.params.receive);
         let codec_changed = params.codec != leg.params.codec;
+        let rate_changed = params.codec.audio_rate() != leg.params.codec.audio_rate();
+        // RFC 3264 §8.4: a leg we may not send to (it offered sendonly or
+        // inactive, or `c=0.0.0.0`) holds its peer.
+        let (was_holding, holding) = (!leg.params.send, !params.send);
         leg.params = params.clone();
         let body = negotiated.answer.to_string().into_bytes();
         leg.local_sdp = negotiated.answer;
@@ -94,14 +98,20 @@ impl SipCore {
             .send(worker, WorkerCommand::Update { id, params });
         let contact = self.contact_for(peer);
         self.send_ok_with_sdp(now, &key, &request, &tag, contact, vec![], body);
+        if rate_changed {
+            self.moh_rate_changed(id);
+        }
         let Some(other) = bridge_peer else {
             return;
         };
+        if holding != was_holding {
+            self.peer_hold_changed(other, holding);
+        }
         // Hold or resume: the other party is told with the mirrored
         // direction (we send to it what we receive from this leg). A new
         // codec is offered to it first, so the legs may pass through again.
         let direction = if direction_changed {
-            negotiated.audio.direction.reversed()
+            self.held_party_direction(negotiated.audio.direction.reversed(), holding)
         } else {
             match self.legs.get(&other) {
                 Some(o) => Direction::from_flags(o.params.send, o.params.receive),

@@ -16,10 +16,11 @@ fn prompt(name: &str) -> Vec<i16> {
     resample(&samples, rate, RATE).expect("resample")
 }
 
-const PROMPTS: [&str; 6] = [
+const PROMPTS: [&str; 7] = [
     "beep",
     "goodbye",
     "invalid",
+    "moh",
     "not-found",
     "please-wait",
     "welcome",

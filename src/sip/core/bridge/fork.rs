@@ -201,6 +201,8 @@ impl SipCore {
             relay_pending: false,
             relay_queued: None,
             app_started: true,
+            held_by_peer: false,
+            moh_missing_logged: false,
         };
         self.by_dialog.insert(b_leg.dialog.key(), b);
         self.uac_invites.insert(key.clone(), b);

@@ -14,6 +14,7 @@
 //! so equal codecs pass through, and any other pair is transcoded.
 
 mod fork;
+mod hold;
 pub mod messages;
 mod relay;
 

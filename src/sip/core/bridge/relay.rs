@@ -184,13 +184,18 @@ impl SipCore {
         leg.relay_pending = false;
         match outcome {
             Some(audio) => {
+                let old_rate = leg.params.codec.audio_rate();
                 leg.params = media_params(&audio);
+                let rate_changed = leg.params.codec.audio_rate() != old_rate;
                 leg.local_sdp = offer;
                 let update = WorkerCommand::Update {
                     id: leg_id,
                     params: leg.params.clone(),
                 };
                 let _ = self.media.send(leg.worker, update);
+                if rate_changed {
+                    self.moh_rate_changed(leg_id);
+                }
             }
             None => tracing::info!(
                 session = leg_id,
