@@ -32,7 +32,7 @@ pub struct MenuConfig {
     pub barge_in: bool,
     /// Play the prompts in a 183 and answer at the first key or when they end.
     pub early_media: bool,
-    /// `[menus.keys]` in file order, without `default`.
+    /// `[menus.keys]` in key order, without `default`.
     pub keys: Vec<MenuKey>,
     /// `keys.default`: what any other complete entry does.
     pub default: Option<Vec<MenuAction>>,
@@ -101,21 +101,21 @@ impl MenuAction {
         };
         let one_word = |what: &str| -> Result<String, String> {
             if rest.is_empty() {
-                Err(format!("`{verb}` needs {what}"))
+                Err(format!("`{verb}` needs a {what}"))
             } else if rest.contains(char::is_whitespace) {
-                Err(format!("`{verb}` takes one {what}, found `{rest}`"))
+                Err(format!("`{verb}` takes a single {what}, found `{rest}`"))
             } else {
                 check_template(rest)?;
                 Ok(rest.to_string())
             }
         };
         match verb {
-            "menu" => one_word("a menu name").map(MenuAction::Menu),
-            "dial" => one_word("a user").map(MenuAction::Dial),
+            "menu" => one_word("menu name").map(MenuAction::Menu),
+            "dial" => one_word("user").map(MenuAction::Dial),
             "voicemail" if rest.is_empty() => Ok(MenuAction::Dial("voicemail".into())),
-            "voicemail" => one_word("a mailbox").map(|b| MenuAction::Dial(format!("vm-{b}"))),
-            "conference" => one_word("a room").map(|r| MenuAction::Dial(format!("conf-{r}"))),
-            "play" => one_word("a prompt name").map(MenuAction::Play),
+            "voicemail" => one_word("mailbox").map(|b| MenuAction::Dial(format!("vm-{b}"))),
+            "conference" => one_word("room").map(|r| MenuAction::Dial(format!("conf-{r}"))),
+            "play" => one_word("prompt name").map(MenuAction::Play),
             "hangup" if rest.is_empty() => Ok(MenuAction::Hangup),
             "hangup" => Err(format!("`hangup` takes nothing, found `{rest}`")),
             "set" => {

@@ -282,6 +282,8 @@ fn read_section<T: Default>(
 }
 
 #[cfg(test)]
+mod menus_tests;
+#[cfg(test)]
 mod registrar_tests;
 #[cfg(test)]
 mod tests;
