@@ -110,10 +110,12 @@ pub(crate) fn check_menus(menus: &[(usize, &MenuConfig)], cx: &MenuContext) -> V
                 MenuAction::Play(prompt) if !prompt.contains("${") => {
                     prompts.push((key.clone(), prompt));
                 }
-                MenuAction::Menu(target) if !target.contains("${") => {
-                    if cx.complete && !names.contains(target.as_str()) {
-                        report(key.clone(), format!("`menu {target}`: no menu `{target}`"));
-                    }
+                MenuAction::Menu(target)
+                    if cx.complete
+                        && !target.contains("${")
+                        && !names.contains(target.as_str()) =>
+                {
+                    report(key.clone(), format!("`menu {target}`: no menu `{target}`"));
                 }
                 _ => {}
             }
@@ -170,7 +172,8 @@ fn key_problems(menu: &MenuConfig, terminator: &str) -> Vec<(String, String)> {
                 format!("key is longer than max_digits ({})", menu.max_digits),
             ));
         }
-        if !terminator.is_empty() && upper.contains(terminator) {
+        // A single-key entry is complete at its key: no terminator applies.
+        if menu.max_digits > 1 && !terminator.is_empty() && upper.contains(terminator) {
             problems.push((
                 key.key.clone(),
                 format!("key contains the terminator `{terminator}`, which ends the entry"),

@@ -337,6 +337,12 @@ max_digits = 2
 }
 
 #[test]
+fn the_terminator_is_a_key_in_single_key_menus() {
+    let found = problems("[[menus]]\nname = 'main'\n[menus.keys]\n'#' = 'hangup'\n");
+    assert!(found.is_empty(), "{found:?}");
+}
+
+#[test]
 fn a_prefix_is_ambiguous_only_without_terminator() {
     let keys = "[menus.keys]\n'1' = 'hangup'\n'12' = 'hangup'\n'3' = 'hangup'\n";
     let with = format!("[[menus]]\nname = 'main'\nmax_digits = 2\n{keys}");
