@@ -185,6 +185,9 @@ fn an_unknown_entry_menu_is_an_error() {
         Err(IvrError::UnknownMenu(name)) => assert_eq!(name, "nope"),
         Ok(_) => panic!("an app for a menu that does not exist"),
     }
+    // The core holds applications as trait objects, moved between tasks.
+    let app: Box<dyn CallApp> = Box::new(Call::new(&tree(), "main").app);
+    assert_eq!(app.name(), "ivr");
 }
 
 #[test]
