@@ -4,6 +4,7 @@
 
 pub mod bridge;
 pub mod echo;
+pub mod ivr;
 pub mod playback;
 
 use std::time::Instant;
@@ -13,6 +14,7 @@ use crate::media::session::{SessionEvent, Source};
 
 pub use bridge::BridgeApp;
 pub use echo::EchoApp;
+pub use ivr::{IvrApp, IvrError, IvrMenus, PromptFetch};
 pub use playback::PlaybackApp;
 
 /// What an application asks of its leg.

@@ -7,6 +7,8 @@
 //! its key path, line and what is wrong.
 
 mod error;
+mod menus;
+mod menus_check;
 mod overrides;
 mod reader;
 mod registrar;
@@ -22,6 +24,7 @@ use std::path::Path;
 use toml::de::DeTable;
 
 pub use error::{ConfigError, ConfigErrorKind, ConfigErrors};
+pub use menus::{expand, MenuAction, MenuConfig, MenuKey, ACTION_FORMS};
 pub use overrides::{ConfigOverrides, PortRange, PortRangeError};
 pub use registrar::RegistrarConfig;
 pub use routes::{Application, RouteConfig};
@@ -52,6 +55,8 @@ pub struct Config {
     pub registrar: RegistrarConfig,
     /// `[[users]]`: who may REGISTER; none by default.
     pub users: Vec<UserConfig>,
+    /// `[[menus]]`: IVR menus; none unless the file defines them.
+    pub menus: Vec<MenuConfig>,
     sources: SourceMap,
 }
 
@@ -96,6 +101,7 @@ impl Config {
             self,
             self.routes.iter().enumerate(),
             self.users.iter().enumerate(),
+            self.menus.iter().enumerate(),
             &HashSet::new(),
         );
         for error in &mut errors {
@@ -138,6 +144,12 @@ fn default_routes() -> Vec<RouteConfig> {
                 prompt: "${name}".to_string(),
             },
         ),
+        RouteConfig::new(
+            "^ivr-(?P<name>[A-Za-z0-9_-]+)$",
+            Application::Ivr {
+                menu: "${name}".to_string(),
+            },
+        ),
     ]
 }
 
@@ -163,6 +175,7 @@ fn build(
     let registrar = read_section(&mut reader, &mut root, "registrar", RegistrarConfig::read);
     let route_slots = routes::read_routes(&mut reader, &mut root);
     let user_slots = users::read_users(&mut reader, &mut root).unwrap_or_default();
+    let menu_slots = menus::read_menus(&mut reader, &mut root).unwrap_or_default();
     reader.finish(root);
 
     let routes = match &route_slots {
@@ -180,6 +193,7 @@ fn build(
         routes,
         registrar,
         users: user_slots.iter().flatten().cloned().collect(),
+        menus: menu_slots.iter().flatten().cloned().collect(),
         sources: SourceMap::new(origin),
     };
     config.sources.key_lines = std::mem::take(&mut reader.key_lines);
@@ -202,11 +216,18 @@ fn build(
         .iter()
         .enumerate()
         .filter_map(|(index, user)| user.as_ref().map(|user| (index, user)));
+    // Menus too; one that could not be read at all makes the checks of
+    // menu names unsound, which the failed `menus[N]` key tells them.
+    let file_menus = menu_slots
+        .iter()
+        .enumerate()
+        .filter_map(|(index, menu)| menu.as_ref().map(|menu| (index, menu)));
     let mut errors = reader.errors;
     errors.extend(validate::check_config(
         &config,
         file_routes,
         file_users,
+        file_menus,
         &reader.failed,
     ));
     for error in &mut errors {
@@ -260,6 +281,8 @@ fn read_section<T: Default>(
     }
 }
 
+#[cfg(test)]
+mod menus_tests;
 #[cfg(test)]
 mod registrar_tests;
 #[cfg(test)]

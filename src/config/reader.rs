@@ -238,6 +238,71 @@ impl<'s> Reader<'s> {
         Some(strings)
     }
 
+    pub(crate) fn boolean(&mut self, table: &mut Table<'_, '_>, key: &'static str) -> Option<bool> {
+        let (value, path) = self.lookup(table, key)?;
+        match value.get_ref().as_bool() {
+            Some(flag) => Some(flag),
+            None => {
+                self.wrong_type(path, value, "true or false");
+                None
+            }
+        }
+    }
+
+    /// One string or an array of strings (a list of one is the same as the
+    /// string alone).
+    pub(crate) fn string_or_list(
+        &mut self,
+        table: &mut Table<'_, '_>,
+        key: &'static str,
+    ) -> Option<Vec<String>> {
+        let (value, path) = self.lookup(table, key)?;
+        self.strings_of(value, path)
+    }
+
+    fn strings_of(&mut self, value: &Spanned<DeValue<'_>>, path: String) -> Option<Vec<String>> {
+        if let Some(text) = value.get_ref().as_str() {
+            return Some(vec![text.to_string()]);
+        }
+        let Some(items) = value.get_ref().as_array() else {
+            self.wrong_type(path, value, "a string or an array of strings");
+            return None;
+        };
+        let mut strings = Vec::with_capacity(items.len());
+        for (index, item) in items.iter().enumerate() {
+            match item.get_ref().as_str() {
+                Some(text) => strings.push(text.to_string()),
+                None => self.wrong_type(format!("{path}[{index}]"), item, "a string"),
+            }
+        }
+        if strings.len() < items.len() {
+            self.failed.insert(path);
+            return None;
+        }
+        Some(strings)
+    }
+
+    /// Every entry of a table whose keys are data rather than settings
+    /// (`[menus.keys]`), each a string or an array of strings: the key, its
+    /// path (quoted where TOML needs it), and the value if it could be read.
+    /// Such a table has no unknown keys, so it is not passed to `finish`.
+    pub(crate) fn data_entries(&mut self, table: Table<'_, '_>) -> Vec<DataEntry> {
+        let mut entries = Vec::new();
+        for (key, value) in table.entries.iter() {
+            let name: &str = key.get_ref();
+            let path = format!("{}.{}", table.path, toml_key(name));
+            self.key_lines
+                .insert(path.clone(), self.lines.line_of(key.span().start));
+            let values = self.strings_of(value, path.clone());
+            entries.push(DataEntry {
+                key: name.to_string(),
+                path,
+                values,
+            });
+        }
+        entries
+    }
+
     /// A sub-table such as `[media]`; absent -> None (defaults apply).
     pub(crate) fn section<'t, 'i>(
         &mut self,
@@ -321,6 +386,30 @@ impl<'s> Reader<'s> {
                 .at_line(Some(self.lines.line_of(key.span().start))),
             );
         }
+    }
+}
+
+/// One entry of [`Reader::data_entries`].
+pub(crate) struct DataEntry {
+    pub key: String,
+    pub path: String,
+    pub values: Option<Vec<String>>,
+}
+
+/// A key as it would be written in TOML: bare when it can be (and does not
+/// look like a number, which reads better quoted), else quoted.
+pub(crate) fn toml_key(key: &str) -> String {
+    let bare = key
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if bare {
+        key.to_string()
+    } else {
+        format!("{key:?}")
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use super::tests::shipped_prompts;
 use super::*;
 
 fn with_prompts(text: &str, dir: &Path) -> String {
@@ -28,15 +29,16 @@ fn problems(text: &str) -> Vec<(String, ConfigErrorKind, Option<usize>, String)>
 
 #[test]
 fn defaults_have_no_users_and_the_documented_registrar() {
-    let prompts = tempfile::tempdir().unwrap();
-    let config = Config::from_toml_str(&with_prompts("", prompts.path()), "t.toml").unwrap();
+    // The embedded default's demo menus name shipped prompts.
+    let prompts = shipped_prompts();
+    let config = Config::from_toml_str(&with_prompts("", prompts), "t.toml").unwrap();
     assert!(config.users.is_empty());
     assert_eq!(config.registrar, RegistrarConfig::default());
     assert_eq!(config.registrar.realm, "mediaplane");
     let embedded = Config::load_with_overrides(
         None,
         &ConfigOverrides {
-            prompts_dir: Some(prompts.path().to_path_buf()),
+            prompts_dir: Some(prompts.to_path_buf()),
             ..ConfigOverrides::default()
         },
     )
@@ -47,10 +49,11 @@ fn defaults_have_no_users_and_the_documented_registrar() {
 
 #[test]
 fn example_full_documents_users_of_each_kind() {
-    let prompts = tempfile::tempdir().unwrap();
+    // The embedded default's demo menus name shipped prompts.
+    let prompts = shipped_prompts();
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/example-full.toml");
     let overrides = ConfigOverrides {
-        prompts_dir: Some(prompts.path().to_path_buf()),
+        prompts_dir: Some(prompts.to_path_buf()),
         ..ConfigOverrides::default()
     };
     let example = Config::load_with_overrides(Some(&path), &overrides).unwrap();

@@ -47,11 +47,13 @@ pub enum Application<P> {
     /// Calls `target` (a SIP URI with an IP address) and bridges the two
     /// legs, transcoding when their codecs differ.
     Bridge { target: P },
+    /// Runs IVR menu `menu` of `[[menus]]`.
+    Ivr { menu: P },
 }
 
 impl<P> Application<P> {
     /// The names accepted by the `app` key.
-    pub const NAMES: [&'static str; 3] = ["echo", "play", "bridge"];
+    pub const NAMES: [&'static str; 4] = ["echo", "play", "bridge", "ivr"];
 
     /// The `app` key's value for this application.
     pub fn name(&self) -> &'static str {
@@ -59,6 +61,7 @@ impl<P> Application<P> {
             Application::Echo => "echo",
             Application::Play { .. } => "play",
             Application::Bridge { .. } => "bridge",
+            Application::Ivr { .. } => "ivr",
         }
     }
 
@@ -72,6 +75,9 @@ impl<P> Application<P> {
             },
             Application::Bridge { target } => Application::Bridge {
                 target: f("target", target),
+            },
+            Application::Ivr { menu } => Application::Ivr {
+                menu: f("menu", menu),
             },
         }
     }
@@ -107,6 +113,7 @@ fn read_route(r: &mut Reader, t: &mut Table) -> (Option<RouteConfig>, bool) {
     let application = match app.as_str() {
         "echo" => Some(Application::Echo),
         "play" => required_param(r, t, "prompt").map(|prompt| Application::Play { prompt }),
+        "ivr" => required_param(r, t, "menu").map(|menu| Application::Ivr { menu }),
         "bridge" => required_param(r, t, "target").and_then(|target| {
             if target.trim_start().to_ascii_lowercase().starts_with("sip:") {
                 Some(Application::Bridge { target })

@@ -19,6 +19,12 @@ fn overrides_with_prompts(dir: &Path) -> ConfigOverrides {
     }
 }
 
+/// The repository's prompts folder, which holds every prompt the menus of
+/// the default and example configurations name.
+pub(super) fn shipped_prompts() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/prompts"))
+}
+
 /// (key, kind, line) of each problem, the parts tests pin down exactly.
 fn summary(errors: &ConfigErrors) -> Vec<(Option<&str>, ConfigErrorKind, Option<usize>)> {
     errors
@@ -29,9 +35,9 @@ fn summary(errors: &ConfigErrors) -> Vec<(Option<&str>, ConfigErrorKind, Option<
 
 #[test]
 fn embedded_default_parses_and_validates() {
-    let prompts = tempfile::tempdir().unwrap();
-    let config =
-        Config::load_with_overrides(None, &overrides_with_prompts(prompts.path())).unwrap();
+    // The embedded default's demo menus name shipped prompts.
+    let prompts = shipped_prompts();
+    let config = Config::load_with_overrides(None, &overrides_with_prompts(prompts)).unwrap();
     assert_eq!(config.sip.udp_listen, "0.0.0.0:5060".parse().unwrap());
     assert_eq!(config.sip.tcp_listen, "0.0.0.0:5060".parse().unwrap());
     assert_eq!(config.sip.advertise_address, None);
@@ -42,7 +48,7 @@ fn embedded_default_parses_and_validates() {
         config.media.codecs,
         vec![CodecKind::Pcmu, CodecKind::Pcma, CodecKind::TelephoneEvent]
     );
-    assert_eq!(config.prompts.dir, prompts.path());
+    assert_eq!(config.prompts.dir, prompts);
 
     let plan = DialPlan::compile(&config.routes).unwrap();
     assert_eq!(plan.route("echo").unwrap().application, Application::Echo);
@@ -84,10 +90,10 @@ fn embedded_default_checks_the_repository_prompts_folder() {
 
 #[test]
 fn absent_keys_take_the_values_of_default_toml() {
-    let prompts = tempfile::tempdir().unwrap();
-    let from_empty = Config::from_toml_str(&prompts_section(prompts.path()), "empty.toml").unwrap();
-    let embedded =
-        Config::load_with_overrides(None, &overrides_with_prompts(prompts.path())).unwrap();
+    // The embedded default's demo menus name shipped prompts.
+    let prompts = shipped_prompts();
+    let from_empty = Config::from_toml_str(&prompts_section(prompts), "empty.toml").unwrap();
+    let embedded = Config::load_with_overrides(None, &overrides_with_prompts(prompts)).unwrap();
     assert_eq!(from_empty.sip, embedded.sip);
     assert_eq!(from_empty.media, embedded.media);
     assert_eq!(from_empty.http, embedded.http);
@@ -95,7 +101,7 @@ fn absent_keys_take_the_values_of_default_toml() {
     assert_eq!(from_empty.prompts, embedded.prompts);
     assert_eq!(from_empty.limits, embedded.limits);
     assert_eq!(from_empty.routes, embedded.routes);
-    assert_eq!(embedded.routes.len(), 2);
+    assert_eq!(embedded.routes.len(), 3);
 }
 
 #[test]
@@ -108,19 +114,19 @@ fn empty_routes_array_empties_the_dial_plan() {
 
 #[test]
 fn example_full_is_valid_and_matches_the_defaults() {
-    let prompts = tempfile::tempdir().unwrap();
+    // The embedded default's demo menus name shipped prompts.
+    let prompts = shipped_prompts();
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/example-full.toml");
     let example =
-        Config::load_with_overrides(Some(&path), &overrides_with_prompts(prompts.path())).unwrap();
-    let embedded =
-        Config::load_with_overrides(None, &overrides_with_prompts(prompts.path())).unwrap();
+        Config::load_with_overrides(Some(&path), &overrides_with_prompts(prompts)).unwrap();
+    let embedded = Config::load_with_overrides(None, &overrides_with_prompts(prompts)).unwrap();
     assert_eq!(example.sip, embedded.sip);
     assert_eq!(example.media, embedded.media);
     assert_eq!(example.limits, embedded.limits);
-    assert_eq!(example.routes[..2], embedded.routes[..]);
+    assert_eq!(example.routes[..3], embedded.routes[..]);
     let plan = DialPlan::compile(&example.routes).unwrap();
     let target = plan.route("1000").unwrap();
-    assert_eq!(target.route_index, 2);
+    assert_eq!(target.route_index, 3);
     assert_eq!(target.ring, std::time::Duration::from_millis(2000));
     assert_eq!(plan.route("echo").unwrap().ring, std::time::Duration::ZERO);
     let gateway = plan.route("0123").unwrap();
@@ -366,9 +372,9 @@ fn relative_paths_are_kept_as_written() {
 
 #[test]
 fn overrides_apply_and_are_validated() {
-    let prompts = tempfile::tempdir().unwrap();
-    let mut config =
-        Config::load_with_overrides(None, &overrides_with_prompts(prompts.path())).unwrap();
+    // The embedded default's demo menus name shipped prompts.
+    let prompts = shipped_prompts();
+    let mut config = Config::load_with_overrides(None, &overrides_with_prompts(prompts)).unwrap();
     let overrides = ConfigOverrides {
         sip_listen: Some("127.0.0.1:5070".parse().unwrap()),
         http_listen: Some("127.0.0.1:0".parse().unwrap()),
@@ -406,7 +412,7 @@ fn overrides_apply_and_are_validated() {
             min: 30001,
             max: 30002,
         }),
-        prompts_dir: Some(prompts.path().join("missing")),
+        prompts_dir: Some(prompts.join("missing")),
         ..ConfigOverrides::default()
     };
     let errors = bad.apply(&mut config).unwrap_err();

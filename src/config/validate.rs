@@ -5,6 +5,8 @@ use std::collections::HashSet;
 use std::net::SocketAddr;
 
 use super::error::ConfigError;
+use super::menus::MenuConfig;
+use super::menus_check::{check_menus, MenuContext};
 use super::routes::RouteConfig;
 use super::users::{check_users, UserConfig};
 use super::Config;
@@ -29,15 +31,17 @@ impl Checks<'_> {
     }
 }
 
-/// Every problem of `config`. `routes` and `users` are the entries with
-/// their index in the file (entries that could not be read at all are left
-/// out).
-pub(crate) fn check_config<'r, 'u>(
+/// Every problem of `config`. `routes`, `users` and `menus` are the entries
+/// with their index in the file (entries that could not be read at all are
+/// left out).
+pub(crate) fn check_config<'r, 'u, 'm>(
     config: &Config,
     routes: impl IntoIterator<Item = (usize, &'r RouteConfig)>,
     users: impl IntoIterator<Item = (usize, &'u UserConfig)>,
+    menus: impl IntoIterator<Item = (usize, &'m MenuConfig)>,
     failed: &HashSet<String>,
 ) -> Vec<ConfigError> {
+    let routes: Vec<(usize, &RouteConfig)> = routes.into_iter().collect();
     let mut checks = Checks {
         failed,
         problems: Vec::new(),
@@ -54,7 +58,7 @@ pub(crate) fn check_config<'r, 'u>(
         (1..=3600).contains(&limits.retry_after_s),
         || format!("{} is out of range 1..=3600", limits.retry_after_s),
     );
-    for (index, route) in routes {
+    for &(index, route) in &routes {
         checks.problems.extend(check_route(index, route));
         if let Some(codecs) = &route.codecs {
             let key = format!("routes[{index}].codecs");
@@ -71,7 +75,48 @@ pub(crate) fn check_config<'r, 'u>(
     }
     checks.problems.extend(config.registrar.check(failed));
     checks.problems.extend(check_users(users, failed));
+    let menus: Vec<(usize, &MenuConfig)> = menus.into_iter().collect();
+    if !menus.is_empty() || routes.iter().any(|(_, r)| r.application.name() == "ivr") {
+        checks
+            .problems
+            .extend(check_all_menus(config, &menus, &routes, failed));
+    }
     checks.problems
+}
+
+fn check_all_menus(
+    config: &Config,
+    menus: &[(usize, &MenuConfig)],
+    routes: &[(usize, &RouteConfig)],
+    failed: &HashSet<String>,
+) -> Vec<ConfigError> {
+    let prompts = &config.prompts;
+    // Listed once for all menus; file names only, nothing is decoded.
+    let names = crate::prompts::prompt_names(&prompts.dir, &prompts.language);
+    // An entry that could not be read might be the menu a name refers to,
+    // or the route that reaches one.
+    let complete = !failed.iter().any(|key| {
+        key == "menus"
+            || key == "routes"
+            || key.starts_with("routes[")
+            || key
+                .strip_prefix("menus[")
+                .and_then(|rest| rest.split_once(']'))
+                .is_some_and(|(_, rest)| rest.is_empty() || rest == ".name")
+    });
+    let context = MenuContext {
+        prompts: names.as_ref(),
+        prompts_where: format!(
+            "{}/{} or {}",
+            prompts.dir.display(),
+            prompts.language,
+            prompts.dir.display()
+        ),
+        routes,
+        complete,
+        failed,
+    };
+    check_menus(menus, &context)
 }
 
 fn check_sip(checks: &mut Checks, config: &Config) {

@@ -22,3 +22,4 @@ pub use say::{
     say_count, say_date, say_date_with_year, say_digits, say_number, say_ordinal, say_time,
     say_year, MAX_SPOKEN_NUMBER,
 };
+pub(crate) use scan::prompt_names;

@@ -1,6 +1,7 @@
 //! Finding the prompt files under a folder (and its subfolders), with the
 //! size and modification stamp that tells a rescan whether a file changed.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -151,6 +152,27 @@ fn has_prompt_extension(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| PROMPT_EXTENSIONS.iter().any(|p| e.eq_ignore_ascii_case(p)))
+}
+
+/// The names of the prompts a catalogue over `dir` in `language` would
+/// hold, found without decoding anything (configuration checks use it);
+/// `None` when `dir` cannot be listed.
+pub(crate) fn prompt_names(dir: &Path, language: &str) -> Option<HashSet<String>> {
+    let root = list_tree(dir, &is_language_folder).ok()?;
+    // A missing language folder leaves only the shared prompts, as at run time.
+    let local = if super::name::is_valid_name_part(language) {
+        list_tree(&dir.join(language), &|_| false).unwrap_or_default()
+    } else {
+        Listing::default()
+    };
+    Some(
+        local
+            .files
+            .into_iter()
+            .chain(root.files)
+            .filter_map(|file| file.name)
+            .collect(),
+    )
 }
 
 /// Whether a top-level folder of the prompt root is a language folder rather

@@ -254,6 +254,9 @@ impl SipCore {
                 Some(samples) => Box::new(PlaybackApp::new(samples)),
                 None => return Err(Refusal::new(404, Some(format!("No prompt {prompt}")))),
             },
+            Application::Ivr { menu } => {
+                return Err(Refusal::new(404, Some(format!("No menu {menu}"))))
+            }
         })
     }
 
