@@ -9,6 +9,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::api::{self, ApiState};
+use crate::apps::IvrMenus;
 use crate::config::{Config, ConfigErrors};
 use crate::media::pool::PoolError;
 use crate::media::{MediaPool, PortAllocator};
@@ -115,6 +116,7 @@ impl Server {
             tokio::spawn(watch_prompts(prompts.clone(), every))
         });
         let mut core = SipCore::new(settings, dialplan, prompts, pool);
+        core.set_menus(IvrMenus::new(&config.menus));
         core.set_registrar(Registrar::new(
             &config.registrar,
             &config.users,

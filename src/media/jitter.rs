@@ -189,6 +189,13 @@ impl PlayoutBuffer {
             .mul_f64(self.current_delay.clamp(0.0, 1e6))
     }
 
+    /// The buffer ran dry and holds its playout point until it refills:
+    /// the frames it returns meanwhile fill a pause in the sender's
+    /// timeline, not lost packets.
+    pub fn is_rebuffering(&self) -> bool {
+        matches!(self.phase, Phase::Rebuffering { .. })
+    }
+
     /// How many times a new stream replaced the one playing; when this
     /// changes, the decoder's state belongs to a stream that is gone.
     pub fn resets(&self) -> u64 {

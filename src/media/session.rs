@@ -24,7 +24,7 @@ use crate::media::rtp_header;
 use crate::media::stats::{add, bump, set, MediaMetrics, SessionStats};
 use digits::SessionDigits;
 pub use digits::{SendDigitError, SENT_KEY_DURATION};
-use render::{quiet, render};
+use render::{quiet, render, FrameOrigin};
 
 /// Identifies a session across the control and data planes.
 pub type SessionId = u64;
@@ -146,12 +146,20 @@ pub struct MediaSession {
     packet_len: usize,
     pending_events: [Option<SessionEvent>; PENDING_EVENTS],
     digits: SessionDigits,
+    /// Where the last received frame came from, for the tone detector.
+    origin: FrameOrigin,
+    /// RTP timestamp of the frame the tone detector expects next.
+    detector_next: Option<u32>,
     jitter: JitterEstimate,
     stats: Arc<SessionStats>,
     metrics: Arc<MediaMetrics>,
     /// The other leg of a bridged call, when there is one.
     bridge: Option<Box<BridgeLink>>,
 }
+
+/// Silence given to the tone detector for time the sender skipped: enough
+/// to end a key (more would change nothing).
+const SILENCE_FRAMES_FED: u32 = 5;
 
 /// Events held between two polls by the worker (which polls after every
 /// datagram and tick, so a handful is plenty).
@@ -234,6 +242,8 @@ impl MediaSession {
             packet_len: 0,
             pending_events: [None; PENDING_EVENTS],
             digits: SessionDigits::new(&params, ptime, false),
+            origin: FrameOrigin::Nothing,
+            detector_next: None,
             jitter: JitterEstimate::default(),
             stats: setup.stats,
             metrics,
@@ -448,9 +458,9 @@ impl MediaSession {
         };
         if decode && heard {
             bump(&self.stats.decoded_frames);
-            self.digits.heard_audio(&self.pcm);
-        } else {
-            self.digits.heard_nothing();
+        }
+        if decode && self.digits.detects_inband() {
+            self.feed_detector();
         }
         self.digits.tick(now);
         self.collect_digits();
@@ -516,7 +526,38 @@ impl MediaSession {
             _ => {}
         }
         self.publish_delay();
+        self.origin = rendered.origin;
         rendered.heard
+    }
+
+    /// Gives the tone detector the sender's timeline: each received frame
+    /// at its RTP time, with silence for time the sender skipped (DTX, a
+    /// pause between keys); a lost frame's concealment in its place; but
+    /// nothing for a stall the playout buffer waited out, so a key the
+    /// sender was in the middle of stays one key.
+    fn feed_detector(&mut self) {
+        let step = self.ts_per_frame;
+        match self.origin {
+            FrameOrigin::Received { timestamp } => {
+                if let Some(expected) = self.detector_next {
+                    let skipped = timestamp.wrapping_sub(expected);
+                    if skipped < 0x8000_0000 {
+                        for _ in 0..(skipped / step.max(1)).min(SILENCE_FRAMES_FED) {
+                            self.digits.heard_silence(self.frame_samples);
+                        }
+                    }
+                }
+                self.digits.heard_audio(&self.pcm);
+                self.detector_next = Some(timestamp.wrapping_add(step));
+            }
+            FrameOrigin::Lost if !self.playout.is_rebuffering() => {
+                self.digits.heard_audio(&self.pcm);
+                if let Some(next) = self.detector_next.as_mut() {
+                    *next = next.wrapping_add(step);
+                }
+            }
+            FrameOrigin::Lost | FrameOrigin::Inserted | FrameOrigin::Nothing => {}
+        }
     }
 
     /// Advances the playout buffer by one frame without decoding it. No one

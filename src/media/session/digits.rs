@@ -12,6 +12,9 @@ use crate::media::dtmf::rfc4733::{
 };
 use crate::media::dtmf::{DtmfDetector, DtmfDigit, DtmfEventKind, DtmfGenerator, DtmfToneConfig};
 
+/// A block of silence for the detector (no allocation per tick).
+static SILENCE: [i16; 480] = [0; 480];
+
 /// Digits that can wait to be played as tones.
 const TONE_QUEUE: usize = 32;
 
@@ -113,10 +116,15 @@ impl SessionDigits {
         }
     }
 
-    /// A gap in the caller's audio: a tone cut by it must not run on.
-    pub(super) fn heard_nothing(&mut self) {
+    /// `samples` of silence from the caller.
+    pub(super) fn heard_silence(&mut self, samples: usize) {
         if let Some(detector) = self.detector.as_mut() {
-            detector.reset();
+            let mut left = samples;
+            while left > 0 {
+                let n = left.min(SILENCE.len());
+                detector.push(&SILENCE[..n]);
+                left -= n;
+            }
         }
     }
 

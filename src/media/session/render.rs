@@ -10,11 +10,25 @@ use crate::media::stats::{bump, SessionStats};
 /// repeat unheard when the playout delay adapts.
 const QUIET_RMS: i64 = 128;
 
+/// Where a tick's audio came from, on the sender's timeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameOrigin {
+    /// A packet, with its RTP timestamp.
+    Received { timestamp: u32 },
+    /// Rebuilt or concealed in place of a frame that is not there.
+    Lost,
+    /// Concealment inserted to grow the delay: no time of the sender's.
+    Inserted,
+    /// Nothing to play.
+    Nothing,
+}
+
 /// What playing one [`Playout`] into the decoder gave.
 pub struct Rendered {
     /// Audio is in the frame buffer.
     pub heard: bool,
     pub adjust: Adjust,
+    pub origin: FrameOrigin,
 }
 
 /// Decodes, conceals or recovers one tick's audio into `pcm`, counting
@@ -26,12 +40,16 @@ pub fn render(
     playout: Playout<'_>,
 ) -> Rendered {
     let mut adjust = Adjust::Keep;
+    let mut origin = FrameOrigin::Nothing;
     let heard = match playout {
         Playout::Frame {
             payload,
             adjust: offered,
-            ..
+            info,
         } => {
+            origin = FrameOrigin::Received {
+                timestamp: info.timestamp,
+            };
             match decoder.decode(payload, pcm) {
                 Ok(n) if n == pcm.len() => adjust = offered,
                 // A short or undecodable frame is concealed rather than played.
@@ -43,6 +61,7 @@ pub fn render(
             true
         }
         Playout::Missing { next } => {
+            origin = FrameOrigin::Lost;
             bump(&stats.lost);
             // RFC 7587 §3.3: the next packet's in-band FEC rebuilds this one.
             let recovered = match next {
@@ -60,12 +79,17 @@ pub fn render(
             true
         }
         Playout::Stretch => {
+            origin = FrameOrigin::Inserted;
             decoder.conceal(pcm);
             true
         }
         Playout::Idle => false,
     };
-    Rendered { heard, adjust }
+    Rendered {
+        heard,
+        adjust,
+        origin,
+    }
 }
 
 /// True when a frame is quiet enough to drop or stretch unheard.

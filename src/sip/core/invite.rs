@@ -9,7 +9,7 @@ use rsip::Request;
 
 use super::bridge::{self, BridgePlan};
 use super::{metrics, Leg, LegState, SipCore, ALLOW};
-use crate::apps::{BridgeApp, CallApp, EchoApp, PlaybackApp};
+use crate::apps::{BridgeApp, CallApp, EchoApp, IvrApp, PlaybackApp, PromptFetch};
 use crate::config::Application;
 use crate::media::session::{MediaParams, SessionSetup};
 use crate::media::stats::SessionStats;
@@ -122,8 +122,11 @@ impl SipCore {
             },
             None => {
                 let mut ours = local_media.clone();
-                if matches!(target.application, Application::Play { .. }) {
-                    // The prompt is prepared before the answer names the
+                if matches!(
+                    target.application,
+                    Application::Play { .. } | Application::Ivr { .. }
+                ) {
+                    // Prompts are prepared before the answer names the
                     // codec: offer codecs of one audio rate only.
                     let rate = ours
                         .codecs
@@ -255,7 +258,12 @@ impl SipCore {
                 None => return Err(Refusal::new(404, Some(format!("No prompt {prompt}")))),
             },
             Application::Ivr { menu } => {
-                return Err(Refusal::new(404, Some(format!("No menu {menu}"))))
+                let catalogue = self.prompts.clone();
+                let fetch: PromptFetch = Arc::new(move |name: &str| catalogue.get(name, rate));
+                match IvrApp::new(self.menus.clone(), menu, fetch) {
+                    Ok(app) => Box::new(app),
+                    Err(e) => return Err(Refusal::new(404, Some(e.to_string()))),
+                }
             }
         })
     }

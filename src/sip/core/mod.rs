@@ -24,6 +24,7 @@ use bytes::Bytes;
 use rsip::prelude::*;
 use rsip::Request;
 
+use crate::apps::IvrMenus;
 use crate::codec::CodecKind;
 use crate::media::session::SessionEvent;
 use crate::media::{MediaEvent, MediaEventKind, MediaPool, SessionId};
@@ -123,6 +124,8 @@ pub struct SipCore {
     next_id: SessionId,
     transmit: VecDeque<(Peer, Bytes)>,
     metrics: Arc<SipMetrics>,
+    /// IVR menus from the configuration; none until [`SipCore::set_menus`].
+    menus: Arc<IvrMenus>,
     /// Users and their bindings (RFC 3261 §10); none until [`SipCore::set_registrar`].
     registrar: Registrar,
 }
@@ -157,7 +160,13 @@ impl SipCore {
             transmit: VecDeque::new(),
             metrics: Arc::new(SipMetrics::default()),
             registrar: Registrar::default(),
+            menus: Arc::new(IvrMenus::new(&[])),
         }
+    }
+
+    /// Serves `ivr` routes with these menus.
+    pub fn set_menus(&mut self, menus: IvrMenus) {
+        self.menus = Arc::new(menus);
     }
 
     /// Serves REGISTER for the registrar's users.

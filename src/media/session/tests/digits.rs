@@ -231,3 +231,56 @@ fn sent_digits_go_out_as_tones_without_telephone_events() {
     let later = run(&mut s, &mut now, start + Duration::from_millis(1400));
     assert!(later.is_empty());
 }
+
+#[test]
+fn a_key_whose_packets_stall_midway_stays_one_key() {
+    // "5" then "5": two presses must stay two, one press must stay one
+    // even when the sender stalls for 200 ms in the middle of it.
+    let pcm = tones("5", 8000);
+    let packets = audio_packets(&pcm, 1);
+    let mut now = Instant::now();
+    let mut s = session_with(None, now);
+    s.listen_for_digits(true);
+    let from = CALLER.parse().unwrap();
+    let mut heard = String::new();
+    // The tone starts at packet 10 (200 ms of lead-in silence).
+    for (i, packet) in packets.iter().enumerate() {
+        if i == 12 {
+            // The sender stalls; its packets then arrive late, in order.
+            let until = now + Duration::from_millis(200);
+            run(&mut s, &mut now, until);
+            heard += &digits_of(&mut s);
+        }
+        s.handle_rtp(now, from, packet);
+        let until = now + Duration::from_millis(20);
+        run(&mut s, &mut now, until);
+        heard += &digits_of(&mut s);
+    }
+    assert_eq!(heard, "5");
+
+    let mut again = session_with(None, now);
+    again.listen_for_digits(true);
+    assert_eq!(listen_to(&mut again, &tones("55", 8000), &mut now), "55");
+}
+
+#[test]
+fn time_the_sender_skipped_between_two_presses_separates_them() {
+    // "55" from a phone that sends nothing while silent (DTX): the pause
+    // of 280 ms between the presses exists only as a jump of the RTP
+    // timestamps.
+    let pcm = [tones("5", 8000), tones("5", 8000)].concat();
+    let mut now = Instant::now();
+    let mut s = session_with(None, now);
+    s.listen_for_digits(true);
+    let from = CALLER.parse().unwrap();
+    let mut heard = String::new();
+    for (packet, frame) in audio_packets(&pcm, 1).iter().zip(pcm.chunks(160)) {
+        if frame.iter().any(|&x| x != 0) {
+            s.handle_rtp(now, from, packet);
+        }
+        let until = now + Duration::from_millis(20);
+        run(&mut s, &mut now, until);
+        heard += &digits_of(&mut s);
+    }
+    assert_eq!(heard, "55");
+}
