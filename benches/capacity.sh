@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Whole-server capacity: concurrent PCMU calls held by one media worker,
-# echoed (the default) or bridged and transcoded (TRANSCODE=1).
+# echoed (the default), bridged and transcoded (TRANSCODE=1), or in an IVR
+# menu playing prompts (IVR=1).
 #
 # For each call count N: starts the server pinned to one core (one media
 # worker; its tokio control-plane threads share that core), runs the load
@@ -22,6 +23,10 @@
 #                   in Opus (benches/transcode-far.toml). The measured server
 #                   then decodes PCMU, resamples 8 -> 48 kHz and encodes Opus
 #                   one way, and the reverse the other way, for every call.
+#   IVR             1: the calls dial `ivr-load` (benches/ivr.toml), a menu
+#                   playing 33 s of prompts while listening for inband keys
+#                   in the caller's audio. Nothing is echoed: read the loss
+#                   of the prompt streams and the CPU columns.
 #
 # Result columns: calls, calls set up, packets sent, sequence loss % of the
 # echoed streams, % of sent frames never matched by an echo, late frames
@@ -96,6 +101,10 @@ for N in "$@"; do
         far=$!
         config=(--config benches/transcode-near.toml)
         target=transcode
+    elif [ "${IVR:-0}" = 1 ]; then
+        far=""
+        config=(--config benches/ivr.toml)
+        target=ivr-load
     else
         far=""
         config=()

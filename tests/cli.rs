@@ -8,7 +8,13 @@ fn mediaplane() -> Command {
 
 #[test]
 fn check_config_accepts_the_shipped_examples() {
-    for file in ["config/default.toml", "config/example-full.toml"] {
+    for file in [
+        "config/default.toml",
+        "config/example-full.toml",
+        "benches/transcode-near.toml",
+        "benches/transcode-far.toml",
+        "benches/ivr.toml",
+    ] {
         let out = mediaplane()
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .args(["check-config", file])
@@ -62,4 +68,60 @@ fn a_bad_override_stops_the_server_before_it_binds() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("rtp"));
+}
+
+#[test]
+fn check_config_refuses_broken_menus_with_a_line_per_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("menus.toml");
+    let text = format!(
+        r#"
+[prompts]
+dir = {prompts:?}
+
+[[routes]]
+match = "^menu$"
+app = "ivr"
+menu = "main"
+
+[[menus]]
+name = "main"
+prompts = ["welcome", "no-such-prompt"]
+[menus.keys]
+"1" = "menu nowhere"
+"2" = "hangup"
+"x" = "hangup"
+"12" = "hangup"
+
+[[menus]]
+name = "orphan"
+prompts = ["welcome"]
+[menus.keys]
+"1" = "hangup"
+"#,
+        prompts = concat!(env!("CARGO_MANIFEST_DIR"), "/prompts")
+    );
+    std::fs::write(&path, text).unwrap();
+    let out = mediaplane()
+        .args(["check-config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let problems = [
+        "menus[0].prompts[1]: unknown prompt `no-such-prompt`",
+        "no menu `nowhere`",
+        "menus[0].keys.x:",
+        "menus[0].keys.\"12\": key is longer than max_digits",
+        "`orphan` is unreachable",
+    ];
+    for problem in problems {
+        assert_eq!(
+            stderr.lines().filter(|l| l.contains(problem)).count(),
+            1,
+            "one line naming {problem} in:\n{stderr}"
+        );
+    }
+    assert!(stderr.lines().count() >= problems.len(), "{stderr}");
 }

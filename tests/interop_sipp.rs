@@ -97,3 +97,34 @@ async fn sipp_hears_play_welcome_and_gets_our_bye() {
     assert_eq!(metric(&metrics, "mediaplane_calls_ended_total"), 1.0);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sipp_walks_a_menu_with_telephone_events() {
+    // Key 1 of `sipp` leads to `sipp-2`, whose key 2 hangs up; both menus
+    // would wait 20 s for a key, far past the scenario's 5 s for the BYE.
+    let menus = r#"
+[[menus]]
+name = "sipp"
+prompts = ["welcome"]
+timeout_ms = 20000
+[menus.keys]
+"1" = "menu sipp-2"
+
+[[menus]]
+name = "sipp-2"
+prompts = ["goodbye"]
+timeout_ms = 20000
+[menus.keys]
+"2" = "hangup"
+"#;
+    let text = format!(
+        "[prompts]\ndir = {:?}\n{menus}",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/prompts")
+    );
+    let parsed = mediaplane::config::Config::from_toml_str(&text, "sipp menus").unwrap();
+    let server = TestServer::start(move |c| c.menus = parsed.menus.clone()).await;
+    run_sipp(&server, "ivr_dtmf.xml").await;
+    let metrics = server.metrics_text().await;
+    assert_eq!(metric(&metrics, "mediaplane_calls_ended_total"), 1.0);
+    server.stop().await;
+}
