@@ -10,12 +10,13 @@ mod common;
 use std::time::Duration;
 
 use mediaplane::codec::CodecKind;
-use mediaplane::config::Config;
+use mediaplane::config::{Application, Config, RouteConfig};
 use mediaplane::loadgen::simple_sdp::{sdp_offer, OfferFormat, SdpAnswer};
 use mediaplane::loadgen::ua::{Call, TestUserAgent};
 
+use common::callee::{exchange_tone, tone_snr_db, Callee};
 use common::keypad::{KeyStyle, Keypad};
-use common::{write_tone, TestServer};
+use common::{route_first, write_tone, TestServer};
 
 const WAIT: Duration = Duration::from_secs(5);
 const RATE: u32 = 8000;
@@ -273,4 +274,95 @@ async fn invalid_keys_retry_the_menu_then_say_goodbye_and_hang_up() {
         .await
         .expect("hung up after the retries");
     ivr.server.stop().await;
+}
+
+/// A server with one menu whose keys hand the call on: 4 to the echo
+/// application, 5 to `bob`, a route bridged to `callee`.
+async fn hand_on_server(callee: &Callee) -> Ivr {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("en")).unwrap();
+    write_tone(
+        &dir.path().join("en/main.wav"),
+        440.0,
+        Duration::from_millis(400),
+        RATE,
+    );
+    let text = format!(
+        "[prompts]\ndir = {:?}\n[[menus]]\nname = \"main\"\nprompts = [\"main\"]\n\
+         invalid_prompt = \"\"\ntimeout_prompt = \"\"\nfail_prompt = \"\"\n\
+         [menus.keys]\n\"4\" = \"dial echo\"\n\"5\" = \"dial bob\"\n",
+        dir.path().to_str().unwrap()
+    );
+    let parsed = Config::from_toml_str(&text, "test menus").expect("the menu loads");
+    let target = format!("sip:bob@{}", callee.addr());
+    let server = TestServer::start(move |c| {
+        c.prompts.dir = parsed.prompts.dir.clone();
+        c.menus = parsed.menus.clone();
+        route_first(c, RouteConfig::new("^bob$", Application::Bridge { target }));
+    })
+    .await;
+    Ivr {
+        server,
+        _prompts: dir,
+    }
+}
+
+#[tokio::test]
+async fn a_key_hands_the_call_to_the_echo_application() {
+    let callee = Callee::bind(CodecKind::Pcmu).await;
+    let ivr = hand_on_server(&callee).await;
+    let (mut keypad, mut call, _ua) = dial(&ivr, "main", true).await;
+    keypad.listen(Duration::from_millis(300)).await;
+    keypad.press("4", KeyStyle::Rfc4733).await;
+    let remote = keypad_remote(&call);
+    let heard = exchange_tone(&keypad.socket, CodecKind::Pcmu, 0, remote, 700.0, 50).await;
+    assert!(
+        tone_snr_db(&heard, RATE, 700.0, RATE as usize / 4) > 20.0,
+        "the caller hears itself: {} samples",
+        heard.len()
+    );
+    call.bye(WAIT).await.unwrap();
+    ivr.server.stop().await;
+}
+
+#[tokio::test]
+async fn a_key_hands_an_answered_call_to_a_bridge() {
+    let callee = Callee::bind(CodecKind::Pcma).await;
+    let ivr = hand_on_server(&callee).await;
+    let (mut keypad, mut call, _ua) = dial(&ivr, "main", true).await;
+    keypad.listen(Duration::from_millis(300)).await;
+    let (_, answered) = tokio::join!(keypad.press("5", KeyStyle::Rfc4733), callee.answer(WAIT));
+    callee.expect("ACK", WAIT).await;
+    let remote = keypad_remote(&call);
+    let (caller_heard, callee_heard) = tokio::join!(
+        exchange_tone(&keypad.socket, CodecKind::Pcmu, 0, remote, 1000.0, 60),
+        exchange_tone(
+            &callee.rtp,
+            CodecKind::Pcma,
+            answered.payload_type,
+            answered.remote_rtp,
+            600.0,
+            60
+        ),
+    );
+    let window = RATE as usize / 4;
+    assert!(
+        tone_snr_db(&caller_heard, RATE, 600.0, window) > 20.0,
+        "caller hears the callee"
+    );
+    assert!(
+        tone_snr_db(&callee_heard, RATE, 1000.0, window) > 20.0,
+        "callee hears the caller"
+    );
+    // Either side hanging up ends the other.
+    call.bye(WAIT).await.unwrap();
+    callee.expect("BYE", WAIT).await;
+    ivr.server.stop().await;
+}
+
+/// Where the server wants the caller's RTP (its answer).
+fn keypad_remote(call: &Call) -> std::net::SocketAddr {
+    SdpAnswer::parse(&call.final_response().unwrap().body_text())
+        .unwrap()
+        .rtp_addr()
 }
