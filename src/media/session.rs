@@ -146,6 +146,8 @@ pub struct MediaSession {
     packet_len: usize,
     pending_events: [Option<SessionEvent>; PENDING_EVENTS],
     digits: SessionDigits,
+    /// Set by the control plane with each source (see `WorkerCommand::SetSource`).
+    source_generation: u32,
     /// Where the last received frame came from, for the tone detector.
     origin: FrameOrigin,
     /// RTP timestamp of the frame the tone detector expects next.
@@ -163,7 +165,7 @@ const SILENCE_FRAMES_FED: u32 = 5;
 
 /// Events held between two polls by the worker (which polls after every
 /// datagram and tick, so a handful is plenty).
-const PENDING_EVENTS: usize = 8;
+pub const PENDING_EVENTS: usize = 8;
 
 /// Why a session cannot be created or changed.
 #[derive(Debug, thiserror::Error)]
@@ -244,6 +246,7 @@ impl MediaSession {
             digits: SessionDigits::new(&params, ptime, false),
             origin: FrameOrigin::Nothing,
             detector_next: None,
+            source_generation: 0,
             jitter: JitterEstimate::default(),
             stats: setup.stats,
             metrics,
@@ -286,6 +289,14 @@ impl MediaSession {
         self.keep_stream_continuous();
         self.source = source;
         self.out.marker = true;
+    }
+
+    pub fn set_source_generation(&mut self, generation: u32) {
+        self.source_generation = generation;
+    }
+
+    pub fn source_generation(&self) -> u32 {
+        self.source_generation
     }
 
     /// A re-INVITE changed the leg. A codec change restarts the codec pair and

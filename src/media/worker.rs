@@ -26,7 +26,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::media::ports::{PortAllocator, PortPair};
 use crate::media::session::{
-    MediaParams, MediaSession, SessionEvent, SessionId, SessionSetup, Source,
+    MediaParams, MediaSession, SessionEvent, SessionId, SessionSetup, Source, PENDING_EVENTS,
 };
 use crate::media::stats::{bump, MediaMetrics};
 
@@ -45,9 +45,12 @@ pub enum WorkerCommand {
         id: SessionId,
         params: MediaParams,
     },
+    /// `generation` numbers the control plane's source changes of this
+    /// session and comes back with the session's events.
     SetSource {
         id: SessionId,
         source: Source,
+        generation: u32,
     },
     /// Key presses to send to the caller (telephone-event or tones).
     SendDigits {
@@ -85,6 +88,10 @@ pub enum WorkerCommand {
 pub struct MediaEvent {
     pub session: SessionId,
     pub kind: MediaEventKind,
+    /// The `generation` of the session's source when the event arose (0
+    /// for events not about a source): an end of playback reported for a
+    /// source since replaced is stale.
+    pub generation: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -302,9 +309,14 @@ impl Worker {
                 // The codec may have changed: pass-through or transcode again.
                 self.relink(id);
             }
-            WorkerCommand::SetSource { id, source } => {
+            WorkerCommand::SetSource {
+                id,
+                source,
+                generation,
+            } => {
                 if let Some(slot) = self.slot_mut(id) {
                     slot.session.set_source(source);
+                    slot.session.set_source_generation(generation);
                 }
             }
             WorkerCommand::SendDigits { id, digits } => {
@@ -430,14 +442,19 @@ impl Worker {
             }
             let next = slot.session.poll_timeout();
             let id = slot.session.id();
-            let mut pending = [None; 2];
+            let source_generation = slot.session.source_generation();
+            let mut pending = [None; PENDING_EVENTS];
             for p in pending.iter_mut() {
                 *p = slot.session.poll_event();
             }
             let peer = slot.peer;
             self.timers.push(Reverse((next, index, generation)));
             for event in pending.into_iter().flatten() {
-                self.emit(id, MediaEventKind::Session(event));
+                let _ = self.events.send(MediaEvent {
+                    session: id,
+                    kind: MediaEventKind::Session(event),
+                    generation: source_generation,
+                });
             }
             // A transcoding leg's decoded, resampled frame goes to its peer.
             if let Some((leg, peer)) = peer.and_then(|p| two_slots(&mut self.slots, index, p)) {
@@ -450,7 +467,11 @@ impl Worker {
 
     fn emit(&self, session: SessionId, kind: MediaEventKind) {
         // The control plane gone means shutdown; nothing to tell.
-        let _ = self.events.send(MediaEvent { session, kind });
+        let _ = self.events.send(MediaEvent {
+            session,
+            kind,
+            generation: 0,
+        });
     }
 }
 

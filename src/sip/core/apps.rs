@@ -33,17 +33,29 @@ impl SipCore {
         self.apply_actions(now, id, actions);
     }
 
+    /// Changes what leg `id` sends. Each change is numbered, so that the
+    /// end of a playback already replaced is not taken for the end of the
+    /// new one.
+    pub(super) fn set_source(&mut self, id: SessionId, source: Source) {
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
+        leg.source_generation = leg.source_generation.wrapping_add(1);
+        let command = WorkerCommand::SetSource {
+            id,
+            source,
+            generation: leg.source_generation,
+        };
+        let _ = self.media.send(leg.worker, command);
+    }
+
     pub(super) fn apply_actions(&mut self, now: Instant, id: SessionId, actions: Vec<AppAction>) {
         for action in actions {
             let Some(worker) = self.legs.get(&id).map(|l| l.worker) else {
                 return;
             };
             match action {
-                AppAction::SetSource(source) => {
-                    let _ = self
-                        .media
-                        .send(worker, WorkerCommand::SetSource { id, source });
-                }
+                AppAction::SetSource(source) => self.set_source(id, source),
                 AppAction::Hangup => self.end_call(now, id, 480),
                 AppAction::Answer => self.answer(now, id),
                 AppAction::SendDigits(digits) => {
@@ -184,13 +196,7 @@ impl SipCore {
             application = app.name(),
             "call handed on"
         );
-        let _ = self.media.send(
-            worker,
-            WorkerCommand::SetSource {
-                id,
-                source: Source::Silence,
-            },
-        );
+        self.set_source(id, Source::Silence);
         let Some(leg) = self.legs.get_mut(&id) else {
             return;
         };

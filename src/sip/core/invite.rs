@@ -207,6 +207,7 @@ impl SipCore {
             relay_pending: false,
             relay_queued: None,
             app_started: false,
+            source_generation: 0,
             held_by_peer: false,
             moh_missing_logged: false,
         };

@@ -70,6 +70,8 @@ pub struct Leg {
     pub held_by_peer: bool,
     /// The music-on-hold prompt was found missing and that was logged.
     pub moh_missing_logged: bool,
+    /// Number of the last source change sent to the media session.
+    pub source_generation: u32,
 }
 
 /// What `GET /api/v1/calls` shows of a leg.

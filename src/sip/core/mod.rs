@@ -221,6 +221,9 @@ impl SipCore {
                         self.end_call(now, event.session, 408);
                     }
                     SessionEvent::Digit(digit) => self.digit_pressed(now, event.session, digit),
+                    SessionEvent::PlaybackFinished if event.generation != leg.source_generation => {
+                        // The end of a prompt the application already replaced.
+                    }
                     _ if !leg.app_started => {}
                     _ => {
                         let actions = leg.app.on_media_event(now, session_event);

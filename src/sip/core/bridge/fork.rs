@@ -201,6 +201,7 @@ impl SipCore {
             relay_pending: false,
             relay_queued: None,
             app_started: true,
+            source_generation: 0,
             held_by_peer: false,
             moh_missing_logged: false,
         };

@@ -9,7 +9,7 @@
 //! `inactive` mirrored to it would stop our RTP, and the music with it).
 
 use crate::media::session::Source;
-use crate::media::{SessionId, WorkerCommand};
+use crate::media::SessionId;
 use crate::sip::sdp::Direction;
 
 use super::super::SipCore;
@@ -51,11 +51,7 @@ impl SipCore {
         if holding {
             self.play_moh(held);
         } else {
-            let worker = leg.worker;
-            let source = Source::Bridge;
-            let _ = self
-                .media
-                .send(worker, WorkerCommand::SetSource { id: held, source });
+            self.set_source(held, Source::Bridge);
         }
     }
 
@@ -76,7 +72,7 @@ impl SipCore {
         let Some(leg) = self.legs.get(&held) else {
             return;
         };
-        let (worker, peer) = (leg.worker, leg.bridge_peer);
+        let peer = leg.bridge_peer;
         let rate = leg.params.codec.audio_rate();
         let source = match self.prompts.get(name, rate) {
             Some(samples) if !samples.is_empty() => Source::Loop {
@@ -104,8 +100,6 @@ impl SipCore {
                 Source::Silence
             }
         };
-        let _ = self
-            .media
-            .send(worker, WorkerCommand::SetSource { id: held, source });
+        self.set_source(held, source);
     }
 }
