@@ -30,6 +30,8 @@ pub struct RouteTarget {
     pub codecs: Option<Vec<crate::codec::CodecKind>>,
     /// Bridge routes: how long the outgoing call may ring.
     pub no_answer: Option<std::time::Duration>,
+    /// Bridge routes: how key presses reach the outgoing leg.
+    pub dtmf: crate::config::DtmfMode,
 }
 
 #[derive(Clone, Debug)]
@@ -38,6 +40,7 @@ struct CompiledRoute {
     ring_ms: u32,
     codecs: Option<Vec<crate::codec::CodecKind>>,
     no_answer_ms: Option<u32>,
+    dtmf: crate::config::DtmfMode,
     regex: Regex,
     application: Application<Template>,
 }
@@ -73,6 +76,7 @@ impl DialPlan {
                 no_answer: route
                     .no_answer_ms
                     .map(|ms| std::time::Duration::from_millis(ms as u64)),
+                dtmf: route.dtmf,
                 application: route
                     .application
                     .map(|_, template| template.expand(&captures)),
@@ -119,6 +123,7 @@ fn compile_route(index: usize, route: &RouteConfig) -> Result<CompiledRoute, Vec
             ring_ms: route.ring_ms,
             codecs: route.codecs.clone(),
             no_answer_ms: route.no_answer_ms,
+            dtmf: route.dtmf,
             regex,
             application,
         }),

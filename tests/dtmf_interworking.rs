@@ -8,6 +8,7 @@ mod common;
 use std::time::Duration;
 
 use mediaplane::codec::{new_decoder, CodecKind};
+use mediaplane::config::{DtmfMode, RouteConfig};
 use mediaplane::loadgen::simple_sdp::{sdp_offer, OfferFormat, SdpAnswer};
 use mediaplane::loadgen::ua::{Call, TestUserAgent};
 use tokio::net::UdpSocket;
@@ -50,8 +51,12 @@ struct BridgedCall {
 /// A PCMU caller offering telephone-event, bridged to a PCMU callee that
 /// answers without it.
 async fn bridged_call() -> BridgedCall {
+    bridged_call_with(|_| {}).await
+}
+
+async fn bridged_call_with(tweak: impl FnOnce(&mut RouteConfig)) -> BridgedCall {
     let callee = Callee::bind(CodecKind::Pcmu).await;
-    let server = server_for(&callee, |_| {}).await;
+    let server = server_for(&callee, tweak).await;
     let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
     let event_pt = OfferFormat::new(CodecKind::TelephoneEvent).payload_type;
     let mut keypad = Keypad::bind(CodecKind::Pcmu, 0, event_pt).await;
@@ -156,5 +161,47 @@ async fn info_without_a_key_is_answered_with_the_reason() {
     }
     // The call is unharmed.
     assert_eq!(c.call.bye(WAIT).await.unwrap().status_code(), Some(200));
+    c.server.stop().await;
+}
+
+#[tokio::test]
+async fn a_route_asking_for_info_gets_every_key_as_sip_info() {
+    let mut c = bridged_call_with(|route| route.dtmf = DtmfMode::Info).await;
+    let offer = c.answered.invite.body_text();
+    assert!(
+        !offer.contains("telephone-event"),
+        "no telephone-event offered:\n{offer}"
+    );
+    let callee = &c.callee;
+    let received = async {
+        let mut signals = Vec::new();
+        for _ in 0..3 {
+            let info = callee.expect("INFO", WAIT).await;
+            assert_eq!(info.header("Content-Type"), Some("application/dtmf-relay"));
+            let body = info.body_text();
+            let signal = body
+                .lines()
+                .find_map(|l| l.strip_prefix("Signal="))
+                .unwrap_or_default()
+                .trim()
+                .to_string();
+            signals.push(signal);
+            callee.respond(&info, 200, "OK", None, None).await;
+        }
+        signals
+    };
+    let keypad = &mut c.keypad;
+    let call = &mut c.call;
+    let sent = async {
+        keypad.press("4*", KeyStyle::Rfc4733).await;
+        let response = call
+            .request("INFO", &[], Some(("application/dtmf", "9")), WAIT)
+            .await
+            .unwrap();
+        assert_eq!(response.status_code(), Some(200));
+    };
+    let (signals, _) = tokio::join!(received, sent);
+    assert_eq!(signals, ["4", "*", "9"]);
+    c.call.bye(WAIT).await.unwrap();
     c.server.stop().await;
 }

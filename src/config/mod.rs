@@ -27,7 +27,7 @@ pub use error::{ConfigError, ConfigErrorKind, ConfigErrors};
 pub use menus::{expand, MenuAction, MenuConfig, MenuKey, ACTION_FORMS};
 pub use overrides::{ConfigOverrides, PortRange, PortRangeError};
 pub use registrar::RegistrarConfig;
-pub use routes::{Application, RouteConfig};
+pub use routes::{Application, DtmfMode, RouteConfig};
 pub use sections::{
     HttpConfig, LimitsConfig, MediaConfig, PromptsConfig, SipConfig, StorageConfig,
 };

@@ -21,6 +21,36 @@ pub struct RouteConfig {
     /// The TOML key `no_answer_ms` (bridge routes): how long the outgoing
     /// call may ring before it is given up; `None` = the default.
     pub no_answer_ms: Option<u32>,
+    /// The TOML key `dtmf` (bridge routes): how key presses reach the
+    /// outgoing leg.
+    pub dtmf: DtmfMode,
+}
+
+/// How a bridge's outgoing leg carries key presses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DtmfMode {
+    /// telephone-event (RFC 4733) offered; tones if the far end declines it.
+    #[default]
+    Rfc4733,
+    /// No telephone-event offered; keys sent as SIP INFO
+    /// (`application/dtmf-relay`), as older gateways expect.
+    Info,
+    /// No telephone-event offered; keys played as tones in the audio.
+    Inband,
+}
+
+impl DtmfMode {
+    /// The names accepted by the `dtmf` key.
+    pub const NAMES: [&'static str; 3] = ["rfc4733", "info", "inband"];
+
+    fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "rfc4733" => Some(DtmfMode::Rfc4733),
+            "info" => Some(DtmfMode::Info),
+            "inband" => Some(DtmfMode::Inband),
+            _ => None,
+        }
+    }
 }
 
 impl RouteConfig {
@@ -31,6 +61,7 @@ impl RouteConfig {
             ring_ms: 0,
             codecs: None,
             no_answer_ms: None,
+            dtmf: DtmfMode::Rfc4733,
         }
     }
 }
@@ -143,10 +174,12 @@ fn read_route(r: &mut Reader, t: &mut Table) -> (Option<RouteConfig>, bool) {
         }
     };
     let ring_ms = r.integer::<u32>(t, "ring_ms").unwrap_or(0);
-    let (codecs, no_answer_ms) = if app == "bridge" {
-        (read_codecs(r, t), r.integer::<u32>(t, "no_answer_ms"))
+    let (codecs, no_answer_ms, dtmf) = if app == "bridge" {
+        let codecs = read_codecs(r, t);
+        let no_answer_ms = r.integer::<u32>(t, "no_answer_ms");
+        (codecs, no_answer_ms, read_dtmf_mode(r, t))
     } else {
-        (None, None)
+        (None, None, DtmfMode::Rfc4733)
     };
     let route = pattern
         .zip(application)
@@ -154,9 +187,27 @@ fn read_route(r: &mut Reader, t: &mut Table) -> (Option<RouteConfig>, bool) {
             ring_ms,
             codecs,
             no_answer_ms,
+            dtmf,
             ..RouteConfig::new(pattern, application)
         });
     (route, true)
+}
+
+/// The `dtmf` key of a bridge route; absent means telephone-event.
+fn read_dtmf_mode(r: &mut Reader, t: &mut Table) -> DtmfMode {
+    let Some(name) = r.string(t, "dtmf") else {
+        return DtmfMode::Rfc4733;
+    };
+    DtmfMode::from_name(&name).unwrap_or_else(|| {
+        let path = t.key_path("dtmf");
+        let line = r.line_of_key(&path);
+        r.invalid(
+            path,
+            line,
+            format!("unknown `{name}`; known: {}", DtmfMode::NAMES.join(", ")),
+        );
+        DtmfMode::Rfc4733
+    })
 }
 
 /// A parameter every route of its application must give, not empty.

@@ -136,10 +136,8 @@ fn example_full_is_valid_and_matches_the_defaults() {
             target: "sip:0123@192.0.2.10:5060".into()
         }
     );
-    assert_eq!(
-        gateway.codecs,
-        Some(vec![CodecKind::Pcma, CodecKind::TelephoneEvent])
-    );
+    assert_eq!(gateway.codecs, Some(vec![CodecKind::Pcma]));
+    assert_eq!(gateway.dtmf, crate::config::DtmfMode::Info);
     assert_eq!(
         gateway.no_answer,
         Some(std::time::Duration::from_millis(45_000))
@@ -154,7 +152,10 @@ fn bad_bridge_routes_are_reported_with_their_keys() {
          [[routes]]\nmatch = \"^b$\"\napp = \"bridge\"\ntarget = \"sip:b@127.0.0.1\"\n\
          codecs = [\"telephone-event\"]\nno_answer_ms = 5\n\
          [[routes]]\nmatch = \"^c$\"\napp = \"bridge\"\n\
-         [[routes]]\nmatch = \"^d$\"\napp = \"echo\"\ntarget = \"sip:d@127.0.0.1\"\n{}",
+         [[routes]]\nmatch = \"^d$\"\napp = \"echo\"\ntarget = \"sip:d@127.0.0.1\"\n\
+         [[routes]]\nmatch = \"^e$\"\napp = \"bridge\"\ntarget = \"sip:e@127.0.0.1\"\ndtmf = \"fax\"\n\
+         [[routes]]\nmatch = \"^f$\"\napp = \"bridge\"\ntarget = \"sip:f@127.0.0.1\"\n\
+         codecs = [\"PCMU\", \"telephone-event\"]\ndtmf = \"info\"\n{}",
         prompts_section(prompts.path())
     );
     let errors = Config::from_toml_str(&text, "t.toml").unwrap_err();
@@ -168,6 +169,8 @@ fn bad_bridge_routes_are_reported_with_their_keys() {
             Some("routes[1].no_answer_ms"),
             Some("routes[2].target"),
             Some("routes[3].target"),
+            Some("routes[4].dtmf"),
+            Some("routes[5].dtmf"),
         ]
     );
 }

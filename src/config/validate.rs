@@ -7,9 +7,10 @@ use std::net::SocketAddr;
 use super::error::ConfigError;
 use super::menus::MenuConfig;
 use super::menus_check::{check_menus, MenuContext};
-use super::routes::RouteConfig;
+use super::routes::{DtmfMode, RouteConfig};
 use super::users::{check_users, UserConfig};
 use super::Config;
+use crate::codec::CodecKind;
 use crate::prompts::is_valid_prompt_name;
 use crate::routing::check_route;
 
@@ -65,6 +66,15 @@ pub(crate) fn check_config<'r, 'u, 'm>(
             checks.require(&[&key], codecs.iter().any(|c| c.is_audio()), || {
                 "lists no audio codec (telephone-event alone carries no audio)".into()
             });
+        }
+        if let (Some(codecs), true) = (&route.codecs, route.dtmf != DtmfMode::Rfc4733) {
+            let key = format!("routes[{index}].dtmf");
+            let codecs_key = format!("routes[{index}].codecs");
+            checks.require(
+                &[&key, &codecs_key],
+                !codecs.contains(&CodecKind::TelephoneEvent),
+                || "keys go by INFO or as tones: remove telephone-event from codecs".into(),
+            );
         }
         if let Some(ms) = route.no_answer_ms {
             let key = format!("routes[{index}].no_answer_ms");

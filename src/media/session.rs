@@ -88,6 +88,9 @@ pub enum SessionEvent {
     /// The caller pressed a key (a telephone-event, or an inband tone on a
     /// leg listening for digits).
     Digit(DtmfDigit),
+    /// The bridge peer's caller pressed a key, to be sent on this leg by
+    /// signalling (see [`MediaSession::keys_by_signalling`]).
+    PeerDigit(DtmfDigit),
 }
 
 /// The outgoing RTP stream's continuity state (RFC 3550 §5.1).
@@ -146,6 +149,7 @@ pub struct MediaSession {
     packet_len: usize,
     pending_events: [Option<SessionEvent>; PENDING_EVENTS],
     digits: SessionDigits,
+    keys_by_signalling: bool,
     /// Set by the control plane with each source (see `WorkerCommand::SetSource`).
     source_generation: u32,
     /// Where the last received frame came from, for the tone detector.
@@ -247,6 +251,7 @@ impl MediaSession {
             origin: FrameOrigin::Nothing,
             detector_next: None,
             source_generation: 0,
+            keys_by_signalling: false,
             jitter: JitterEstimate::default(),
             stats: setup.stats,
             metrics,
@@ -654,6 +659,13 @@ impl MediaSession {
         self.out.sequence = self.out.sequence.wrapping_add(1);
         // The audio after the key press starts a new talkspurt.
         self.out.marker = true;
+    }
+
+    /// The bridge peer's key presses are reported as
+    /// [`SessionEvent::PeerDigit`] (to go out as SIP INFO) instead of being
+    /// played as tones on this leg, which has no telephone-event.
+    pub fn keys_by_signalling(&mut self) {
+        self.keys_by_signalling = true;
     }
 
     /// Start listening for key presses (inband tones too, on a leg without

@@ -63,6 +63,12 @@ pub enum WorkerCommand {
         id: SessionId,
         on: bool,
     },
+    /// The bridge peer's key presses are reported
+    /// (`SessionEvent::PeerDigit`) for the control plane to send by
+    /// signalling, instead of being played here as tones.
+    KeysBySignalling {
+        id: SessionId,
+    },
     /// The leg was answered (arms the media timeout).
     Answered {
         id: SessionId,
@@ -329,6 +335,11 @@ impl Worker {
             WorkerCommand::ListenForDigits { id, on } => {
                 if let Some(slot) = self.slot_mut(id) {
                     slot.session.listen_for_digits(on);
+                }
+            }
+            WorkerCommand::KeysBySignalling { id } => {
+                if let Some(slot) = self.slot_mut(id) {
+                    slot.session.keys_by_signalling();
                 }
             }
             WorkerCommand::Answered { id } => {

@@ -340,7 +340,7 @@ impl CallApp for IvrApp {
                 }
             }
             SessionEvent::Digit(digit) => self.on_digit(now, digit),
-            SessionEvent::MediaTimeout => Vec::new(),
+            SessionEvent::MediaTimeout | SessionEvent::PeerDigit(_) => Vec::new(),
         }
     }
 

@@ -184,6 +184,17 @@ impl MediaSession {
                 )
             }
             ForwardKind::Event if self.params.telephone_event_pt.is_none() => {
+                if self.keys_by_signalling {
+                    // The control plane sends it (SIP INFO).
+                    if let Some(digit) = self
+                        .digits
+                        .new_relayed_key(forward.header.timestamp, payload)
+                    {
+                        bump(&self.stats.events_forwarded);
+                        self.push_event(super::SessionEvent::PeerDigit(digit));
+                    }
+                    return;
+                }
                 // No telephone-event here: the key press goes out as tones.
                 match self.digits.relay_as_tone(forward.header.timestamp, payload) {
                     RelayedTone::Queued => {

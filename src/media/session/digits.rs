@@ -192,6 +192,17 @@ impl SessionDigits {
         }
     }
 
+    /// The key of a telephone-event the bridge peer received, once per
+    /// event (its first packet); `None` for later packets and non-keys.
+    pub(super) fn new_relayed_key(&mut self, timestamp: u32, payload: &[u8]) -> Option<DtmfDigit> {
+        let digit = DtmfDigit::from_event_code(*payload.first()?)?;
+        if self.relayed_event == Some(timestamp) {
+            return None;
+        }
+        self.relayed_event = Some(timestamp);
+        Some(digit)
+    }
+
     /// The telephone-event packet for this tick, if a key is being sent.
     pub(super) fn poll_event_packet(&mut self, stream_timestamp: u32) -> Option<EventPacket> {
         let sender = self.sender.as_mut()?;

@@ -6,16 +6,11 @@
 use std::cmp::Reverse;
 use std::time::Instant;
 
-use rsip::prelude::*;
-use rsip::Request;
-
 use super::{LegState, SipCore};
 use crate::apps::{AppAction, BridgeApp, CallApp};
 use crate::media::dtmf::DtmfDigit;
 use crate::media::session::Source;
 use crate::media::{SessionId, WorkerCommand};
-use crate::sip::dtmf_info::{self, InfoError};
-use crate::sip::transaction::TransactionKey;
 
 impl SipCore {
     /// Starts a leg's application: it listens for digits if it wants them.
@@ -101,11 +96,15 @@ impl SipCore {
             // A bridged leg's telephone-events cross in the media plane;
             // what arrives here (SIP INFO) is sent on as the other leg
             // negotiated.
-            if let Some(worker) = self.legs.get(&peer).map(|l| l.worker) {
-                let digits = digit.to_char().to_string();
-                let _ = self
-                    .media
-                    .send(worker, WorkerCommand::SendDigits { id: peer, digits });
+            match self.legs.get(&peer).map(|l| (l.worker, l.dtmf_info)) {
+                Some((_, true)) => self.send_info_digit(now, peer, digit),
+                Some((worker, false)) => {
+                    let digits = digit.to_char().to_string();
+                    let _ = self
+                        .media
+                        .send(worker, WorkerCommand::SendDigits { id: peer, digits });
+                }
+                None => {}
             }
             return;
         }
@@ -114,52 +113,6 @@ impl SipCore {
         }
         let actions = leg.app.on_digit(now, digit);
         self.apply_actions(now, id, actions);
-    }
-
-    /// INFO within a dialog (RFC 6086): a key press in a DTMF body.
-    pub(super) fn handle_info(&mut self, now: Instant, key: TransactionKey, request: Request) {
-        let Some(id) = self.leg_for(&request) else {
-            self.respond(now, &key, &request, 481, None, vec![], None);
-            return;
-        };
-        if request.body.is_empty() {
-            // RFC 6086 §4.2.1: an INFO without a body (often a keep-alive).
-            self.respond(now, &key, &request, 200, None, vec![], None);
-            return;
-        }
-        let content_type = request
-            .headers
-            .iter()
-            .find_map(|h| match h {
-                rsip::Header::ContentType(t) => Some(t.value().to_string()),
-                _ => None,
-            })
-            .unwrap_or_default();
-        match dtmf_info::parse_body(&content_type, &request.body) {
-            Ok((digit, _duration)) => {
-                self.respond(now, &key, &request, 200, None, vec![], None);
-                self.digit_pressed(now, id, digit);
-            }
-            Err(e) => {
-                let reason = e.to_string();
-                let extra = if e == InfoError::UnsupportedContentType {
-                    // RFC 3261 §21.4.13: say what we accept.
-                    let accept = format!("{}, {}", dtmf_info::DTMF_RELAY, dtmf_info::DTMF);
-                    vec![rsip::Header::Accept(accept.into())]
-                } else {
-                    vec![]
-                };
-                self.respond(
-                    now,
-                    &key,
-                    &request,
-                    e.status_code(),
-                    Some(&reason),
-                    extra,
-                    None,
-                );
-            }
-        }
     }
 
     /// Hands the call on as if its caller had dialled `user`: another

@@ -208,6 +208,7 @@ impl SipCore {
             relay_queued: None,
             app_started: false,
             source_generation: 0,
+            dtmf_info: false,
             held_by_peer: false,
             moh_missing_logged: false,
         };
@@ -319,6 +320,7 @@ impl SipCore {
                         .unwrap_or_else(|| self.settings.codecs.clone()),
                     no_answer: target.no_answer.unwrap_or(bridge::DEFAULT_NO_ANSWER),
                     max_forwards: max_forwards - 1,
+                    dtmf: target.dtmf,
                 };
                 Ok((target, Some(plan)))
             }
@@ -342,6 +344,7 @@ impl SipCore {
                         .no_answer(user)
                         .unwrap_or(bridge::DEFAULT_NO_ANSWER),
                     max_forwards: max_forwards - 1,
+                    dtmf: crate::config::DtmfMode::Rfc4733,
                 };
                 let target = RouteTarget {
                     route_index: usize::MAX,
@@ -351,6 +354,7 @@ impl SipCore {
                     ring: std::time::Duration::ZERO,
                     codecs: None,
                     no_answer: None,
+                    dtmf: crate::config::DtmfMode::Rfc4733,
                 };
                 Ok((target, Some(plan)))
             }

@@ -72,6 +72,8 @@ pub struct Leg {
     pub moh_missing_logged: bool,
     /// Number of the last source change sent to the media session.
     pub source_generation: u32,
+    /// Key presses for this leg go as SIP INFO (a route's `dtmf = "info"`).
+    pub dtmf_info: bool,
 }
 
 /// What `GET /api/v1/calls` shows of a leg.

@@ -8,6 +8,7 @@
 
 mod apps;
 mod bridge;
+mod info;
 mod invite;
 mod leg;
 mod metrics;
@@ -221,6 +222,9 @@ impl SipCore {
                         self.end_call(now, event.session, 408);
                     }
                     SessionEvent::Digit(digit) => self.digit_pressed(now, event.session, digit),
+                    SessionEvent::PeerDigit(digit) => {
+                        self.send_info_digit(now, event.session, digit)
+                    }
                     SessionEvent::PlaybackFinished if event.generation != leg.source_generation => {
                         // The end of a prompt the application already replaced.
                     }

@@ -202,6 +202,7 @@ impl SipCore {
             relay_queued: None,
             app_started: true,
             source_generation: 0,
+            dtmf_info: pending.dtmf_info,
             held_by_peer: false,
             moh_missing_logged: false,
         };
@@ -238,6 +239,13 @@ impl SipCore {
             .media
             .send(worker, WorkerCommand::Update { id: b, params });
         let _ = self.media.send(worker, WorkerCommand::Answered { id: b });
+        if pending.dtmf_info {
+            // The caller's telephone-events come back to us as this leg's
+            // key presses to send by INFO, not as tones.
+            let _ = self
+                .media
+                .send(worker, WorkerCommand::KeysBySignalling { id: b });
+        }
         let _ = self.media.send(worker, WorkerCommand::Bridge { a, b });
         metrics::bump(&self.metrics.calls_started);
         self.answer(now, a);

@@ -28,6 +28,7 @@ use rsip::Request;
 use super::invite::media_params;
 use super::{SipCore, ALLOW};
 use crate::codec::CodecKind;
+use crate::config::DtmfMode;
 use crate::media::session::{MediaParams, SessionSetup};
 use crate::media::stats::SessionStats;
 use crate::media::{SessionId, WorkerCommand};
@@ -52,6 +53,8 @@ pub(super) struct BridgePlan {
     pub codecs: Vec<CodecKind>,
     pub no_answer: Duration,
     pub max_forwards: u32,
+    /// How key presses reach the outgoing leg.
+    pub dtmf: DtmfMode,
 }
 
 /// Why a bridge attempt ended without an answer. The final response A
@@ -96,6 +99,8 @@ pub(super) struct PendingBridge {
     pub early: Option<sdp::NegotiatedAudio>,
     /// The last provisional status relayed to A (repeats are not relayed).
     pub relayed: u16,
+    /// The outgoing leg takes key presses as SIP INFO.
+    pub dtmf_info: bool,
 }
 
 /// One outgoing INVITE of a bridge attempt, kept until its transaction
@@ -154,6 +159,11 @@ impl SipCore {
             .filter(|c| plan.codecs.contains(c))
             .collect();
         codecs.extend(plan.codecs.iter().filter(|c| !caller_codecs.contains(c)));
+        if plan.dtmf != DtmfMode::Rfc4733 {
+            // Keys go by SIP INFO or as tones: the far end is not offered
+            // telephone-event, so it sends its keys the same way.
+            codecs.retain(|&c| c != CodecKind::TelephoneEvent);
+        }
         let b_media = LocalMedia {
             address: local_ip,
             rtp_port: ports.rtp_port,
@@ -256,6 +266,7 @@ impl SipCore {
                 a_answer_sent: false,
                 early: None,
                 relayed: 0,
+                dtmf_info: plan.dtmf == DtmfMode::Info,
             },
         );
         if self.bridges.get(&a).is_some_and(|b| b.forks.is_empty()) {
