@@ -40,6 +40,11 @@ struct Bench {
 
 impl Bench {
     fn new(source: Source) -> Self {
+        Bench::with_events(source, Some(101))
+    }
+
+    /// `events`: the telephone-event payload type, if negotiated.
+    fn with_events(source: Source, events: Option<u8>) -> Self {
         let now = Instant::now();
         let stats = Arc::new(SessionStats::default());
         let setup = SessionSetup {
@@ -47,7 +52,7 @@ impl Bench {
             params: MediaParams {
                 codec: CodecKind::Pcmu,
                 payload_type: 0,
-                telephone_event_pt: Some(101),
+                telephone_event_pt: events,
                 ptime_ms: 20,
                 remote_rtp: Some("127.0.0.1:4000".parse().expect("address")),
                 send: true,
@@ -196,6 +201,35 @@ fn packet_path(c: &mut Criterion) {
         })
     });
     check_steady_state(&bench, iterations, "prompt with receive");
+
+    // An IVR menu prompt to a caller without telephone-event: the caller's
+    // audio is decoded for the inband tone detector.
+    let mut bench = Bench::with_events(
+        Source::Prompt {
+            samples: prompt.clone(),
+            position: 0,
+        },
+        None,
+    );
+    bench.session.listen_for_digits(true);
+    bench.warm_up(true);
+    let mut iterations = 0u64;
+    group.bench_function("ivr prompt, inband keys: rx + decode + detect + tick + tx", |b| {
+        b.iter(|| {
+            iterations += 1;
+            bench.receive();
+            let len = bench.tick();
+            bench.restart_prompt_when_finished(&prompt);
+            len
+        })
+    });
+    check_steady_state(&bench, iterations, "ivr prompt listening inband");
+    let stats = bench.stats.snapshot();
+    // All but the frames the playout buffer held while priming.
+    assert!(
+        stats.decoded_frames + 4 >= stats.rx_packets,
+        "every frame went through the detector's decode: {stats:?}"
+    );
 
     // play-NAME to a peer that sends nothing: the send-only cost.
     let mut bench = Bench::new(Source::Prompt {
