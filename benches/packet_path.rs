@@ -214,15 +214,18 @@ fn packet_path(c: &mut Criterion) {
     bench.session.listen_for_digits(true);
     bench.warm_up(true);
     let mut iterations = 0u64;
-    group.bench_function("ivr prompt, inband keys: rx + decode + detect + tick + tx", |b| {
-        b.iter(|| {
-            iterations += 1;
-            bench.receive();
-            let len = bench.tick();
-            bench.restart_prompt_when_finished(&prompt);
-            len
-        })
-    });
+    group.bench_function(
+        "ivr prompt, inband keys: rx + decode + detect + tick + tx",
+        |b| {
+            b.iter(|| {
+                iterations += 1;
+                bench.receive();
+                let len = bench.tick();
+                bench.restart_prompt_when_finished(&prompt);
+                len
+            })
+        },
+    );
     check_steady_state(&bench, iterations, "ivr prompt listening inband");
     let stats = bench.stats.snapshot();
     // All but the frames the playout buffer held while priming.

@@ -366,3 +366,52 @@ fn keypad_remote(call: &Call) -> std::net::SocketAddr {
         .unwrap()
         .rtp_addr()
 }
+
+#[tokio::test]
+async fn an_early_media_menu_plays_in_a_183_and_answers_after_its_prompts() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("en")).unwrap();
+    write_tone(
+        &dir.path().join("en/main.wav"),
+        440.0,
+        Duration::from_millis(600),
+        RATE,
+    );
+    let text = format!(
+        "[prompts]\ndir = {:?}\n[[menus]]\nname = \"early\"\nprompts = [\"main\"]\n\
+         early_media = true\ninvalid_prompt = \"\"\ntimeout_prompt = \"\"\nfail_prompt = \"\"\n\
+         [menus.keys]\n\"1\" = \"hangup\"\n",
+        dir.path().to_str().unwrap()
+    );
+    let parsed = Config::from_toml_str(&text, "test menus").expect("the menu loads");
+    let server = TestServer::start(move |c| {
+        c.prompts.dir = parsed.prompts.dir.clone();
+        c.menus = parsed.menus.clone();
+    })
+    .await;
+    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
+    let event_pt = OfferFormat::new(CodecKind::TelephoneEvent).payload_type;
+    let mut keypad = Keypad::bind(CodecKind::Pcmu, 0, event_pt).await;
+    let offer = sdp_offer(keypad.addr(), &[CodecKind::Pcmu, CodecKind::TelephoneEvent]);
+    let uri = format!("sip:ivr-early@{}", server.sip_addr());
+    let mut call = ua
+        .start_invite(&uri, &offer, &Default::default())
+        .await
+        .unwrap();
+    let progress = call.wait_status(183, WAIT).await.unwrap();
+    let answer = SdpAnswer::parse(&progress.body_text()).expect("the 183 carries the SDP answer");
+    keypad.connect(answer.rtp_addr());
+    // The prompt is heard before the call is answered.
+    let heard = keypad.listen(Duration::from_millis(400)).await;
+    assert_eq!(prompts_heard(&heard), ["main"]);
+    assert!(
+        call.final_response().is_none(),
+        "not answered while the prompt plays"
+    );
+    // Answered once the prompt is over; the menu then takes keys.
+    let ok = call.wait_final(WAIT).await.unwrap();
+    assert_eq!(ok.status_code(), Some(200));
+    keypad.press("1", KeyStyle::Rfc4733).await;
+    call.wait_bye(WAIT).await.expect("key 1 hangs up");
+    server.stop().await;
+}
