@@ -12,7 +12,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::measurement::WallTime;
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
 use mediaplane::codec::g711::ulaw_encode;
 use mediaplane::codec::CodecKind;
 use mediaplane::media::session::{MediaParams, MediaSession, SessionEvent, SessionSetup, Source};
@@ -167,6 +168,30 @@ fn check_steady_state(bench: &Bench, iterations: u64, name: &str) {
     );
 }
 
+/// Benches a prompt-playing session (the caller sending too, or not),
+/// restarting the prompt whenever it ends; returns the iterations run.
+fn bench_prompt(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    bench: &mut Bench,
+    prompt: &Arc<[i16]>,
+    receive: bool,
+) -> u64 {
+    let mut iterations = 0u64;
+    group.bench_function(name, |b| {
+        b.iter(|| {
+            iterations += 1;
+            if receive {
+                bench.receive();
+            }
+            let len = bench.tick();
+            bench.restart_prompt_when_finished(prompt);
+            len
+        })
+    });
+    iterations
+}
+
 fn packet_path(c: &mut Criterion) {
     let mut group = c.benchmark_group("session PCMU 20 ms");
 
@@ -190,16 +215,13 @@ fn packet_path(c: &mut Criterion) {
         position: 0,
     });
     bench.warm_up(true);
-    let mut iterations = 0u64;
-    group.bench_function("prompt: rx + tick + tx", |b| {
-        b.iter(|| {
-            iterations += 1;
-            bench.receive();
-            let len = bench.tick();
-            bench.restart_prompt_when_finished(&prompt);
-            len
-        })
-    });
+    let iterations = bench_prompt(
+        &mut group,
+        "prompt: rx + tick + tx",
+        &mut bench,
+        &prompt,
+        true,
+    );
     check_steady_state(&bench, iterations, "prompt with receive");
 
     // An IVR menu prompt to a caller without telephone-event: the caller's
@@ -213,19 +235,8 @@ fn packet_path(c: &mut Criterion) {
     );
     bench.session.listen_for_digits(true);
     bench.warm_up(true);
-    let mut iterations = 0u64;
-    group.bench_function(
-        "ivr prompt, inband keys: rx + decode + detect + tick + tx",
-        |b| {
-            b.iter(|| {
-                iterations += 1;
-                bench.receive();
-                let len = bench.tick();
-                bench.restart_prompt_when_finished(&prompt);
-                len
-            })
-        },
-    );
+    let name = "ivr prompt, inband keys: rx + decode + detect + tick + tx";
+    let iterations = bench_prompt(&mut group, name, &mut bench, &prompt, true);
     check_steady_state(&bench, iterations, "ivr prompt listening inband");
     let stats = bench.stats.snapshot();
     // All but the frames the playout buffer held while priming.
@@ -240,15 +251,8 @@ fn packet_path(c: &mut Criterion) {
         position: 0,
     });
     bench.warm_up(false);
-    let mut iterations = 0u64;
-    group.bench_function("prompt: tick + tx (send only)", |b| {
-        b.iter(|| {
-            iterations += 1;
-            let len = bench.tick();
-            bench.restart_prompt_when_finished(&prompt);
-            len
-        })
-    });
+    let name = "prompt: tick + tx (send only)";
+    let iterations = bench_prompt(&mut group, name, &mut bench, &prompt, false);
     assert_eq!(bench.sent, iterations, "send only: a tick sent nothing");
 
     group.finish();

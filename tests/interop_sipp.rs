@@ -117,12 +117,8 @@ timeout_ms = 20000
 [menus.keys]
 "2" = "hangup"
 "#;
-    let text = format!(
-        "[prompts]\ndir = {:?}\n{menus}",
-        concat!(env!("CARGO_MANIFEST_DIR"), "/prompts")
-    );
-    let parsed = mediaplane::config::Config::from_toml_str(&text, "sipp menus").unwrap();
-    let server = TestServer::start(move |c| c.menus = parsed.menus.clone()).await;
+    let prompts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts");
+    let server = TestServer::start(common::with_menus(&prompts, menus)).await;
     run_sipp(&server, "ivr_dtmf.xml").await;
     let metrics = server.metrics_text().await;
     assert_eq!(metric(&metrics, "mediaplane_calls_ended_total"), 1.0);

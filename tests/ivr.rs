@@ -16,7 +16,7 @@ use mediaplane::loadgen::ua::{Call, TestUserAgent};
 
 use common::callee::{exchange_tone, tone_snr_db, Callee};
 use common::keypad::{KeyStyle, Keypad};
-use common::{route_first, write_tone, TestServer};
+use common::{route_first, with_menus, write_tone, TestServer};
 
 const WAIT: Duration = Duration::from_secs(5);
 const RATE: u32 = 8000;
@@ -83,29 +83,35 @@ struct Ivr {
     _prompts: tempfile::TempDir,
 }
 
-/// A server whose `ivr-NAME` route runs the menus above, with the tone
-/// prompts in a folder of their own.
-async fn ivr_server() -> Ivr {
+/// A server running `menus`, with tone prompts `(name, Hz, ms)` in a
+/// folder of their own; `tweak` adjusts the rest of the configuration.
+async fn menu_server(
+    prompts: &[(&str, f64, u64)],
+    menus: &str,
+    tweak: impl FnOnce(&mut Config),
+) -> Ivr {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("en")).unwrap();
-    for (name, hz) in PROMPTS {
+    for &(name, hz, ms) in prompts {
         let path = dir.path().join("en").join(format!("{name}.wav"));
-        write_tone(&path, hz, Duration::from_millis(400), RATE);
+        write_tone(&path, hz, Duration::from_millis(ms), RATE);
     }
-    let text = format!(
-        "[prompts]\ndir = {:?}\n{MENUS}",
-        dir.path().to_str().unwrap()
-    );
-    let parsed = Config::from_toml_str(&text, "test menus").expect("the menus load");
-    let server = TestServer::start(move |c| {
-        c.prompts.dir = parsed.prompts.dir.clone();
-        c.menus = parsed.menus.clone();
+    let menus = with_menus(dir.path(), menus);
+    let server = TestServer::start(|c| {
+        menus(c);
+        tweak(c);
     })
     .await;
     Ivr {
         server,
         _prompts: dir,
     }
+}
+
+/// The menus above, their prompts 400 ms each.
+async fn ivr_server() -> Ivr {
+    let prompts: Vec<(&str, f64, u64)> = PROMPTS.iter().map(|&(n, hz)| (n, hz, 400)).collect();
+    menu_server(&prompts, MENUS, |_| {}).await
 }
 
 /// A caller in the menu `menu`: PCMU, with telephone-event unless the
@@ -279,32 +285,14 @@ async fn invalid_keys_retry_the_menu_then_say_goodbye_and_hang_up() {
 /// A server with one menu whose keys hand the call on: 4 to the echo
 /// application, 5 to `bob`, a route bridged to `callee`.
 async fn hand_on_server(callee: &Callee) -> Ivr {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("en")).unwrap();
-    write_tone(
-        &dir.path().join("en/main.wav"),
-        440.0,
-        Duration::from_millis(400),
-        RATE,
-    );
-    let text = format!(
-        "[prompts]\ndir = {:?}\n[[menus]]\nname = \"main\"\nprompts = [\"main\"]\n\
-         invalid_prompt = \"\"\ntimeout_prompt = \"\"\nfail_prompt = \"\"\n\
-         [menus.keys]\n\"4\" = \"dial echo\"\n\"5\" = \"dial bob\"\n",
-        dir.path().to_str().unwrap()
-    );
-    let parsed = Config::from_toml_str(&text, "test menus").expect("the menu loads");
+    let menus = "[[menus]]\nname = \"main\"\nprompts = [\"main\"]\n\
+                 invalid_prompt = \"\"\ntimeout_prompt = \"\"\nfail_prompt = \"\"\n\
+                 [menus.keys]\n\"4\" = \"dial echo\"\n\"5\" = \"dial bob\"\n";
     let target = format!("sip:bob@{}", callee.addr());
-    let server = TestServer::start(move |c| {
-        c.prompts.dir = parsed.prompts.dir.clone();
-        c.menus = parsed.menus.clone();
+    menu_server(&[("main", 440.0, 400)], menus, |c| {
         route_first(c, RouteConfig::new("^bob$", Application::Bridge { target }));
     })
-    .await;
-    Ivr {
-        server,
-        _prompts: dir,
-    }
+    .await
 }
 
 #[tokio::test]
@@ -369,26 +357,11 @@ fn keypad_remote(call: &Call) -> std::net::SocketAddr {
 
 #[tokio::test]
 async fn an_early_media_menu_plays_in_a_183_and_answers_after_its_prompts() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("en")).unwrap();
-    write_tone(
-        &dir.path().join("en/main.wav"),
-        440.0,
-        Duration::from_millis(600),
-        RATE,
-    );
-    let text = format!(
-        "[prompts]\ndir = {:?}\n[[menus]]\nname = \"early\"\nprompts = [\"main\"]\n\
-         early_media = true\ninvalid_prompt = \"\"\ntimeout_prompt = \"\"\nfail_prompt = \"\"\n\
-         [menus.keys]\n\"1\" = \"hangup\"\n",
-        dir.path().to_str().unwrap()
-    );
-    let parsed = Config::from_toml_str(&text, "test menus").expect("the menu loads");
-    let server = TestServer::start(move |c| {
-        c.prompts.dir = parsed.prompts.dir.clone();
-        c.menus = parsed.menus.clone();
-    })
-    .await;
+    let menus = "[[menus]]\nname = \"early\"\nprompts = [\"main\"]\nearly_media = true\n\
+                 invalid_prompt = \"\"\ntimeout_prompt = \"\"\nfail_prompt = \"\"\n\
+                 [menus.keys]\n\"1\" = \"hangup\"\n";
+    let ivr = menu_server(&[("main", 440.0, 600)], menus, |_| {}).await;
+    let server = &ivr.server;
     let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
     let event_pt = OfferFormat::new(CodecKind::TelephoneEvent).payload_type;
     let mut keypad = Keypad::bind(CodecKind::Pcmu, 0, event_pt).await;
@@ -413,5 +386,5 @@ async fn an_early_media_menu_plays_in_a_183_and_answers_after_its_prompts() {
     assert_eq!(ok.status_code(), Some(200));
     keypad.press("1", KeyStyle::Rfc4733).await;
     call.wait_bye(WAIT).await.expect("key 1 hangs up");
-    server.stop().await;
+    ivr.server.stop().await;
 }

@@ -38,6 +38,21 @@ pub fn write_tone(path: &std::path::Path, hz: f64, length: Duration, rate: u32) 
     writer.finalize().unwrap();
 }
 
+/// A configuration change that runs IVR `menus` (TOML `[[menus]]`
+/// entries) with the prompts in `prompts_dir`; the menus are checked
+/// against that folder first.
+pub fn with_menus(prompts_dir: &std::path::Path, menus: &str) -> impl FnOnce(&mut Config) {
+    let text = format!(
+        "[prompts]\ndir = {:?}\n{menus}",
+        prompts_dir.to_str().unwrap()
+    );
+    let parsed = Config::from_toml_str(&text, "test menus").expect("the menus load");
+    move |c: &mut Config| {
+        c.prompts.dir = parsed.prompts.dir.clone();
+        c.menus = parsed.menus.clone();
+    }
+}
+
 pub struct TestServer {
     server: Server,
     _data: tempfile::TempDir,
