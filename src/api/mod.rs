@@ -4,17 +4,18 @@ use std::fmt::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::Path;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Serialize;
 use tokio::sync::oneshot;
 
 use crate::media::stats::MediaMetrics;
 use crate::media::PortAllocator;
-use crate::sip::core::SipMetrics;
+use crate::sip::core::{MemberChange, SipMetrics};
 use crate::sip::transport::{CoreQuery, SipHandle};
 
 /// What the handlers read.
@@ -32,6 +33,16 @@ pub fn router(state: ApiState) -> Router {
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .route("/api/v1/calls", get(calls))
+        .route("/api/v1/conferences", get(conferences))
+        .route("/api/v1/conferences/{room}", get(conference))
+        .route(
+            "/api/v1/conferences/{room}/participants/{member}/{action}",
+            post(member_action),
+        )
+        .route(
+            "/api/v1/conferences/{room}/participants/{member}",
+            delete(kick_member),
+        )
         .with_state(state)
 }
 
@@ -58,6 +69,86 @@ async fn calls(State(state): State<ApiState>) -> Response {
     match tokio::time::timeout(Duration::from_secs(2), rx).await {
         Ok(Ok(calls)) => Json(calls).into_response(),
         _ => (StatusCode::SERVICE_UNAVAILABLE, "signalling busy").into_response(),
+    }
+}
+
+/// Sends a query to the signalling task and waits (briefly) for its answer.
+async fn ask<T>(
+    state: &ApiState,
+    query: impl FnOnce(oneshot::Sender<T>) -> CoreQuery,
+) -> Result<T, Response> {
+    let (tx, rx) = oneshot::channel();
+    if state.sip.queries.send(query(tx)).await.is_err() {
+        return Err((StatusCode::SERVICE_UNAVAILABLE, "signalling stopped").into_response());
+    }
+    match tokio::time::timeout(Duration::from_secs(2), rx).await {
+        Ok(Ok(answer)) => Ok(answer),
+        _ => Err((StatusCode::SERVICE_UNAVAILABLE, "signalling busy").into_response()),
+    }
+}
+
+async fn conferences(State(state): State<ApiState>) -> Response {
+    match ask(&state, CoreQuery::Conferences).await {
+        Ok(rooms) => Json(rooms).into_response(),
+        Err(response) => response,
+    }
+}
+
+async fn conference(State(state): State<ApiState>, Path(room): Path<String>) -> Response {
+    match ask(&state, CoreQuery::Conferences).await {
+        Ok(rooms) => match rooms.into_iter().find(|r| r.room == room) {
+            Some(room) => Json(room).into_response(),
+            None => (StatusCode::NOT_FOUND, "no such room").into_response(),
+        },
+        Err(response) => response,
+    }
+}
+
+fn member_change(change: MemberChange) -> Response {
+    match change {
+        MemberChange::Done => StatusCode::NO_CONTENT.into_response(),
+        MemberChange::NotFound => {
+            (StatusCode::NOT_FOUND, "no such member in that room").into_response()
+        }
+    }
+}
+
+/// `POST .../participants/ID/mute` or `/unmute`.
+async fn member_action(
+    State(state): State<ApiState>,
+    Path((room, member, action)): Path<(String, u64, String)>,
+) -> Response {
+    let muted = match action.as_str() {
+        "mute" => true,
+        "unmute" => false,
+        _ => return (StatusCode::NOT_FOUND, "actions are mute and unmute").into_response(),
+    };
+    match ask(&state, |reply| CoreQuery::MuteMember {
+        room,
+        member,
+        muted,
+        reply,
+    })
+    .await
+    {
+        Ok(change) => member_change(change),
+        Err(response) => response,
+    }
+}
+
+async fn kick_member(
+    State(state): State<ApiState>,
+    Path((room, member)): Path<(String, u64)>,
+) -> Response {
+    match ask(&state, |reply| CoreQuery::KickMember {
+        room,
+        member,
+        reply,
+    })
+    .await
+    {
+        Ok(change) => member_change(change),
+        Err(response) => response,
     }
 }
 
@@ -108,6 +199,21 @@ async fn metrics(State(state): State<ApiState>) -> Response {
         "sip_rejected_capacity_total",
         "Calls refused with 503 at capacity",
         sip.rejected_capacity,
+    );
+    counter(
+        "conference_joins_total",
+        "Members that joined a conference room",
+        sip.room_joins,
+    );
+    counter(
+        "conference_leaves_total",
+        "Members that left a conference room",
+        sip.room_leaves,
+    );
+    counter(
+        "conference_speaking_starts_total",
+        "Times a conference member started being mixed as a speaker",
+        sip.room_speaking_starts,
     );
     counter(
         "media_sessions_created_total",

@@ -3,6 +3,7 @@
 //! and time only through the `now` they are handed (sans-IO).
 
 pub mod bridge;
+pub mod conference;
 pub mod echo;
 pub mod ivr;
 pub mod playback;
@@ -13,6 +14,7 @@ use crate::media::dtmf::DtmfDigit;
 use crate::media::session::{SessionEvent, Source};
 
 pub use bridge::BridgeApp;
+pub use conference::ConferenceApp;
 pub use echo::EchoApp;
 pub use ivr::{IvrApp, IvrError, IvrMenus, PromptFetch};
 pub use playback::PlaybackApp;
@@ -32,6 +34,13 @@ pub enum AppAction {
     /// Hand the call on as if the caller had dialled `user`: the dial plan
     /// picks the next application, or a bridge target.
     Dial(String),
+    /// Join a conference room (created on first join); the leg then sends
+    /// the room's mix.
+    JoinRoom(String),
+    /// In a room: whether the others hear this member.
+    SetMuted(bool),
+    /// In a room: the gain, in dB, of what this member hears.
+    SetVolume(i8),
 }
 
 /// A call application attached to one leg.

@@ -145,6 +145,12 @@ fn default_routes() -> Vec<RouteConfig> {
             },
         ),
         RouteConfig::new(
+            "^conf-(?P<room>[A-Za-z0-9_-]+)$",
+            Application::Conference {
+                room: "${room}".to_string(),
+            },
+        ),
+        RouteConfig::new(
             "^ivr-(?P<name>[A-Za-z0-9_-]+)$",
             Application::Ivr {
                 menu: "${name}".to_string(),

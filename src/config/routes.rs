@@ -80,11 +80,13 @@ pub enum Application<P> {
     Bridge { target: P },
     /// Runs IVR menu `menu` of `[[menus]]`.
     Ivr { menu: P },
+    /// Joins conference room `room` (created on first join).
+    Conference { room: P },
 }
 
 impl<P> Application<P> {
     /// The names accepted by the `app` key.
-    pub const NAMES: [&'static str; 4] = ["echo", "play", "bridge", "ivr"];
+    pub const NAMES: [&'static str; 5] = ["echo", "play", "bridge", "ivr", "conference"];
 
     /// The `app` key's value for this application.
     pub fn name(&self) -> &'static str {
@@ -93,6 +95,7 @@ impl<P> Application<P> {
             Application::Play { .. } => "play",
             Application::Bridge { .. } => "bridge",
             Application::Ivr { .. } => "ivr",
+            Application::Conference { .. } => "conference",
         }
     }
 
@@ -109,6 +112,9 @@ impl<P> Application<P> {
             },
             Application::Ivr { menu } => Application::Ivr {
                 menu: f("menu", menu),
+            },
+            Application::Conference { room } => Application::Conference {
+                room: f("room", room),
             },
         }
     }
@@ -145,6 +151,7 @@ fn read_route(r: &mut Reader, t: &mut Table) -> (Option<RouteConfig>, bool) {
         "echo" => Some(Application::Echo),
         "play" => required_param(r, t, "prompt").map(|prompt| Application::Play { prompt }),
         "ivr" => required_param(r, t, "menu").map(|menu| Application::Ivr { menu }),
+        "conference" => required_param(r, t, "room").map(|room| Application::Conference { room }),
         "bridge" => required_param(r, t, "target").and_then(|target| {
             if target.trim_start().to_ascii_lowercase().starts_with("sip:") {
                 Some(Application::Bridge { target })

@@ -1,8 +1,10 @@
 //! The data plane: port allocation, worker pool, per-leg sessions.
 
 pub mod bridge;
+pub mod conference;
 pub mod dtmf;
 pub mod jitter;
+pub mod mixer;
 pub mod pool;
 pub mod ports;
 pub mod rtp_header;

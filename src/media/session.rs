@@ -14,6 +14,7 @@ use crate::codec::{
     CodecOptions,
 };
 use crate::media::bridge::{BridgeLink, ForwardKind};
+use crate::media::conference::ConferenceLink;
 use crate::media::dtmf::rfc4733::EventPacket;
 use crate::media::dtmf::DtmfDigit;
 use crate::media::jitter::{
@@ -49,6 +50,9 @@ pub enum Source {
         samples: Arc<[i16]>,
         position: usize,
     },
+    /// The mix of the conference room the leg is in, without its own voice
+    /// (`crate::media::conference`); set by joining a room.
+    Conference,
     /// What the bridged peer leg receives (`crate::media::bridge`); silence
     /// while not bridged. Bridging sets it; setting it again after a prompt
     /// on a bridged leg resumes the bridge.
@@ -91,6 +95,9 @@ pub enum SessionEvent {
     /// The bridge peer's caller pressed a key, to be sent on this leg by
     /// signalling (see [`MediaSession::keys_by_signalling`]).
     PeerDigit(DtmfDigit),
+    /// In a conference room: the member started (true) or stopped being
+    /// mixed as one of the speakers.
+    Speaking(bool),
 }
 
 /// The outgoing RTP stream's continuity state (RFC 3550 §5.1).
@@ -161,6 +168,8 @@ pub struct MediaSession {
     metrics: Arc<MediaMetrics>,
     /// The other leg of a bridged call, when there is one.
     bridge: Option<Box<BridgeLink>>,
+    /// The conference room the leg is in, when it is in one.
+    conference: Option<Box<ConferenceLink>>,
 }
 
 /// Silence given to the tone detector for time the sender skipped: enough
@@ -257,6 +266,7 @@ impl MediaSession {
             metrics,
             params,
             bridge: None,
+            conference: None,
         })
         .inspect(|session| {
             session.publish_delay();
@@ -466,6 +476,7 @@ impl MediaSession {
         // without decoding.
         let decode = matches!(self.source, Source::Echo)
             || self.decodes_for_peer()
+            || self.decodes_for_room()
             || self.digits.detects_inband();
         let heard = if decode {
             self.receive_frame(now)
@@ -481,10 +492,12 @@ impl MediaSession {
         self.digits.tick(now);
         self.collect_digits();
         self.feed_peer(decode && heard);
+        self.feed_room(decode && heard);
         let have_frame = match &mut self.source {
             Source::Silence => false,
             // Overwrites `pcm`, after `feed_peer` has used it.
             Source::Bridge => self.pull_peer_audio(now),
+            Source::Conference => self.pull_room_audio(),
             Source::Echo => heard,
             Source::Prompt { samples, position } => {
                 let end = (*position + self.frame_samples).min(samples.len());
@@ -738,6 +751,7 @@ impl MediaSession {
 }
 
 mod bridged;
+mod conferenced;
 mod digits;
 pub mod render;
 

@@ -31,8 +31,10 @@ use crate::media::session::{
 use crate::media::stats::{bump, MediaMetrics};
 
 mod bridging;
+mod rooms;
 
 use bridging::two_slots;
+use rooms::Room;
 
 /// Control plane → worker.
 #[derive(Debug)]
@@ -78,6 +80,22 @@ pub enum WorkerCommand {
     Bridge {
         a: SessionId,
         b: SessionId,
+    },
+    /// Puts a leg in conference room `room` of this worker, created on the
+    /// first join; the leg then sends the room's mix.
+    JoinRoom {
+        id: SessionId,
+        room: String,
+    },
+    /// Whether the others in its room hear this member.
+    SetMuted {
+        id: SessionId,
+        muted: bool,
+    },
+    /// The gain, in dB, of what this member hears of its room.
+    SetVolume {
+        id: SessionId,
+        gain_db: i8,
     },
     /// Disconnects a leg from its bridge peer (it falls back to silence).
     Unbridge {
@@ -125,6 +143,8 @@ struct Slot {
     generation: u32,
     /// Slot of the bridged peer leg.
     peer: Option<usize>,
+    /// Index of the conference room the leg is in (`Worker::rooms`).
+    room: Option<usize>,
 }
 
 pub struct Worker {
@@ -143,6 +163,8 @@ pub struct Worker {
     unread: Vec<usize>,
     /// The other half of the `unread` double buffer (kept to avoid allocating).
     spare: Vec<usize>,
+    /// Conference rooms mixed on this worker; a closed room leaves a hole.
+    rooms: Vec<Option<Room>>,
 }
 
 impl Worker {
@@ -169,6 +191,7 @@ impl Worker {
             buffer: Box::new([0; 2048]),
             unread: Vec::with_capacity(2048),
             spare: Vec::with_capacity(2048),
+            rooms: Vec::new(),
         };
         Ok((worker, waker))
     }
@@ -180,9 +203,12 @@ impl Worker {
         let mut events = Events::with_capacity(8192);
         loop {
             let timeout = if self.unread.is_empty() {
-                self.timers
-                    .peek()
-                    .map(|Reverse((at, _, _))| at.saturating_duration_since(Instant::now()))
+                let session = self.timers.peek().map(|Reverse((at, _, _))| *at);
+                session
+                    .into_iter()
+                    .chain(self.next_room_tick())
+                    .min()
+                    .map(|at| at.saturating_duration_since(Instant::now()))
             } else {
                 Some(Duration::ZERO)
             };
@@ -314,6 +340,7 @@ impl Worker {
                 }
                 // The codec may have changed: pass-through or transcode again.
                 self.relink(id);
+                self.room_member_updated(id);
             }
             WorkerCommand::SetSource {
                 id,
@@ -353,6 +380,9 @@ impl Worker {
                 }
             }
             WorkerCommand::Unbridge { id } => self.unbridge(id),
+            WorkerCommand::JoinRoom { id, room } => self.join_room(now, id, room),
+            WorkerCommand::SetMuted { id, muted } => self.set_member_muted(id, muted),
+            WorkerCommand::SetVolume { id, gain_db } => self.set_member_volume(id, gain_db),
             WorkerCommand::Destroy { id } => self.destroy(id),
             WorkerCommand::Shutdown => {}
         }
@@ -400,6 +430,7 @@ impl Worker {
             rtp_port,
             generation: self.generation,
             peer: None,
+            room: None,
         });
         self.by_id.insert(id, index);
         bump(&self.metrics.sessions_created);
@@ -407,6 +438,7 @@ impl Worker {
 
     fn destroy(&mut self, id: SessionId) {
         self.unbridge(id);
+        self.leave_room(id);
         let Some(index) = self.by_id.remove(&id) else {
             return;
         };
@@ -473,7 +505,10 @@ impl Worker {
                     peer.session.push_peer_audio(samples);
                 }
             }
+            // A conference member's frame goes to its room.
+            self.collect_room_audio(index);
         }
+        self.run_room_ticks(now, COALESCE);
     }
 
     fn emit(&self, session: SessionId, kind: MediaEventKind) {

@@ -13,7 +13,7 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::media::MediaEvent;
-use crate::sip::core::{CallInfo, SipCore};
+use crate::sip::core::{CallInfo, MemberChange, RoomInfo, SipCore};
 use crate::sip::framing::StreamFramer;
 use crate::sip::peer::{Peer, Transport};
 
@@ -21,6 +21,19 @@ use crate::sip::peer::{Peer, Transport};
 #[derive(Debug)]
 pub enum CoreQuery {
     Calls(oneshot::Sender<Vec<CallInfo>>),
+    Conferences(oneshot::Sender<Vec<RoomInfo>>),
+    /// Mute (true) or unmute a member of a room.
+    MuteMember {
+        room: String,
+        member: u64,
+        muted: bool,
+        reply: oneshot::Sender<MemberChange>,
+    },
+    KickMember {
+        room: String,
+        member: u64,
+        reply: oneshot::Sender<MemberChange>,
+    },
 }
 
 enum StreamEvent {
@@ -115,6 +128,15 @@ impl SipDriver {
                 Some(event) = media_events.recv() => self.core.handle_media_event(Instant::now(), event),
                 Some(query) = queries.recv() => match query {
                     CoreQuery::Calls(reply) => { let _ = reply.send(self.core.calls(Instant::now())); }
+                    CoreQuery::Conferences(reply) => {
+                        let _ = reply.send(self.core.conferences(Instant::now()));
+                    }
+                    CoreQuery::MuteMember { room, member, muted, reply } => {
+                        let _ = reply.send(self.core.set_room_member_muted(&room, member, muted));
+                    }
+                    CoreQuery::KickMember { room, member, reply } => {
+                        let _ = reply.send(self.core.kick_room_member(Instant::now(), &room, member));
+                    }
                 },
                 _ = sleep => self.core.handle_timeout(Instant::now()),
                 _ = shutdown.changed() => {

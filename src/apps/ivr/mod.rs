@@ -340,7 +340,9 @@ impl CallApp for IvrApp {
                 }
             }
             SessionEvent::Digit(digit) => self.on_digit(now, digit),
-            SessionEvent::MediaTimeout | SessionEvent::PeerDigit(_) => Vec::new(),
+            SessionEvent::MediaTimeout | SessionEvent::PeerDigit(_) | SessionEvent::Speaking(_) => {
+                Vec::new()
+            }
         }
     }
 

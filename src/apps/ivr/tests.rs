@@ -116,6 +116,7 @@ pub(super) fn show(actions: &[AppAction]) -> Vec<String> {
             AppAction::Hangup => "hangup".into(),
             AppAction::Dial(user) => format!("dial {user}"),
             AppAction::SendDigits(digits) => format!("send {digits}"),
+            other => format!("{other:?}"),
         })
         .collect()
 }

@@ -58,6 +58,8 @@ impl MediaSession {
         }
         let link = BridgeLink::new(peer, &self.params, peer_params)?;
         self.keep_stream_continuous();
+        // A leg is in a bridge or in a room, never both.
+        self.conference = None;
         let relink = self.bridge.as_ref().is_some_and(|l| l.peer == peer);
         self.bridge = Some(Box::new(link));
         // A held leg keeps its music on hold through a codec change; the

@@ -59,6 +59,29 @@ impl SipCore {
                         .send(worker, WorkerCommand::SendDigits { id, digits });
                 }
                 AppAction::Dial(user) => self.dial_from(now, id, &user),
+                AppAction::JoinRoom(room) => {
+                    if let Some(leg) = self.legs.get_mut(&id) {
+                        leg.room = Some(room.clone());
+                    }
+                    tracing::info!(room, member = id, "joined the room");
+                    super::metrics::bump(&self.metrics.room_joins);
+                    let _ = self
+                        .media
+                        .send(worker, WorkerCommand::JoinRoom { id, room });
+                }
+                AppAction::SetMuted(muted) => {
+                    if let Some(leg) = self.legs.get_mut(&id) {
+                        leg.muted = muted;
+                    }
+                    let _ = self
+                        .media
+                        .send(worker, WorkerCommand::SetMuted { id, muted });
+                }
+                AppAction::SetVolume(gain_db) => {
+                    let _ = self
+                        .media
+                        .send(worker, WorkerCommand::SetVolume { id, gain_db });
+                }
             }
         }
         if let Some(at) = self.legs.get(&id).and_then(|l| l.app.poll_timeout()) {

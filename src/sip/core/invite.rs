@@ -9,7 +9,7 @@ use rsip::Request;
 
 use super::bridge::{self, BridgePlan};
 use super::{metrics, Leg, LegState, SipCore, ALLOW};
-use crate::apps::{BridgeApp, CallApp, EchoApp, IvrApp, PlaybackApp, PromptFetch};
+use crate::apps::{BridgeApp, CallApp, ConferenceApp, EchoApp, IvrApp, PlaybackApp, PromptFetch};
 use crate::config::Application;
 use crate::media::session::{MediaParams, SessionSetup};
 use crate::media::stats::SessionStats;
@@ -159,7 +159,11 @@ impl SipCore {
         let id = self.next_id;
         self.next_id += 1;
         let stats = Arc::new(SessionStats::default());
-        let worker = self.media.worker_for(&dialog.call_id);
+        // The members of a room share its worker, which mixes them.
+        let worker = match &target.application {
+            Application::Conference { room } => self.media.worker_for(&room_affinity(room)),
+            _ => self.media.worker_for(&dialog.call_id),
+        };
         let rtp_port = ports.rtp_port;
         let setup = SessionSetup {
             id,
@@ -209,6 +213,9 @@ impl SipCore {
             app_started: false,
             source_generation: 0,
             dtmf_info: false,
+            room: None,
+            muted: false,
+            speaking: false,
             held_by_peer: false,
             moh_missing_logged: false,
         };
@@ -259,6 +266,11 @@ impl SipCore {
                 Some(samples) => Box::new(PlaybackApp::new(samples)),
                 None => return Err(Refusal::new(404, Some(format!("No prompt {prompt}")))),
             },
+            Application::Conference { room } => {
+                let catalogue = self.prompts.clone();
+                let fetch: PromptFetch = Arc::new(move |name: &str| catalogue.get(name, rate));
+                Box::new(ConferenceApp::new(room.clone(), fetch))
+            }
             Application::Ivr { menu } => {
                 let catalogue = self.prompts.clone();
                 let fetch: PromptFetch = Arc::new(move |name: &str| catalogue.get(name, rate));
@@ -462,6 +474,11 @@ pub(super) fn record_routes(request: &Request) -> Vec<rsip::Header> {
         .filter(|h| matches!(h, rsip::Header::RecordRoute(_)))
         .cloned()
         .collect()
+}
+
+/// The worker key of a conference room: every member lands on one worker.
+pub(super) fn room_affinity(room: &str) -> String {
+    format!("conference:{room}")
 }
 
 pub(super) fn media_params(audio: &NegotiatedAudio) -> MediaParams {

@@ -74,6 +74,12 @@ pub struct Leg {
     pub source_generation: u32,
     /// Key presses for this leg go as SIP INFO (a route's `dtmf = "info"`).
     pub dtmf_info: bool,
+    /// The conference room the leg is in.
+    pub room: Option<String>,
+    /// In a room: the others do not hear this member.
+    pub muted: bool,
+    /// In a room: among the members being mixed (the media plane says).
+    pub speaking: bool,
 }
 
 /// What `GET /api/v1/calls` shows of a leg.

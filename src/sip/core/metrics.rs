@@ -17,6 +17,9 @@ pub struct SipMetrics {
     pub responses_5xx: AtomicU64,
     pub responses_6xx: AtomicU64,
     pub rejected_capacity: AtomicU64,
+    pub room_joins: AtomicU64,
+    pub room_leaves: AtomicU64,
+    pub room_speaking_starts: AtomicU64,
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -32,6 +35,9 @@ pub struct SipMetricsSnapshot {
     pub responses_5xx: u64,
     pub responses_6xx: u64,
     pub rejected_capacity: u64,
+    pub room_joins: u64,
+    pub room_leaves: u64,
+    pub room_speaking_starts: u64,
 }
 
 impl SipMetrics {
@@ -49,6 +55,9 @@ impl SipMetrics {
             responses_5xx: get(&self.responses_5xx),
             responses_6xx: get(&self.responses_6xx),
             rejected_capacity: get(&self.rejected_capacity),
+            room_joins: get(&self.room_joins),
+            room_leaves: get(&self.room_leaves),
+            room_speaking_starts: get(&self.room_speaking_starts),
         }
     }
 }

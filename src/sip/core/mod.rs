@@ -8,6 +8,7 @@
 
 mod apps;
 mod bridge;
+mod conference;
 mod info;
 mod invite;
 mod leg;
@@ -40,6 +41,7 @@ use crate::sip::transaction::{
     TimerConfig, TransactionEvent, TransactionKey, TransactionLayer, TransactionOutput,
 };
 
+pub use conference::{MemberChange, MemberInfo, RoomInfo};
 pub use leg::{CallInfo, Leg, LegState};
 
 /// An ACK as sent (where to, and its bytes), kept to answer each
@@ -224,6 +226,18 @@ impl SipCore {
                     SessionEvent::Digit(digit) => self.digit_pressed(now, event.session, digit),
                     SessionEvent::PeerDigit(digit) => {
                         self.send_info_digit(now, event.session, digit)
+                    }
+                    SessionEvent::Speaking(speaking) => {
+                        leg.speaking = speaking;
+                        if speaking {
+                            metrics::bump(&self.metrics.room_speaking_starts);
+                        }
+                        tracing::info!(
+                            room = leg.room.as_deref().unwrap_or(""),
+                            member = event.session,
+                            speaking,
+                            "speaking"
+                        );
                     }
                     SessionEvent::PlaybackFinished if event.generation != leg.source_generation => {
                         // The end of a prompt the application already replaced.

@@ -70,6 +70,10 @@ impl SipCore {
         if leg.outbound {
             self.uac_invites.remove(&leg.invite_key);
         }
+        if let Some(room) = &leg.room {
+            tracing::info!(room, member = id, "left the room");
+            metrics::bump(&self.metrics.room_leaves);
+        }
         let _ = self.media.send(leg.worker, WorkerCommand::Destroy { id });
         metrics::bump(&self.metrics.calls_ended);
         self.unbridge(now, id, leg.bridge_peer);

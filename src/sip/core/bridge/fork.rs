@@ -203,6 +203,9 @@ impl SipCore {
             app_started: true,
             source_generation: 0,
             dtmf_info: pending.dtmf_info,
+            room: None,
+            muted: false,
+            speaking: false,
             held_by_peer: false,
             moh_missing_logged: false,
         };
