@@ -7,13 +7,14 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use mediaplane::codec::CodecKind;
-use mediaplane::loadgen::simple_sdp::{sdp_offer, SdpAnswer};
+use mediaplane::loadgen::simple_sdp::{sdp_offer, OfferFormat, SdpAnswer};
 use mediaplane::loadgen::ua::{Call, TestUserAgent};
+use serde_json::Value;
 use tokio::net::UdpSocket;
 
 use common::bridging::all_codecs;
-use common::callee::{exchange_tone, tone_purity};
-use common::TestServer;
+use common::callee::{exchange_tone_from, tone_purity};
+use common::{http_get, http_request, metric, TestServer};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -24,13 +25,31 @@ struct Member {
     call: Call,
     payload_type: u8,
     remote: SocketAddr,
+    /// Frames sent so far: the stream goes on from there.
+    sent: std::cell::Cell<u32>,
     _ua: TestUserAgent,
 }
 
 async fn join(server: &TestServer, room: &str, codec: CodecKind, tone_hz: f64) -> Member {
+    join_offering(server, room, &[codec], tone_hz).await
+}
+
+/// A PCMU member that also offers telephone-event (for keys).
+async fn join_with_events(server: &TestServer, room: &str, tone_hz: f64) -> Member {
+    let codecs = [CodecKind::Pcmu, CodecKind::TelephoneEvent];
+    join_offering(server, room, &codecs, tone_hz).await
+}
+
+async fn join_offering(
+    server: &TestServer,
+    room: &str,
+    codecs: &[CodecKind],
+    tone_hz: f64,
+) -> Member {
+    let codec = codecs[0];
     let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
     let rtp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let offer = sdp_offer(rtp.local_addr().unwrap(), &[codec]);
+    let offer = sdp_offer(rtp.local_addr().unwrap(), codecs);
     let uri = format!("sip:conf-{room}@{}", server.sip_addr());
     let call = ua.invite(&uri, &offer).await.expect("joined");
     let answer = SdpAnswer::parse(&call.final_response().unwrap().body_text()).unwrap();
@@ -42,6 +61,7 @@ async fn join(server: &TestServer, room: &str, codec: CodecKind, tone_hz: f64) -
         call,
         payload_type: answer.payload_type,
         remote: answer.rtp_addr(),
+        sent: std::cell::Cell::new(0),
         _ua: ua,
     }
 }
@@ -58,7 +78,42 @@ async fn talk(members: &[Member; 3], frames: u32) -> [Vec<i16>; 3] {
 }
 
 async fn speak(m: &Member, frames: u32) -> Vec<i16> {
-    exchange_tone(&m.rtp, m.codec, m.payload_type, m.remote, m.tone_hz, frames).await
+    let from = m.sent.get();
+    m.sent.set(from + frames);
+    let range = from..from + frames;
+    exchange_tone_from(&m.rtp, m.codec, m.payload_type, m.remote, m.tone_hz, range).await
+}
+
+/// One RFC 4733 key press (event `code`) from a member that offered
+/// telephone-event: start, two updates, three ends, at the 20 ms pace.
+async fn send_key(m: &Member, code: u8) {
+    let pt = OfferFormat::new(CodecKind::TelephoneEvent).payload_type;
+    let timestamp: u32 = rand::random();
+    for (i, (end, duration)) in [
+        (false, 160u16),
+        (false, 320),
+        (false, 480),
+        (true, 640),
+        (true, 640),
+        (true, 640),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut packet = [0u8; 16];
+        packet[0] = 0x80;
+        packet[1] = (u8::from(i == 0) << 7) | pt;
+        packet[2..4].copy_from_slice(&(1000 + i as u16).to_be_bytes());
+        packet[4..8].copy_from_slice(&timestamp.to_be_bytes());
+        packet[8..12].copy_from_slice(&0x6b65_7973u32.to_be_bytes());
+        packet[12] = code;
+        packet[13] = (u8::from(end) << 7) | 10;
+        packet[14..16].copy_from_slice(&duration.to_be_bytes());
+        m.rtp.send_to(&packet, m.remote).await.unwrap();
+        if !end {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
 }
 
 #[tokio::test]
@@ -112,5 +167,152 @@ async fn three_callers_with_different_codecs_hear_each_other_and_not_themselves(
     })
     .await;
     assert!(released, "ports returned after the members left");
+    server.stop().await;
+}
+
+/// The ids of a room's members, from the API.
+async fn member_ids(server: &TestServer, room: &str) -> Vec<u64> {
+    let (status, body) = http_get(server.http_addr(), &format!("/api/v1/conferences/{room}")).await;
+    if status == 404 {
+        return Vec::new();
+    }
+    assert_eq!(status, 200, "{body}");
+    let room: Value = serde_json::from_str(&body).unwrap();
+    room["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_u64().unwrap())
+        .collect()
+}
+
+fn share(heard: &[i16], codec: CodecKind, hz: f64) -> f64 {
+    let rate = codec.audio_rate();
+    tone_purity(heard, rate, hz, rate as usize / 2)
+}
+
+#[tokio::test]
+async fn the_api_lists_mutes_unmutes_and_kicks_members() {
+    let server = TestServer::start(|c| c.media.codecs = all_codecs()).await;
+    let mut members = [
+        join(&server, "api", CodecKind::Pcmu, 400.0).await,
+        join(&server, "api", CodecKind::Pcma, 700.0).await,
+        join(&server, "api", CodecKind::G722, 1100.0).await,
+    ];
+    let ids = member_ids(&server, "api").await;
+    assert_eq!(ids.len(), 3);
+    let (_, list) = http_get(server.http_addr(), "/api/v1/conferences").await;
+    let rooms: Value = serde_json::from_str(&list).unwrap();
+    assert_eq!(rooms[0]["room"], "api");
+    assert_eq!(rooms[0]["members"][0]["codec"], "PCMU");
+
+    // Muting the PCMU member (the first to join) silences it for the others.
+    let path = format!("/api/v1/conferences/api/participants/{}/mute", ids[0]);
+    assert_eq!(http_request(server.http_addr(), "POST", &path).await.0, 204);
+    let heard = talk(&members, 60).await;
+    assert!(share(&heard[1], CodecKind::Pcma, 400.0) < 0.01, "muted");
+    assert!(
+        share(&heard[1], CodecKind::Pcma, 1100.0) > 0.9,
+        "the rest still heard"
+    );
+    assert!(
+        share(&heard[0], CodecKind::Pcmu, 700.0) > 0.25,
+        "the muted member still hears"
+    );
+    let path = format!("/api/v1/conferences/api/participants/{}/unmute", ids[0]);
+    assert_eq!(http_request(server.http_addr(), "POST", &path).await.0, 204);
+    let heard = talk(&members, 60).await;
+    assert!(share(&heard[1], CodecKind::Pcma, 400.0) > 0.25, "unmuted");
+
+    // Unknown members and actions are 404.
+    let path = "/api/v1/conferences/api/participants/999/mute";
+    assert_eq!(http_request(server.http_addr(), "POST", path).await.0, 404);
+    let path = format!("/api/v1/conferences/other/participants/{}/mute", ids[0]);
+    assert_eq!(http_request(server.http_addr(), "POST", &path).await.0, 404);
+
+    // A kick ends that member's call; the others stay.
+    let path = format!("/api/v1/conferences/api/participants/{}", ids[2]);
+    assert_eq!(
+        http_request(server.http_addr(), "DELETE", &path).await.0,
+        204
+    );
+    members[2]
+        .call
+        .wait_bye(WAIT)
+        .await
+        .expect("the kicked member gets BYE");
+    assert_eq!(member_ids(&server, "api").await, ids[..2]);
+    let metrics = server.metrics_text().await;
+    assert_eq!(metric(&metrics, "mediaplane_conference_joins_total"), 3.0);
+    assert_eq!(metric(&metrics, "mediaplane_conference_leaves_total"), 1.0);
+    for member in members.iter_mut().take(2) {
+        member.call.bye(WAIT).await.unwrap();
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn key_0_mutes_and_unmutes_a_member_for_the_others() {
+    let server = TestServer::start(|c| c.media.codecs = all_codecs()).await;
+    let mut members = [
+        join_with_events(&server, "keys", 400.0).await,
+        join(&server, "keys", CodecKind::Pcmu, 700.0).await,
+        join(&server, "keys", CodecKind::Pcmu, 1100.0).await,
+    ];
+    send_key(&members[0], 0).await;
+    let heard = talk(&members, 60).await;
+    assert!(
+        share(&heard[1], CodecKind::Pcmu, 400.0) < 0.01,
+        "muted by key 0"
+    );
+    assert!(
+        share(&heard[2], CodecKind::Pcmu, 400.0) < 0.01,
+        "muted by key 0"
+    );
+    send_key(&members[0], 0).await;
+    let heard = talk(&members, 60).await;
+    assert!(
+        share(&heard[1], CodecKind::Pcmu, 400.0) > 0.25,
+        "unmuted by key 0"
+    );
+    for member in members.iter_mut() {
+        member.call.bye(WAIT).await.unwrap();
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn members_hear_a_rising_tone_when_someone_joins_and_a_falling_one_when_they_leave() {
+    let server = TestServer::start(|_| {}).await;
+    let first = join(&server, "tones", CodecKind::Pcmu, 0.0).await;
+    let (heard_join, mut second) = tokio::join!(speak(&first, 40), async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        join(&server, "tones", CodecKind::Pcmu, 0.0).await
+    });
+    let (heard_leave, _) = tokio::join!(speak(&first, 40), async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        second.call.bye(WAIT).await.unwrap();
+    });
+    let order = |heard: &[i16]| {
+        let at = |hz: f64| {
+            heard
+                .chunks(160)
+                .position(|frame| tone_purity(frame, 8000, hz, 160) > 0.5)
+                .unwrap_or_else(|| panic!("{hz} Hz never heard"))
+        };
+        (at(600.0), at(900.0))
+    };
+    let (low, high) = order(&heard_join);
+    assert!(
+        low < high,
+        "rising on join: 600 Hz at frame {low}, 900 Hz at {high}"
+    );
+    let (low, high) = order(&heard_leave);
+    assert!(
+        high < low,
+        "falling on leave: 900 Hz at frame {high}, 600 Hz at {low}"
+    );
+    let mut first = first;
+    first.call.bye(WAIT).await.unwrap();
     server.stop().await;
 }

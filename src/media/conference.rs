@@ -67,3 +67,98 @@ impl ConferenceLink {
         })
     }
 }
+
+/// The short tone a room plays to everyone when a member joins (rising) or
+/// leaves (falling): two notes, mixed over what the members hear.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RoomTone {
+    notes: [(f32, u32); 2],
+    /// Samples played so far.
+    position: u32,
+}
+
+/// Note and gap lengths of a room tone, ms.
+const NOTE_MS: u32 = 100;
+const GAP_MS: u32 = 40;
+/// Peak amplitude: −16 dBFS, audible over speech without startling.
+const TONE_AMPLITUDE: f32 = 5200.0;
+
+/// Frequencies of the join and leave tones, Hz (not DTMF frequencies).
+pub const JOIN_TONE_HZ: [f32; 2] = [600.0, 900.0];
+pub const LEAVE_TONE_HZ: [f32; 2] = [900.0, 600.0];
+
+impl RoomTone {
+    pub fn join() -> Self {
+        Self::notes(JOIN_TONE_HZ)
+    }
+
+    pub fn leave() -> Self {
+        Self::notes(LEAVE_TONE_HZ)
+    }
+
+    fn notes(hz: [f32; 2]) -> Self {
+        RoomTone {
+            notes: [(hz[0], NOTE_MS), (hz[1], NOTE_MS)],
+            position: 0,
+        }
+    }
+
+    /// Adds the next `out.len()` samples at `rate` to `out` (saturating);
+    /// false once the tone is over.
+    pub fn add_to(&mut self, out: &mut [i16], rate: u32) -> bool {
+        let ms = |n: u32| n * rate / 1000;
+        let first_end = ms(self.notes[0].1);
+        let second_start = first_end + ms(GAP_MS);
+        let end = second_start + ms(self.notes[1].1);
+        for sample in out.iter_mut() {
+            let p = self.position;
+            if p >= end {
+                return false;
+            }
+            let (hz, t) = if p < first_end {
+                (self.notes[0].0, p)
+            } else if p >= second_start {
+                (self.notes[1].0, p - second_start)
+            } else {
+                self.position += 1;
+                continue;
+            };
+            let phase = std::f32::consts::TAU * hz * t as f32 / rate as f32;
+            let value = (TONE_AMPLITUDE * phase.sin()) as i32;
+            *sample = (i32::from(*sample) + value).clamp(-32768, 32767) as i16;
+            self.position += 1;
+        }
+        self.position < end
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn join_and_leave_tones_are_two_notes_and_end() {
+        let rate = 8000;
+        let mut tone = RoomTone::join();
+        let mut out = vec![0i16; 160];
+        let mut frames = Vec::new();
+        while tone.add_to(&mut out, rate) {
+            frames.extend_from_slice(&out);
+            out.fill(0);
+        }
+        frames.extend_from_slice(&out);
+        // 100 ms, 40 ms gap, 100 ms: 240 ms in 20 ms frames.
+        assert_eq!(frames.len(), 12 * 160);
+        let peak = |s: &[i16]| s.iter().map(|x| x.unsigned_abs()).max().unwrap_or(0);
+        assert!(peak(&frames[..800]) > 5000);
+        assert_eq!(peak(&frames[810..1110]), 0, "the gap is silent");
+        assert!(peak(&frames[1120..1920]) > 5000);
+        // Zero crossings tell the pitch: rising for join.
+        let crossings = |s: &[i16]| s.windows(2).filter(|w| (w[0] < 0) != (w[1] < 0)).count();
+        assert!(crossings(&frames[1120..1920]) > crossings(&frames[..800]));
+        let mut leave = RoomTone::leave();
+        let mut first = vec![0i16; 800];
+        leave.add_to(&mut first, rate);
+        assert!(crossings(&first) > crossings(&frames[..800]), "falling");
+    }
+}

@@ -302,6 +302,20 @@ pub async fn exchange_tone(
     hz: f64,
     frames: u32,
 ) -> Vec<i16> {
+    exchange_tone_from(socket, codec, payload_type, remote, hz, 0..frames).await
+}
+
+/// [`exchange_tone`] for the frames `frames` of one continuing stream:
+/// sequence numbers, timestamps and the tone's phase go on from an earlier
+/// exchange that ended at `frames.start`.
+pub async fn exchange_tone_from(
+    socket: &UdpSocket,
+    codec: CodecKind,
+    payload_type: u8,
+    remote: SocketAddr,
+    hz: f64,
+    frames: std::ops::Range<u32>,
+) -> Vec<i16> {
     let rate = codec.audio_rate() as usize;
     let frame = rate / 50;
     let ts_step = codec.clock_rate() / 50;
@@ -311,7 +325,8 @@ pub async fn exchange_tone(
     let mut out = vec![0i16; frame];
     let mut heard = Vec::new();
     let start = Instant::now();
-    for n in 0..frames {
+    let first = frames.start;
+    for n in frames {
         let pcm: Vec<i16> = (n as usize * frame..(n as usize + 1) * frame)
             .map(|i| {
                 (8000.0 * (2.0 * std::f64::consts::PI * hz * i as f64 / rate as f64).sin()) as i16
@@ -324,7 +339,7 @@ pub async fn exchange_tone(
         packet[8..12].copy_from_slice(&0x5eed_u32.to_be_bytes());
         let len = encoder.encode(&pcm, &mut packet[12..]).unwrap();
         socket.send_to(&packet[..12 + len], remote).await.unwrap();
-        let tick = start + Duration::from_millis(20 * (n as u64 + 1));
+        let tick = start + Duration::from_millis(20 * (u64::from(n - first) + 1));
         loop {
             match tokio::time::timeout_at(tick, socket.recv_from(&mut buf)).await {
                 Ok(Ok((len, _))) if len > 12 && buf[1] & 0x7f == payload_type => {

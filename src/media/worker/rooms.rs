@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use super::Worker;
 use super::{MediaEvent, MediaEventKind};
 use crate::media::bridge::fifo::{FifoPop, PcmFifo};
-use crate::media::conference::ROOM_PTIME_MS;
+use crate::media::conference::{RoomTone, ROOM_PTIME_MS};
 use crate::media::mixer::{MemberOutput, Mixer, MixerConfig, MixerEvent};
 use crate::media::session::{SessionEvent, SessionId};
 
@@ -24,6 +24,10 @@ pub(super) struct Room {
     frame: Box<[i16]>,
     members: Vec<RoomMember>,
     pub next_tick: Instant,
+    /// A join or leave tone being played to everyone.
+    tone: Option<RoomTone>,
+    /// One member's output with the tone added.
+    with_tone: Box<[i16]>,
 }
 
 struct RoomMember {
@@ -49,6 +53,8 @@ impl Room {
             frame: vec![0; frame_len].into_boxed_slice(),
             members: Vec::new(),
             next_tick: now + ROOM_PTIME,
+            tone: None,
+            with_tone: vec![0; frame_len].into_boxed_slice(),
         })
     }
 }
@@ -114,6 +120,9 @@ impl Worker {
             slot: index,
             input,
         });
+        if room.members.len() > 1 {
+            room.tone = Some(RoomTone::join());
+        }
         slot.room = Some(room_index);
     }
 
@@ -134,6 +143,7 @@ impl Worker {
         };
         room.members.retain(|m| m.id != id);
         room.mixer.remove_member(id);
+        room.tone = Some(RoomTone::leave());
         if room.members.is_empty() {
             self.rooms[room_index] = None;
         }
@@ -195,6 +205,7 @@ impl Worker {
         room.mixer = mixer;
         room.rate = rate;
         room.frame = vec![0; frame_len].into_boxed_slice();
+        room.with_tone = vec![0; frame_len].into_boxed_slice();
     }
 
     /// After a member's tick: its frame for the room, into its queue there.
@@ -243,16 +254,37 @@ impl Worker {
                 }
             }
             room.mixer.mix();
+            // The tone's next frame, added to what every member hears.
+            let mut tone_frame = None;
+            if let Some(tone) = room.tone.as_mut() {
+                room.frame.fill(0);
+                if !tone.add_to(&mut room.frame, room.rate) {
+                    room.tone = None;
+                }
+                tone_frame = Some(&room.frame);
+            }
             for member in &room.members {
                 let Some(Some(slot)) = self.slots.get_mut(member.slot) else {
                     continue;
                 };
-                match room.mixer.output(member.id) {
-                    Some(MemberOutput::Shared { samples, .. }) => {
-                        slot.session.push_room_audio(samples)
+                let Some(output) = room.mixer.output(member.id) else {
+                    continue;
+                };
+                let samples = match output {
+                    MemberOutput::Shared { samples, .. } | MemberOutput::Personal(samples) => {
+                        samples
                     }
-                    Some(MemberOutput::Personal(samples)) => slot.session.push_room_audio(samples),
-                    None => {}
+                };
+                match tone_frame {
+                    Some(tone) => {
+                        for ((out, &heard), &t) in
+                            room.with_tone.iter_mut().zip(samples).zip(tone.iter())
+                        {
+                            *out = heard.saturating_add(t);
+                        }
+                        slot.session.push_room_audio(&room.with_tone);
+                    }
+                    None => slot.session.push_room_audio(samples),
                 }
             }
             while let Some(event) = room.mixer.poll_event() {
