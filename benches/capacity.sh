@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Whole-server capacity: concurrent PCMU calls held by one media worker,
-# echoed (the default), bridged and transcoded (TRANSCODE=1), or in an IVR
-# menu playing prompts (IVR=1).
+# echoed (the default), bridged and transcoded (TRANSCODE=1), in an IVR
+# menu playing prompts (IVR=1), or all in one conference room (CONF=1).
 #
 # For each call count N: starts the server pinned to one core (one media
 # worker; its tokio control-plane threads share that core), runs the load
@@ -27,6 +27,9 @@
 #                   playing 33 s of prompts while listening for inband keys
 #                   in the caller's audio. Nothing is echoed: read the loss
 #                   of the prompt streams and the CPU columns.
+#   CONF            1: the calls all dial `conf-load`, one conference room:
+#                   every member's audio is decoded and mixed (the three
+#                   loudest), and each member gets its mix encoded.
 #
 # Result columns: calls, calls set up, packets sent, sequence loss % of the
 # echoed streams, % of sent frames never matched by an echo, late frames
@@ -101,6 +104,10 @@ for N in "$@"; do
         far=$!
         config=(--config benches/transcode-near.toml)
         target=transcode
+    elif [ "${CONF:-0}" = 1 ]; then
+        far=""
+        config=()
+        target=conf-load
     elif [ "${IVR:-0}" = 1 ]; then
         far=""
         config=(--config benches/ivr.toml)

@@ -1,5 +1,6 @@
 use super::*;
 
+mod churn;
 mod limiter;
 mod selection;
 
