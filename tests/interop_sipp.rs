@@ -24,6 +24,12 @@ fn free_udp_port() -> u16 {
 }
 
 async fn run_sipp(server: &TestServer, scenario: &str) {
+    run_sipp_calls(server, scenario, 1).await
+}
+
+/// Runs `calls` calls of `scenario` at once.
+async fn run_sipp_calls(server: &TestServer, scenario: &str, calls: u32) {
+    let calls = calls.to_string();
     let scenario = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/sipp")
         .join(scenario);
@@ -31,7 +37,7 @@ async fn run_sipp(server: &TestServer, scenario: &str) {
     let child = Command::new("sipp")
         .arg(server.sip_addr().to_string())
         .args(["-sf", scenario.to_str().unwrap()])
-        .args(["-m", "1", "-l", "1", "-i", "127.0.0.1", "-p", "0"])
+        .args(["-m", &calls, "-l", &calls, "-i", "127.0.0.1", "-p", "0"])
         .args(["-mp", &free_udp_port().to_string()])
         .args([
             "-timeout",
@@ -122,5 +128,31 @@ timeout_ms = 20000
     run_sipp(&server, "ivr_dtmf.xml").await;
     let metrics = server.metrics_text().await;
     assert_eq!(metric(&metrics, "mediaplane_calls_ended_total"), 1.0);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_sipp_members_talk_in_a_conference_room() {
+    let server = TestServer::start(|_| {}).await;
+    run_sipp_calls(&server, "conference.xml", 2).await;
+    let metrics = server.metrics_text().await;
+    assert_eq!(metric(&metrics, "mediaplane_conference_joins_total"), 2.0);
+    assert_eq!(metric(&metrics, "mediaplane_conference_leaves_total"), 2.0);
+    // Both members' speech was decoded and mixed: each became a speaker.
+    let speaking = metric(&metrics, "mediaplane_conference_speaking_starts_total");
+    assert!(speaking >= 2.0, "speaking starts: {speaking}");
+    // Each heard the room for its three seconds (about 100 packets of
+    // 30 ms).
+    let sent = metric(&metrics, "mediaplane_rtp_packets_sent_total");
+    assert!(sent >= 160.0, "RTP sent to the members: {sent}");
+    assert_eq!(
+        metric(&metrics, "mediaplane_rtp_garbage_dropped_total"),
+        0.0
+    );
+    let released = common::wait_for(Duration::from_secs(3), || async {
+        server.ports_in_use() == 0
+    })
+    .await;
+    assert!(released, "ports returned after the members left");
     server.stop().await;
 }
