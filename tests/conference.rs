@@ -46,11 +46,16 @@ async fn join_offering(
     codecs: &[CodecKind],
     tone_hz: f64,
 ) -> Member {
+    dial(server, &format!("conf-{room}"), codecs, tone_hz).await
+}
+
+/// A caller of `user`, answered, offering `codecs` (the first one used).
+async fn dial(server: &TestServer, user: &str, codecs: &[CodecKind], tone_hz: f64) -> Member {
     let codec = codecs[0];
     let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
     let rtp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let offer = sdp_offer(rtp.local_addr().unwrap(), codecs);
-    let uri = format!("sip:conf-{room}@{}", server.sip_addr());
+    let uri = format!("sip:{user}@{}", server.sip_addr());
     let call = ua.invite(&uri, &offer).await.expect("joined");
     let answer = SdpAnswer::parse(&call.final_response().unwrap().body_text()).unwrap();
     assert_eq!(answer.codec, Some(codec));
@@ -314,5 +319,48 @@ async fn members_hear_a_rising_tone_when_someone_joins_and_a_falling_one_when_th
     );
     let mut first = first;
     first.call.bye(WAIT).await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_caller_sent_by_an_ivr_and_a_direct_caller_meet_in_one_room() {
+    // Four media workers: the room must be mixed where its first member
+    // (here the IVR's caller, whose media was set up before the room was
+    // chosen) is, and later members are placed there.
+    let prompts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts");
+    let menus = common::with_menus(
+        &prompts,
+        "[[menus]]\nname = \"lobby\"\nprompts = [\"welcome\"]\n[menus.keys]\n\"1\" = \"conference 200\"\n",
+    );
+    let server = TestServer::start(|c| {
+        menus(c);
+        c.media.workers = 4;
+    })
+    .await;
+    let mut via_ivr = dial(
+        &server,
+        "ivr-lobby",
+        &[CodecKind::Pcmu, CodecKind::TelephoneEvent],
+        400.0,
+    )
+    .await;
+    send_key(&via_ivr, 1).await;
+    let joined = common::wait_for(WAIT, || async {
+        member_ids(&server, "200").await.len() == 1
+    })
+    .await;
+    assert!(joined, "the IVR's caller joined room 200");
+    let mut direct = join(&server, "200", CodecKind::Pcmu, 700.0).await;
+    let (a, b) = tokio::join!(speak(&via_ivr, 60), speak(&direct, 60));
+    assert!(
+        share(&a, CodecKind::Pcmu, 700.0) > 0.9,
+        "the IVR caller hears the other"
+    );
+    assert!(
+        share(&b, CodecKind::Pcmu, 400.0) > 0.9,
+        "the direct caller hears the other"
+    );
+    via_ivr.call.bye(WAIT).await.unwrap();
+    direct.call.bye(WAIT).await.unwrap();
     server.stop().await;
 }

@@ -59,16 +59,7 @@ impl SipCore {
                         .send(worker, WorkerCommand::SendDigits { id, digits });
                 }
                 AppAction::Dial(user) => self.dial_from(now, id, &user),
-                AppAction::JoinRoom(room) => {
-                    if let Some(leg) = self.legs.get_mut(&id) {
-                        leg.room = Some(room.clone());
-                    }
-                    tracing::info!(room, member = id, "joined the room");
-                    super::metrics::bump(&self.metrics.room_joins);
-                    let _ = self
-                        .media
-                        .send(worker, WorkerCommand::JoinRoom { id, room });
-                }
+                AppAction::JoinRoom(room) => self.join_room(now, id, worker, room),
                 AppAction::SetMuted(muted) => {
                     if let Some(leg) = self.legs.get_mut(&id) {
                         leg.muted = muted;

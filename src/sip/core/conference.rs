@@ -34,6 +34,44 @@ pub enum MemberChange {
 }
 
 impl SipCore {
+    /// Puts leg `id` (on media worker `worker`) in `room`. A room lives on
+    /// the worker of its first member; a leg on another worker (one that
+    /// reached the room through an IVR, its media made before the room was
+    /// chosen) cannot join it, as a session does not move between workers.
+    pub(super) fn join_room(&mut self, now: Instant, id: SessionId, worker: usize, room: String) {
+        let entry = self.room_workers.entry(room.clone()).or_insert((worker, 0));
+        if entry.0 != worker {
+            tracing::warn!(
+                room,
+                member = id,
+                "the room is mixed on another media worker than this call's; not joined"
+            );
+            self.end_call(now, id, 503);
+            return;
+        }
+        entry.1 += 1;
+        if let Some(leg) = self.legs.get_mut(&id) {
+            leg.room = Some(room.clone());
+        }
+        tracing::info!(room, member = id, "joined the room");
+        super::metrics::bump(&self.metrics.room_joins);
+        let _ = self
+            .media
+            .send(worker, WorkerCommand::JoinRoom { id, room });
+    }
+
+    /// Leg `id` left `room` (its call ended).
+    pub(super) fn left_room(&mut self, id: SessionId, room: &str) {
+        tracing::info!(room, member = id, "left the room");
+        super::metrics::bump(&self.metrics.room_leaves);
+        if let Some(entry) = self.room_workers.get_mut(room) {
+            entry.1 = entry.1.saturating_sub(1);
+            if entry.1 == 0 {
+                self.room_workers.remove(room);
+            }
+        }
+    }
+
     /// Every room with its members, by room name.
     pub fn conferences(&self, now: Instant) -> Vec<RoomInfo> {
         let mut rooms: BTreeMap<&str, Vec<MemberInfo>> = BTreeMap::new();

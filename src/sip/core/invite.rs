@@ -161,7 +161,10 @@ impl SipCore {
         let stats = Arc::new(SessionStats::default());
         // The members of a room share its worker, which mixes them.
         let worker = match &target.application {
-            Application::Conference { room } => self.media.worker_for(&room_affinity(room)),
+            Application::Conference { room } => match self.room_workers.get(room) {
+                Some(&(worker, _)) => worker,
+                None => self.media.worker_for(&room_affinity(room)),
+            },
             _ => self.media.worker_for(&dialog.call_id),
         };
         let rtp_port = ports.rtp_port;

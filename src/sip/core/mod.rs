@@ -127,6 +127,8 @@ pub struct SipCore {
     next_id: SessionId,
     transmit: VecDeque<(Peer, Bytes)>,
     metrics: Arc<SipMetrics>,
+    /// Conference rooms: the media worker each is mixed on, and its members.
+    room_workers: HashMap<String, (usize, usize)>,
     /// IVR menus from the configuration; none until [`SipCore::set_menus`].
     menus: Arc<IvrMenus>,
     /// Users and their bindings (RFC 3261 §10); none until [`SipCore::set_registrar`].
@@ -164,6 +166,7 @@ impl SipCore {
             metrics: Arc::new(SipMetrics::default()),
             registrar: Registrar::default(),
             menus: Arc::new(IvrMenus::new(&[])),
+            room_workers: HashMap::new(),
         }
     }
 

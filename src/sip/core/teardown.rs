@@ -71,8 +71,7 @@ impl SipCore {
             self.uac_invites.remove(&leg.invite_key);
         }
         if let Some(room) = &leg.room {
-            tracing::info!(room, member = id, "left the room");
-            metrics::bump(&self.metrics.room_leaves);
+            self.left_room(id, room);
         }
         let _ = self.media.send(leg.worker, WorkerCommand::Destroy { id });
         metrics::bump(&self.metrics.calls_ended);
