@@ -364,3 +364,59 @@ async fn a_caller_sent_by_an_ivr_and_a_direct_caller_meet_in_one_room() {
     direct.call.bye(WAIT).await.unwrap();
     server.stop().await;
 }
+
+#[tokio::test]
+async fn garbage_silence_and_a_codec_change_do_not_disturb_the_room() {
+    let server = TestServer::start(|c| c.media.codecs = all_codecs()).await;
+    let mut members = [
+        join(&server, "rough", CodecKind::Pcmu, 400.0).await,
+        join(&server, "rough", CodecKind::Pcmu, 700.0).await,
+        join(&server, "rough", CodecKind::Pcmu, 1100.0).await,
+    ];
+    // Member 2 sends garbage and then nothing at all; 0 and 1 talk on.
+    for n in 0..50u8 {
+        let junk = [n, 0xff, n.wrapping_mul(7), 3, 1, 2];
+        members[2]
+            .rtp
+            .send_to(&junk, members[2].remote)
+            .await
+            .unwrap();
+    }
+    let (a, b) = tokio::join!(speak(&members[0], 60), speak(&members[1], 60));
+    assert!(share(&a, CodecKind::Pcmu, 700.0) > 0.9, "0 hears 1");
+    assert!(share(&b, CodecKind::Pcmu, 400.0) > 0.9, "1 hears 0");
+    let ids = member_ids(&server, "rough").await;
+    let (_, calls) = http_get(server.http_addr(), "/api/v1/calls").await;
+    let calls: Value = serde_json::from_str(&calls).unwrap();
+    let garbage = calls
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"].as_u64() == Some(ids[2]))
+        .map(|c| c["stats"]["rx_garbage"].as_u64().unwrap())
+        .unwrap();
+    assert_eq!(garbage, 50, "garbage counted on its leg");
+
+    // Member 1 moves to PCMA mid-call (a re-INVITE); the room follows.
+    let offer = sdp_offer(members[1].rtp.local_addr().unwrap(), &[CodecKind::Pcma]);
+    let response = members[1]
+        .call
+        .request("INVITE", &[], Some(("application/sdp", &offer)), WAIT)
+        .await
+        .unwrap();
+    assert_eq!(response.status_code(), Some(200));
+    let answer = SdpAnswer::parse(&response.body_text()).unwrap();
+    assert_eq!(answer.codec, Some(CodecKind::Pcma));
+    members[1].codec = CodecKind::Pcma;
+    members[1].payload_type = answer.payload_type;
+    let (a, b) = tokio::join!(speak(&members[0], 60), speak(&members[1], 60));
+    assert!(share(&a, CodecKind::Pcmu, 700.0) > 0.9, "0 hears 1 in PCMA");
+    assert!(
+        share(&b, CodecKind::Pcma, 400.0) > 0.9,
+        "1 hears 0 after the change"
+    );
+    for member in members.iter_mut() {
+        member.call.bye(WAIT).await.unwrap();
+    }
+    server.stop().await;
+}
