@@ -77,6 +77,12 @@ impl MediaSession {
         let Some(link) = self.conference.as_mut() else {
             return;
         };
+        if !matches!(self.source, Source::Conference) {
+            // A prompt plays to this member meanwhile: the room is not
+            // queued up behind it (it would come back late).
+            link.fifo.clear();
+            return;
+        }
         if link
             .from_room
             .process(samples, &mut link.from_room_frame)

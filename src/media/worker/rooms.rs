@@ -150,7 +150,8 @@ impl Worker {
     }
 
     /// A member's parameters changed (a re-INVITE): its link and input
-    /// queue follow, and the room's rate if need be.
+    /// queue follow, and the room's rate if need be. The member stays in
+    /// the room throughout (no leave or join tone, its speaker state kept).
     pub(super) fn room_member_updated(&mut self, id: SessionId) {
         let Some(index) = self.by_id.get(&id).copied() else {
             return;
@@ -158,12 +159,31 @@ impl Worker {
         let Some(room_index) = self.slots.get(index).and_then(|s| s.as_ref()?.room) else {
             return;
         };
-        let Some(name) = self.rooms[room_index].as_ref().map(|r| r.name.clone()) else {
+        let Some(rate) = self.slots[index]
+            .as_ref()
+            .map(|s| s.session.params().codec.audio_rate().min(MAX_ROOM_RATE))
+        else {
             return;
         };
-        let now = Instant::now();
-        self.leave_room(id);
-        self.join_room(now, id, name);
+        if self.rooms[room_index].as_ref().is_some_and(|r| rate > r.rate) {
+            // Rebuilds every member's link, this one's included.
+            self.set_room_rate(room_index, rate);
+            return;
+        }
+        let (Some(room), Some(Some(slot))) = (
+            self.rooms.get_mut(room_index).and_then(Option::as_mut),
+            self.slots.get_mut(index),
+        ) else {
+            return;
+        };
+        if let Err(e) = slot.session.join_room(room.rate) {
+            tracing::warn!(session = id, error = %e, "room link cannot follow the update");
+            return;
+        }
+        let input = member_input(slot.session.params(), room.rate);
+        if let Some(member) = room.members.iter_mut().find(|m| m.id == id) {
+            member.input = input;
+        }
     }
 
     pub(super) fn set_member_muted(&mut self, id: SessionId, muted: bool) {
