@@ -165,7 +165,10 @@ impl Worker {
         else {
             return;
         };
-        if self.rooms[room_index].as_ref().is_some_and(|r| rate > r.rate) {
+        if self.rooms[room_index]
+            .as_ref()
+            .is_some_and(|r| rate > r.rate)
+        {
             // Rebuilds every member's link, this one's included.
             self.set_room_rate(room_index, rate);
             return;
