@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use mediaplane::codec::CodecKind;
+use mediaplane::config::RoomConfig;
 use mediaplane::loadgen::simple_sdp::{sdp_offer, OfferFormat, SdpAnswer};
 use mediaplane::loadgen::ua::{Call, TestUserAgent};
 use serde_json::Value;
@@ -418,5 +419,107 @@ async fn garbage_silence_and_a_codec_change_do_not_disturb_the_room() {
     for member in members.iter_mut() {
         member.call.bye(WAIT).await.unwrap();
     }
+    server.stop().await;
+}
+
+/// Keys as RFC 4733 events (`#` is event 11).
+async fn send_keys(m: &Member, keys: &str) {
+    for key in keys.chars() {
+        let code = match key {
+            '#' => 11,
+            '*' => 10,
+            digit => digit.to_digit(10).unwrap() as u8,
+        };
+        send_key(m, code).await;
+    }
+}
+
+#[tokio::test]
+async fn a_pin_room_admits_the_right_pin_and_ends_a_guesser_after_three_tries() {
+    let server = TestServer::start(|c| {
+        c.rooms.push(RoomConfig {
+            name: "board".into(),
+            pin: Some("1234".into()),
+            max_members: None,
+        })
+    })
+    .await;
+    let mut guesser = join_with_events(&server, "board", 400.0).await;
+    for guess in ["1111#", "4321#", "9#"] {
+        send_keys(&guesser, guess).await;
+    }
+    guesser
+        .call
+        .wait_bye(WAIT)
+        .await
+        .expect("three wrong PINs end the call");
+    assert!(
+        member_ids(&server, "board").await.is_empty(),
+        "never joined"
+    );
+    let mut member = join_with_events(&server, "board", 700.0).await;
+    send_keys(&member, "1234#").await;
+    let joined = common::wait_for(WAIT, || async {
+        member_ids(&server, "board").await.len() == 1
+    })
+    .await;
+    assert!(joined, "the right PIN joins");
+    member.call.bye(WAIT).await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_full_or_locked_room_turns_callers_away() {
+    let server = TestServer::start(|c| {
+        c.rooms.push(RoomConfig {
+            name: "small".into(),
+            pin: None,
+            max_members: Some(2),
+        })
+    })
+    .await;
+    let mut first = join(&server, "small", CodecKind::Pcmu, 400.0).await;
+    let mut second = join(&server, "small", CodecKind::Pcmu, 700.0).await;
+    let mut third = join(&server, "small", CodecKind::Pcmu, 1100.0).await;
+    third.call.wait_bye(WAIT).await.expect("the room is full");
+    assert_eq!(member_ids(&server, "small").await.len(), 2);
+    second.call.bye(WAIT).await.unwrap();
+
+    // Locked by the API: a caller is turned away until it is unlocked.
+    let addr = server.http_addr();
+    assert_eq!(
+        http_request(addr, "POST", "/api/v1/conferences/small/lock")
+            .await
+            .0,
+        204
+    );
+    let (_, room) = http_get(addr, "/api/v1/conferences/small").await;
+    assert!(room.contains("\"locked\":true"), "{room}");
+    let mut turned_away = join(&server, "small", CodecKind::Pcmu, 700.0).await;
+    turned_away
+        .call
+        .wait_bye(WAIT)
+        .await
+        .expect("the room is locked");
+    assert_eq!(
+        http_request(addr, "POST", "/api/v1/conferences/small/unlock")
+            .await
+            .0,
+        204
+    );
+    let mut welcome = join(&server, "small", CodecKind::Pcmu, 700.0).await;
+    let joined = common::wait_for(WAIT, || async {
+        member_ids(&server, "small").await.len() == 2
+    })
+    .await;
+    assert!(joined, "unlocked, the caller joins");
+    assert_eq!(
+        http_request(addr, "POST", "/api/v1/conferences/none/lock")
+            .await
+            .0,
+        404
+    );
+    first.call.bye(WAIT).await.unwrap();
+    welcome.call.bye(WAIT).await.unwrap();
     server.stop().await;
 }

@@ -35,6 +35,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/calls", get(calls))
         .route("/api/v1/conferences", get(conferences))
         .route("/api/v1/conferences/{room}", get(conference))
+        .route("/api/v1/conferences/{room}/{action}", post(room_action))
         .route(
             "/api/v1/conferences/{room}/participants/{member}/{action}",
             post(member_action),
@@ -110,6 +111,29 @@ fn member_change(change: MemberChange) -> Response {
         MemberChange::NotFound => {
             (StatusCode::NOT_FOUND, "no such member in that room").into_response()
         }
+    }
+}
+
+/// `POST /api/v1/conferences/ROOM/lock` or `/unlock`.
+async fn room_action(
+    State(state): State<ApiState>,
+    Path((room, action)): Path<(String, String)>,
+) -> Response {
+    let locked = match action.as_str() {
+        "lock" => true,
+        "unlock" => false,
+        _ => return (StatusCode::NOT_FOUND, "actions are lock and unlock").into_response(),
+    };
+    match ask(&state, |reply| CoreQuery::LockRoom {
+        room,
+        locked,
+        reply,
+    })
+    .await
+    {
+        Ok(MemberChange::Done) => StatusCode::NO_CONTENT.into_response(),
+        Ok(MemberChange::NotFound) => (StatusCode::NOT_FOUND, "no such room").into_response(),
+        Err(response) => response,
     }
 }
 

@@ -12,6 +12,7 @@ mod menus_check;
 mod overrides;
 mod reader;
 mod registrar;
+mod rooms;
 mod routes;
 mod sections;
 mod source;
@@ -27,6 +28,7 @@ pub use error::{ConfigError, ConfigErrorKind, ConfigErrors};
 pub use menus::{expand, MenuAction, MenuConfig, MenuKey, ACTION_FORMS};
 pub use overrides::{ConfigOverrides, PortRange, PortRangeError};
 pub use registrar::RegistrarConfig;
+pub use rooms::{RoomConfig, MAX_PIN_DIGITS};
 pub use routes::{Application, DtmfMode, RouteConfig};
 pub use sections::{
     HttpConfig, LimitsConfig, MediaConfig, PromptsConfig, SipConfig, StorageConfig,
@@ -57,6 +59,8 @@ pub struct Config {
     pub users: Vec<UserConfig>,
     /// `[[menus]]`: IVR menus; none unless the file defines them.
     pub menus: Vec<MenuConfig>,
+    /// `[[rooms]]`: options of named conference rooms; none by default.
+    pub rooms: Vec<RoomConfig>,
     sources: SourceMap,
 }
 
@@ -104,6 +108,10 @@ impl Config {
             self.menus.iter().enumerate(),
             &HashSet::new(),
         );
+        errors.extend(rooms::check_rooms(
+            self.rooms.iter().enumerate(),
+            &HashSet::new(),
+        ));
         for error in &mut errors {
             self.sources.locate(error);
         }
@@ -182,6 +190,7 @@ fn build(
     let route_slots = routes::read_routes(&mut reader, &mut root);
     let user_slots = users::read_users(&mut reader, &mut root).unwrap_or_default();
     let menu_slots = menus::read_menus(&mut reader, &mut root).unwrap_or_default();
+    let room_slots = rooms::read_rooms(&mut reader, &mut root).unwrap_or_default();
     reader.finish(root);
 
     let routes = match &route_slots {
@@ -200,6 +209,7 @@ fn build(
         registrar,
         users: user_slots.iter().flatten().cloned().collect(),
         menus: menu_slots.iter().flatten().cloned().collect(),
+        rooms: room_slots.iter().flatten().cloned().collect(),
         sources: SourceMap::new(origin),
     };
     config.sources.key_lines = std::mem::take(&mut reader.key_lines);
@@ -236,6 +246,11 @@ fn build(
         file_menus,
         &reader.failed,
     ));
+    let file_rooms = room_slots
+        .iter()
+        .enumerate()
+        .filter_map(|(index, room)| room.as_ref().map(|room| (index, room)));
+    errors.extend(rooms::check_rooms(file_rooms, &reader.failed));
     for error in &mut errors {
         config.sources.locate(error);
     }

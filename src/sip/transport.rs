@@ -34,6 +34,11 @@ pub enum CoreQuery {
         member: u64,
         reply: oneshot::Sender<MemberChange>,
     },
+    LockRoom {
+        room: String,
+        locked: bool,
+        reply: oneshot::Sender<MemberChange>,
+    },
 }
 
 enum StreamEvent {
@@ -133,6 +138,9 @@ impl SipDriver {
                     }
                     CoreQuery::MuteMember { room, member, muted, reply } => {
                         let _ = reply.send(self.core.set_room_member_muted(&room, member, muted));
+                    }
+                    CoreQuery::LockRoom { room, locked, reply } => {
+                        let _ = reply.send(self.core.set_room_locked(&room, locked));
                     }
                     CoreQuery::KickMember { room, member, reply } => {
                         let _ = reply.send(self.core.kick_room_member(Instant::now(), &room, member));

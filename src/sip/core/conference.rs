@@ -8,12 +8,14 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::{CallInfo, SipCore};
+use crate::apps::conference::RoomAdmission;
 use crate::media::{SessionId, WorkerCommand};
 
 /// `GET /api/v1/conferences[/ROOM]`.
 #[derive(Debug, Clone, Serialize)]
 pub struct RoomInfo {
     pub room: String,
+    pub locked: bool,
     pub members: Vec<MemberInfo>,
 }
 
@@ -67,9 +69,38 @@ impl SipCore {
         if let Some(entry) = self.room_workers.get_mut(room) {
             entry.1 = entry.1.saturating_sub(1);
             if entry.1 == 0 {
+                // The room closes; a new one of that name starts unlocked.
                 self.room_workers.remove(room);
+                self.locked_rooms.remove(room);
             }
         }
+    }
+
+    /// Whether a new caller may join `room` now.
+    pub(super) fn room_admission(&self, room: &str) -> RoomAdmission {
+        if self.locked_rooms.contains(room) {
+            return RoomAdmission::Locked;
+        }
+        let members = self.room_workers.get(room).map_or(0, |&(_, n)| n);
+        let limit = self.room_options.get(room).and_then(|o| o.max_members);
+        if limit.is_some_and(|max| members >= max as usize) {
+            return RoomAdmission::Full;
+        }
+        RoomAdmission::Open
+    }
+
+    /// Locks `room` (nobody new joins) or unlocks it.
+    pub fn set_room_locked(&mut self, room: &str, locked: bool) -> MemberChange {
+        if locked {
+            if !self.room_workers.contains_key(room) {
+                return MemberChange::NotFound;
+            }
+            self.locked_rooms.insert(room.to_string());
+        } else if !self.locked_rooms.remove(room) && !self.room_workers.contains_key(room) {
+            return MemberChange::NotFound;
+        }
+        tracing::info!(room, locked, "room lock changed by the API");
+        MemberChange::Done
     }
 
     /// Every room with its members, by room name.
@@ -90,6 +121,7 @@ impl SipCore {
                 members.sort_by_key(|m| m.call.id);
                 RoomInfo {
                     room: room.to_string(),
+                    locked: self.locked_rooms.contains(room),
                     members,
                 }
             })

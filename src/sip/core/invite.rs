@@ -272,7 +272,15 @@ impl SipCore {
             Application::Conference { room } => {
                 let catalogue = self.prompts.clone();
                 let fetch: PromptFetch = Arc::new(move |name: &str| catalogue.get(name, rate));
-                Box::new(ConferenceApp::new(room.clone(), fetch))
+                let options = self.room_options.get(room);
+                let pin = options.and_then(|o| o.pin.clone());
+                let admission = self.room_admission(room);
+                Box::new(ConferenceApp::with_options(
+                    room.clone(),
+                    fetch,
+                    pin,
+                    admission,
+                ))
             }
             Application::Ivr { menu } => {
                 let catalogue = self.prompts.clone();

@@ -129,6 +129,10 @@ pub struct SipCore {
     metrics: Arc<SipMetrics>,
     /// Conference rooms: the media worker each is mixed on, and its members.
     room_workers: HashMap<String, (usize, usize)>,
+    /// `[[rooms]]` options by room name.
+    room_options: HashMap<String, crate::config::RoomConfig>,
+    /// Rooms the API locked: nobody new joins.
+    locked_rooms: std::collections::HashSet<String>,
     /// IVR menus from the configuration; none until [`SipCore::set_menus`].
     menus: Arc<IvrMenus>,
     /// Users and their bindings (RFC 3261 §10); none until [`SipCore::set_registrar`].
@@ -167,7 +171,14 @@ impl SipCore {
             registrar: Registrar::default(),
             menus: Arc::new(IvrMenus::new(&[])),
             room_workers: HashMap::new(),
+            room_options: HashMap::new(),
+            locked_rooms: Default::default(),
         }
+    }
+
+    /// Conference rooms take these options (PIN, member limit).
+    pub fn set_rooms(&mut self, rooms: &[crate::config::RoomConfig]) {
+        self.room_options = rooms.iter().map(|r| (r.name.clone(), r.clone())).collect();
     }
 
     /// Serves `ivr` routes with these menus.
