@@ -30,6 +30,8 @@
 #   CONF            1: the calls all dial `conf-load`, one conference room:
 #                   every member's audio is decoded and mixed (the three
 #                   loudest), and each member gets its mix encoded.
+#   ROOMS           with CONF=1: spread the calls over this many rooms
+#                   (`conf-load-0` ...) instead of one.
 #
 # Result columns: calls, calls set up, packets sent, sequence loss % of the
 # echoed streams, % of sent frames never matched by an echo, late frames
@@ -41,7 +43,8 @@
 # end of the window, summed: calls in progress, frames played as missing,
 # packets too late for the playout buffer, frames concealed; last, the
 # largest total bytes seen queued in the UDP receive buffers of the server's
-# RTP ports and of the load generator's ports (five samples over the window).
+# RTP ports and of the load generator's ports (five samples over the window);
+# then the server's resident memory before the calls and in the window.
 
 set -euo pipefail
 
@@ -87,9 +90,10 @@ queued_bytes() {
 }
 percent() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", (b > 0 ? 100 * a / b : 0)}'; }
 
-printf '%s\n' "calls set_up sent loss% not_echoed% late rtt_p50 rtt_p99 rtt_max late_ticks media_cpu% rest_cpu% server_cpu% loadgen_cpu% core${SERVER_CPU}_busy% core${LOAD_CPU}_busy% udp_rcvbuf_err udp_sndbuf_err srv_calls srv_lost srv_late srv_concealed srv_rxq_max lg_rxq_max"
+printf '%s\n' "calls set_up sent loss% not_echoed% late rtt_p50 rtt_p99 rtt_max late_ticks media_cpu% rest_cpu% server_cpu% loadgen_cpu% core${SERVER_CPU}_busy% core${LOAD_CPU}_busy% udp_rcvbuf_err udp_sndbuf_err srv_calls srv_lost srv_late srv_concealed srv_rxq_max lg_rxq_max rss_start_kb rss_kb"
 
 run=0
+spread=()
 for N in "$@"; do
     run=$((run + 1))
     # Files are named by run and call count: a count may come back.
@@ -108,6 +112,7 @@ for N in "$@"; do
         far=""
         config=()
         target=conf-load
+        [ -n "${ROOMS:-}" ] && spread=(--spread "$ROOMS")
     elif [ "${IVR:-0}" = 1 ]; then
         far=""
         config=(--config benches/ivr.toml)
@@ -132,7 +137,8 @@ for N in "$@"; do
     media=$(grep -l '^media-0$' /proc/"$server"/task/*/comm | cut -d/ -f5)
 
     read -r udp_rcv0 udp_snd0 < <(udp_errors)
-    taskset -c "$LOAD_CPU" "$BIN" loadgen "sip:$target@$SIP" --calls "$N" --rate "$rate" \
+    rss0=$(awk '/^VmRSS/ {print $2}' /proc/"$server"/status)
+    taskset -c "$LOAD_CPU" "$BIN" loadgen "sip:$target@$SIP" "${spread[@]}" --calls "$N" --rate "$rate" \
         --duration-s "$DURATION_S" --json >"$f-loadgen.json" 2>"$f-loadgen.log" &
     loadgen=$!
 
@@ -155,6 +161,7 @@ for N in "$@"; do
     m1=$(thread_ns "$server" "$media"); s1=$(process_ns "$server"); l1=$(process_ns "$loadgen")
     read -r sb1 st1 < <(core_jiffies "$SERVER_CPU"); read -r lb1 lt1 < <(core_jiffies "$LOAD_CPU")
     t1=$(date +%s%N)
+    rss1=$(awk '/^VmRSS/ {print $2}' /proc/"$server"/status)
     curl -s "http://$HTTP/api/v1/calls" >"$f-calls.json" || echo '[]' >"$f-calls.json"
 
     wait "$loadgen" || true
@@ -189,6 +196,6 @@ for N in "$@"; do
         "$(percent $((sb1 - sb0)) $((st1 - st0)))" \
         "$(percent $((lb1 - lb0)) $((lt1 - lt0)))" \
         "$((udp_rcv1 - udp_rcv0)) $((udp_snd1 - udp_snd0))" \
-        "$server_view $qs_max $ql_max"
+        "$server_view $qs_max $ql_max $rss0 $rss1"
     sleep 2
 done

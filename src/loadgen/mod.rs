@@ -91,6 +91,11 @@ pub struct LoadgenArgs {
     /// Send SIP to this address instead of the target URI's host and port.
     #[arg(long)]
     pub server: Option<SocketAddr>,
+    /// Spread the calls over N targets: call i dials the target's user
+    /// with `-(i mod N)` appended (`conf-r` → `conf-r-0` ... `conf-r-9`,
+    /// e.g. N conference rooms).
+    #[arg(long)]
+    pub spread: Option<u32>,
 }
 
 impl LoadgenArgs {
@@ -107,6 +112,7 @@ impl LoadgenArgs {
             late_ms: DEFAULT_LATE_MS,
             grace_s: DEFAULT_GRACE_S,
             server: None,
+            spread: None,
         }
     }
 }
@@ -146,7 +152,10 @@ pub async fn run(args: &LoadgenArgs) -> Result<LoadReport, LoadgenError> {
     for i in 0..args.calls {
         calls.spawn(run_call(CallPlan {
             ua: ua.clone(),
-            target: args.target.clone(),
+            target: match args.spread {
+                Some(n) if n > 0 => spread_target(&args.target, i % n),
+                _ => args.target.clone(),
+            },
             codec: args.codec.kind(),
             start_at: started + Duration::from_secs_f64(f64::from(i) / args.rate),
             duration,
@@ -179,6 +188,15 @@ pub async fn run(args: &LoadgenArgs) -> Result<LoadReport, LoadgenError> {
         late_threshold: Duration::from_millis(args.late_ms),
     };
     Ok(LoadReport::from_outcomes(&run, outcomes, started.elapsed()))
+}
+
+/// `target` with `-index` appended to its user part (or to the whole URI
+/// when it has none).
+pub fn spread_target(target: &str, index: u32) -> String {
+    match target.find('@') {
+        Some(at) => format!("{}-{index}{}", &target[..at], &target[at..]),
+        None => format!("{target}-{index}"),
+    }
 }
 
 fn validate(args: &LoadgenArgs) -> Result<(), LoadgenError> {

@@ -192,3 +192,13 @@ fn command_line_parses() {
     assert_eq!(defaults.late_ms, DEFAULT_LATE_MS);
     assert_eq!(defaults.codec, LoadCodec::Pcmu);
 }
+
+#[test]
+fn spread_targets_number_the_user_part() {
+    use super::spread_target;
+    assert_eq!(
+        spread_target("sip:conf-r@127.0.0.1:5060", 7),
+        "sip:conf-r-7@127.0.0.1:5060"
+    );
+    assert_eq!(spread_target("sip:127.0.0.1", 2), "sip:127.0.0.1-2");
+}
