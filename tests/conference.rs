@@ -523,3 +523,33 @@ async fn a_full_or_locked_room_turns_callers_away() {
     welcome.call.bye(WAIT).await.unwrap();
     server.stop().await;
 }
+
+#[tokio::test]
+async fn key_hash_tells_a_member_how_many_are_in_the_room() {
+    let server = TestServer::start(|_| {}).await;
+    let mut members = [
+        join_with_events(&server, "count", 400.0).await,
+        join(&server, "count", CodecKind::Pcmu, 700.0).await,
+        join(&server, "count", CodecKind::Pcmu, 1100.0).await,
+    ];
+    let before = talk(&members, 40).await;
+    assert!(
+        share(&before[0], CodecKind::Pcmu, 700.0) > 0.25,
+        "the room first"
+    );
+    send_key(&members[0], 11).await;
+    // "Three participants in this conference": speech, not the room.
+    let during = talk(&members, 40).await;
+    let room =
+        share(&during[0], CodecKind::Pcmu, 700.0) + share(&during[0], CodecKind::Pcmu, 1100.0);
+    let energy: f64 =
+        during[0].iter().map(|&x| f64::from(x).powi(2)).sum::<f64>() / during[0].len() as f64;
+    assert!(room < 0.2, "the prompt replaces the room: {room:.3}");
+    assert!(energy > 1e5, "the prompt is heard: mean energy {energy:.0}");
+    // The others heard the room as before.
+    assert!(share(&during[1], CodecKind::Pcmu, 1100.0) > 0.25);
+    for member in members.iter_mut() {
+        member.call.bye(WAIT).await.unwrap();
+    }
+    server.stop().await;
+}

@@ -3,7 +3,8 @@
 //! by `#`, three tries, then goodbye); a full or locked room says so and
 //! hangs up. Keys while in the room: single keys on this single-purpose
 //! line: `0` mutes or unmutes oneself (with a spoken confirmation), `4` and
-//! `6` turn what one hears down and up by 3 dB.
+//! `6` turn what one hears down and up by 3 dB, `#` says how many are in the
+//! room.
 
 use std::time::{Duration, Instant};
 
@@ -199,6 +200,7 @@ impl CallApp for ConferenceApp {
                 actions.extend(self.say(said));
                 actions
             }
+            DtmfDigit::Hash => vec![AppAction::SayRoomCount],
             DtmfDigit::Digit4 | DtmfDigit::Digit6 => {
                 let step = if digit == DtmfDigit::Digit6 {
                     VOLUME_STEP_DB

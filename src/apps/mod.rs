@@ -41,6 +41,9 @@ pub enum AppAction {
     SetMuted(bool),
     /// In a room: the gain, in dB, of what this member hears.
     SetVolume(i8),
+    /// In a room: tell this member how many are in it (a prompt; the
+    /// application hears `PlaybackFinished` when it ends).
+    SayRoomCount,
 }
 
 /// A call application attached to one leg.

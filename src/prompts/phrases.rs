@@ -55,6 +55,10 @@ pub const CONF_UNMUTED: &str = "conf-unmuted";
 pub const CONF_ONLY_PERSON: &str = "conf-only-person";
 pub const CONF_LOCKED: &str = "conf-locked";
 pub const CONF_FULL: &str = "conf-full";
+/// "participant in this conference" (after "one"; joined to a number).
+pub const CONF_PARTICIPANT: &str = "conf-participant";
+/// "participants in this conference" (after a number).
+pub const CONF_PARTICIPANTS: &str = "conf-participants";
 
 /// Every phrase above.
 pub const ALL: &[&str] = &[
@@ -104,4 +108,6 @@ pub const ALL: &[&str] = &[
     CONF_ONLY_PERSON,
     CONF_LOCKED,
     CONF_FULL,
+    CONF_PARTICIPANT,
+    CONF_PARTICIPANTS,
 ];

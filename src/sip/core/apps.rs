@@ -60,6 +60,7 @@ impl SipCore {
                 }
                 AppAction::Dial(user) => self.dial_from(now, id, &user),
                 AppAction::JoinRoom(room) => self.join_room(now, id, worker, room),
+                AppAction::SayRoomCount => self.say_room_count(id),
                 AppAction::SetMuted(muted) => {
                     if let Some(leg) = self.legs.get_mut(&id) {
                         leg.muted = muted;

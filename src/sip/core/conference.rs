@@ -10,6 +10,8 @@ use serde::Serialize;
 use super::{CallInfo, SipCore};
 use crate::apps::conference::RoomAdmission;
 use crate::media::{SessionId, WorkerCommand};
+use crate::prompts::phrases;
+use crate::prompts::say_count;
 
 /// `GET /api/v1/conferences[/ROOM]`.
 #[derive(Debug, Clone, Serialize)]
@@ -103,6 +105,30 @@ impl SipCore {
         MemberChange::Done
     }
 
+    /// Plays to member `id` how many are in its room.
+    pub(super) fn say_room_count(&mut self, id: SessionId) {
+        let Some(leg) = self.legs.get(&id) else {
+            return;
+        };
+        let Some(room) = leg.room.as_deref() else {
+            return;
+        };
+        let members = self.room_workers.get(room).map_or(1, |&(_, n)| n);
+        let rate = leg.params.codec.audio_rate();
+        let mut samples = Vec::new();
+        for name in room_count_prompts(members) {
+            match self.prompts.get(&name, rate) {
+                Some(part) => samples.extend_from_slice(&part),
+                None => tracing::warn!(prompt = %name, "prompt missing; skipped"),
+            }
+        }
+        let source = crate::media::session::Source::Prompt {
+            samples: samples.into(),
+            position: 0,
+        };
+        self.set_source(id, source);
+    }
+
     /// Every room with its members, by room name.
     pub fn conferences(&self, now: Instant) -> Vec<RoomInfo> {
         let mut rooms: BTreeMap<&str, Vec<MemberInfo>> = BTreeMap::new();
@@ -164,5 +190,39 @@ impl SipCore {
         self.end_call(now, id, 480);
         self.drain_layer(now);
         MemberChange::Done
+    }
+}
+
+/// What a member hears for a room of `members`: "you are the only person in
+/// this conference", or "three participants in this conference".
+pub fn room_count_prompts(members: usize) -> Vec<String> {
+    if members <= 1 {
+        return vec![phrases::CONF_ONLY_PERSON.to_string()];
+    }
+    say_count(
+        i64::try_from(members).unwrap_or(i64::MAX),
+        phrases::CONF_PARTICIPANT,
+        phrases::CONF_PARTICIPANTS,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::room_count_prompts;
+
+    #[test]
+    fn the_count_is_said_with_shipped_prompts() {
+        let catalogue = crate::prompts::PromptCatalogue::load(
+            std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/prompts")),
+            "en",
+        )
+        .unwrap();
+        assert_eq!(room_count_prompts(1), ["conf-only-person"]);
+        assert_eq!(room_count_prompts(3).last().unwrap(), "conf-participants");
+        for n in [1, 2, 3, 21, 250, 1000] {
+            for name in room_count_prompts(n) {
+                assert!(catalogue.contains(&name), "{name} for {n}");
+            }
+        }
     }
 }
