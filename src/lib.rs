@@ -4,8 +4,9 @@
 //! Layers, data flowing top to bottom (see README.md):
 //! `sip` (signalling) → `routing` (dial plan) → `apps` (call applications) →
 //! `media` (data plane) → `codec` (sans-IO codecs). `prompts` is the prompt
-//! catalogue, `api` the HTTP admin surface, `config` the typed configuration
-//! and `loadgen` the load generator and test user agent.
+//! catalogue, `store` the voicemail storage, `api` the HTTP admin surface,
+//! `config` the typed configuration and `loadgen` the load generator and test
+//! user agent.
 
 pub mod api;
 pub mod apps;
@@ -17,3 +18,4 @@ pub mod prompts;
 pub mod routing;
 pub mod server;
 pub mod sip;
+pub mod store;
