@@ -64,6 +64,7 @@ impl Server {
         for problem in prompts.problems() {
             tracing::warn!(%problem, "prompt skipped");
         }
+        recover_recordings(&config.storage.data_dir);
         let dialplan = DialPlan::compile(&config.routes)?;
         let udp = bind_udp(config.sip.udp_listen).await?;
         let tcp = TcpListener::bind(config.sip.tcp_listen)
@@ -195,6 +196,22 @@ impl Server {
             task.abort();
         }
         let _ = self.http_task.await;
+    }
+}
+
+/// Makes whole any recording a crash cut off (a `.wav.part` under the data
+/// folder), before calls can add new ones: a message is never lost.
+fn recover_recordings(data_dir: &std::path::Path) {
+    if !data_dir.exists() {
+        return;
+    }
+    match crate::store::recover_partial_recordings(data_dir) {
+        Ok(paths) => {
+            for path in paths {
+                tracing::info!(path = %path.display(), "recording cut off by a restart recovered");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot recover partial recordings"),
     }
 }
 
