@@ -9,96 +9,24 @@ use std::time::{Duration, Instant};
 use rtp::header::Header;
 use webrtc_util::marshal::Marshal;
 
-use crate::codec::{
-    new_decoder_with, new_encoder_with, AudioDecoder, AudioEncoder, CodecError, CodecKind,
-    CodecOptions,
-};
+use crate::codec::{new_decoder_with, new_encoder_with, AudioDecoder, AudioEncoder, CodecError};
 use crate::media::bridge::{BridgeLink, ForwardKind};
 use crate::media::conference::ConferenceLink;
-use crate::media::dtmf::rfc4733::EventPacket;
-use crate::media::dtmf::DtmfDigit;
-use crate::media::jitter::{
-    Adjust, PacketInfo, Playout, PlayoutBuffer, PlayoutConfig, PlayoutConfigError, PushOutcome,
-    MAX_CAPACITY_FRAMES,
-};
+use crate::media::jitter::{PacketInfo, PlayoutBuffer, PlayoutConfigError, PushOutcome};
 use crate::media::rtp_header;
 use crate::media::stats::{add, bump, set, MediaMetrics, SessionStats};
 use digits::SessionDigits;
 pub use digits::{SendDigitError, SENT_KEY_DURATION};
-use render::{quiet, render, FrameOrigin};
+pub use receive::playout_buffer;
+use receive::JitterEstimate;
+use render::FrameOrigin;
+pub use types::{MediaParams, SessionEvent, SessionSetup, Source};
 
 /// Identifies a session across the control and data planes.
 pub type SessionId = u64;
 
 /// Largest datagram we send or accept.
 pub const MAX_DATAGRAM: usize = 1500;
-
-/// What the session sends.
-#[derive(Debug, Clone)]
-pub enum Source {
-    /// Nothing (still receiving, counting and latching).
-    Silence,
-    /// The caller's own audio, after the full receive path.
-    Echo,
-    /// A prompt at the codec's audio rate, from `position`.
-    Prompt {
-        samples: Arc<[i16]>,
-        position: usize,
-    },
-    /// A prompt played over and over (music on hold), from `position`.
-    Loop {
-        samples: Arc<[i16]>,
-        position: usize,
-    },
-    /// The mix of the conference room the leg is in, without its own voice
-    /// (`crate::media::conference`); set by joining a room.
-    Conference,
-    /// What the bridged peer leg receives (`crate::media::bridge`); silence
-    /// while not bridged. Bridging sets it; setting it again after a prompt
-    /// on a bridged leg resumes the bridge.
-    Bridge,
-}
-
-/// Negotiated parameters of a leg; also what a re-INVITE changes.
-#[derive(Debug, Clone)]
-pub struct MediaParams {
-    pub codec: CodecKind,
-    pub payload_type: u8,
-    pub telephone_event_pt: Option<u8>,
-    pub ptime_ms: u32,
-    /// Where the signalling says to send; None while on hold.
-    pub remote_rtp: Option<SocketAddr>,
-    pub send: bool,
-    pub receive: bool,
-    /// The peer's codec parameters from its fmtp (Opus FEC, bandwidth).
-    pub codec_options: CodecOptions,
-}
-
-/// Everything needed to create a session.
-#[derive(Debug, Clone)]
-pub struct SessionSetup {
-    pub id: SessionId,
-    pub params: MediaParams,
-    pub jitter_delay_ms: u32,
-    pub media_timeout: Duration,
-    pub stats: Arc<SessionStats>,
-}
-
-/// Something the control plane must hear about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SessionEvent {
-    PlaybackFinished,
-    MediaTimeout,
-    /// The caller pressed a key (a telephone-event, or an inband tone on a
-    /// leg listening for digits).
-    Digit(DtmfDigit),
-    /// The bridge peer's caller pressed a key, to be sent on this leg by
-    /// signalling (see [`MediaSession::keys_by_signalling`]).
-    PeerDigit(DtmfDigit),
-    /// In a conference room: the member started (true) or stopped being
-    /// mixed as one of the speakers.
-    Speaking(bool),
-}
 
 /// The outgoing RTP stream's continuity state (RFC 3550 §5.1).
 #[derive(Debug)]
@@ -108,26 +36,6 @@ struct OutgoingStream {
     timestamp: u32,
     /// The next packet starts a talkspurt (RFC 3551 §4.1 marker bit).
     marker: bool,
-}
-
-/// RFC 3550 §6.4.1 / A.8 interarrival jitter, in RTP timestamp units.
-#[derive(Debug, Default)]
-struct JitterEstimate {
-    last: Option<(Instant, u32)>,
-    jitter: f64,
-}
-
-impl JitterEstimate {
-    fn update(&mut self, now: Instant, timestamp: u32, clock_rate: u32) -> f64 {
-        if let Some((then, last_ts)) = self.last {
-            let arrival = now.duration_since(then).as_secs_f64() * clock_rate as f64;
-            let sent = timestamp.wrapping_sub(last_ts) as i32 as f64;
-            let d = (arrival - sent).abs();
-            self.jitter += (d - self.jitter) / 16.0;
-        }
-        self.last = Some((now, timestamp));
-        self.jitter
-    }
 }
 
 pub struct MediaSession {
@@ -172,10 +80,6 @@ pub struct MediaSession {
     conference: Option<Box<ConferenceLink>>,
 }
 
-/// Silence given to the tone detector for time the sender skipped: enough
-/// to end a key (more would change nothing).
-const SILENCE_FRAMES_FED: u32 = 5;
-
 /// Events held between two polls by the worker (which polls after every
 /// datagram and tick, so a handful is plenty).
 pub const PENDING_EVENTS: usize = 8;
@@ -187,31 +91,6 @@ pub enum SessionError {
     Codec(#[from] CodecError),
     #[error("playout buffer: {0}")]
     Playout(#[from] PlayoutConfigError),
-}
-
-/// The most playout delay the buffer grows to on a jittery network.
-const MAX_PLAYOUT_DELAY_MS: u32 = 200;
-
-/// The configured jitter delay is where the buffer starts and the least it
-/// holds; it grows with measured jitter up to [`MAX_PLAYOUT_DELAY_MS`].
-pub fn playout_buffer(
-    params: &MediaParams,
-    jitter_delay_ms: u32,
-) -> Result<PlayoutBuffer, PlayoutConfigError> {
-    let ptime_ms = params.ptime_ms.max(1);
-    let min = jitter_delay_ms.div_ceil(ptime_ms).max(1);
-    let max = MAX_PLAYOUT_DELAY_MS.div_ceil(ptime_ms).max(min);
-    let clamp = |frames: u32| frames.min(MAX_CAPACITY_FRAMES as u32) as u16;
-    PlayoutBuffer::new(PlayoutConfig {
-        ptime: Duration::from_millis(params.ptime_ms as u64),
-        clock_rate: params.codec.clock_rate(),
-        min_delay_frames: clamp(min),
-        max_delay_frames: clamp(max),
-        // Room for a burst as long again as the largest delay.
-        capacity_frames: clamp((max * 2).max(16)),
-        max_payload: MAX_DATAGRAM,
-        ..PlayoutConfig::default()
-    })
 }
 
 /// Ticks later than this are skipped rather than sent in a burst: at most
@@ -537,88 +416,6 @@ impl MediaSession {
         self.out.timestamp = self.out.timestamp.wrapping_add(self.ts_per_frame);
     }
 
-    /// Pulls one frame through the playout buffer and the decoder into `pcm`;
-    /// false when nothing is playing out. A quiet frame is where the buffer's
-    /// offer to shrink or grow its delay is taken.
-    fn receive_frame(&mut self, now: Instant) -> bool {
-        let decoder = &mut *self.decoder;
-        let mut rendered = render(decoder, &mut self.pcm, &self.stats, self.playout.pop(now));
-        match rendered.adjust {
-            Adjust::MayDrop if quiet(&self.pcm) => {
-                bump(&self.stats.delay_dropped);
-                let next = self.playout.drop_and_pop(now);
-                rendered = render(decoder, &mut self.pcm, &self.stats, next);
-            }
-            Adjust::MayStretch if quiet(&self.pcm) && self.playout.stretch() => {
-                bump(&self.stats.delay_stretched);
-            }
-            _ => {}
-        }
-        self.publish_delay();
-        self.origin = rendered.origin;
-        rendered.heard
-    }
-
-    /// Gives the tone detector the sender's timeline: each received frame
-    /// at its RTP time, with silence for time the sender skipped (DTX, a
-    /// pause between keys); a lost frame's concealment in its place; but
-    /// nothing for a stall the playout buffer waited out, so a key the
-    /// sender was in the middle of stays one key.
-    fn feed_detector(&mut self) {
-        let step = self.ts_per_frame;
-        match self.origin {
-            FrameOrigin::Received { timestamp } => {
-                if let Some(expected) = self.detector_next {
-                    let skipped = timestamp.wrapping_sub(expected);
-                    if skipped < 0x8000_0000 {
-                        for _ in 0..(skipped / step.max(1)).min(SILENCE_FRAMES_FED) {
-                            self.digits.heard_silence(self.frame_samples);
-                        }
-                    }
-                }
-                self.digits.heard_audio(&self.pcm);
-                self.detector_next = Some(timestamp.wrapping_add(step));
-            }
-            FrameOrigin::Lost if !self.playout.is_rebuffering() => {
-                self.digits.heard_audio(&self.pcm);
-                if let Some(next) = self.detector_next.as_mut() {
-                    *next = next.wrapping_add(step);
-                }
-            }
-            FrameOrigin::Lost | FrameOrigin::Inserted | FrameOrigin::Nothing => {}
-        }
-    }
-
-    /// Advances the playout buffer by one frame without decoding it. No one
-    /// hears this audio, so every offer to adapt the delay is taken.
-    fn skip_frame(&mut self, now: Instant) -> bool {
-        let (heard, adjust) = match self.playout.pop(now) {
-            Playout::Frame { adjust, .. } => (true, adjust),
-            Playout::Missing { .. } => {
-                bump(&self.stats.lost);
-                (true, Adjust::Keep)
-            }
-            Playout::Stretch => (true, Adjust::Keep),
-            Playout::Idle => (false, Adjust::Keep),
-        };
-        match adjust {
-            Adjust::MayDrop => {
-                bump(&self.stats.delay_dropped);
-                if let Playout::Missing { .. } = self.playout.drop_and_pop(now) {
-                    bump(&self.stats.lost);
-                }
-            }
-            Adjust::MayStretch => {
-                if self.playout.stretch() {
-                    bump(&self.stats.delay_stretched);
-                }
-            }
-            Adjust::Keep => {}
-        }
-        self.publish_delay();
-        heard
-    }
-
     fn send_frame(&mut self) {
         if self.destination().is_none() || !self.params.send {
             return;
@@ -645,74 +442,6 @@ impl MediaSession {
         self.out.sequence = self.out.sequence.wrapping_add(1);
         self.out.marker = false;
     }
-
-    /// Writes one telephone-event packet of our own key press.
-    fn send_event_packet(&mut self, event: EventPacket) {
-        let Some(payload_type) = self.params.telephone_event_pt else {
-            return;
-        };
-        if self.destination().is_none() || !self.params.send {
-            return;
-        }
-        let header = Header {
-            version: 2,
-            marker: event.marker,
-            payload_type,
-            sequence_number: self.out.sequence,
-            timestamp: event.timestamp,
-            ssrc: self.out.ssrc,
-            ..Default::default()
-        };
-        let Ok(header_len) = header.marshal_to(&mut self.packet) else {
-            return;
-        };
-        let end = header_len + event.payload.len();
-        self.packet[header_len..end].copy_from_slice(&event.payload);
-        self.packet_len = end;
-        self.out.sequence = self.out.sequence.wrapping_add(1);
-        // The audio after the key press starts a new talkspurt.
-        self.out.marker = true;
-    }
-
-    /// The bridge peer's key presses are reported as
-    /// [`SessionEvent::PeerDigit`] (to go out as SIP INFO) instead of being
-    /// played as tones on this leg, which has no telephone-event.
-    pub fn keys_by_signalling(&mut self) {
-        self.keys_by_signalling = true;
-    }
-
-    /// Start listening for key presses (inband tones too, on a leg without
-    /// telephone-event), or stop.
-    pub fn listen_for_digits(&mut self, on: bool) {
-        if on != self.digits.listening() {
-            self.digits = SessionDigits::new(&self.params, self.ptime, on);
-        }
-    }
-
-    /// Queues key presses to send to the caller; characters that are not
-    /// keys are skipped. Returns how many were queued.
-    pub fn send_digits(&mut self, keys: &str) -> Result<usize, SendDigitError> {
-        let mut queued = 0;
-        for digit in keys.chars().filter_map(DtmfDigit::from_char) {
-            self.digits.send(digit)?;
-            bump(&self.stats.digits_sent);
-            queued += 1;
-        }
-        Ok(queued)
-    }
-
-    /// Moves key presses heard into the event queue.
-    fn collect_digits(&mut self) {
-        while let Some((digit, as_event)) = self.digits.poll_digit() {
-            if as_event {
-                bump(&self.stats.digits_rfc4733);
-            } else {
-                bump(&self.stats.digits_inband);
-            }
-            self.push_event(SessionEvent::Digit(digit));
-        }
-    }
-
     fn destination(&self) -> Option<SocketAddr> {
         self.latched.or(self.params.remote_rtp)
     }
@@ -753,7 +482,9 @@ impl MediaSession {
 mod bridged;
 mod conferenced;
 mod digits;
+mod receive;
 pub mod render;
+mod types;
 
 #[cfg(test)]
 mod tests;

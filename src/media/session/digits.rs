@@ -5,15 +5,24 @@
 
 use std::time::{Duration, Instant};
 
-use super::MediaParams;
+use rtp::header::Header;
+use webrtc_util::marshal::Marshal;
+
+use super::render::FrameOrigin;
+use super::{MediaParams, MediaSession, SessionEvent};
 use crate::media::dtmf::rfc4733::{
     DigitEvent, EventPacket, ReceiverConfig, SenderConfig, TelephoneEventReceiver,
     TelephoneEventSender,
 };
 use crate::media::dtmf::{DtmfDetector, DtmfDigit, DtmfEventKind, DtmfGenerator, DtmfToneConfig};
+use crate::media::stats::bump;
 
 /// A block of silence for the detector (no allocation per tick).
 static SILENCE: [i16; 480] = [0; 480];
+
+/// Silence given to the tone detector for time the sender skipped: enough
+/// to end a key (more would change nothing).
+const SILENCE_FRAMES_FED: u32 = 5;
 
 /// Digits that can wait to be played as tones.
 const TONE_QUEUE: usize = 32;
@@ -234,5 +243,106 @@ impl SessionDigits {
         }
         generator.fill(pcm);
         true
+    }
+}
+
+/// The session's side of key presses: feeding the detector, collecting
+/// what was heard, and sending keys.
+impl MediaSession {
+    /// Gives the tone detector the sender's timeline: each received frame
+    /// at its RTP time, with silence for time the sender skipped (DTX, a
+    /// pause between keys); a lost frame's concealment in its place; but
+    /// nothing for a stall the playout buffer waited out, so a key the
+    /// sender was in the middle of stays one key.
+    pub(super) fn feed_detector(&mut self) {
+        let step = self.ts_per_frame;
+        match self.origin {
+            FrameOrigin::Received { timestamp } => {
+                if let Some(expected) = self.detector_next {
+                    let skipped = timestamp.wrapping_sub(expected);
+                    if skipped < 0x8000_0000 {
+                        for _ in 0..(skipped / step.max(1)).min(SILENCE_FRAMES_FED) {
+                            self.digits.heard_silence(self.frame_samples);
+                        }
+                    }
+                }
+                self.digits.heard_audio(&self.pcm);
+                self.detector_next = Some(timestamp.wrapping_add(step));
+            }
+            FrameOrigin::Lost if !self.playout.is_rebuffering() => {
+                self.digits.heard_audio(&self.pcm);
+                if let Some(next) = self.detector_next.as_mut() {
+                    *next = next.wrapping_add(step);
+                }
+            }
+            FrameOrigin::Lost | FrameOrigin::Inserted | FrameOrigin::Nothing => {}
+        }
+    }
+
+    /// Writes one telephone-event packet of our own key press.
+    pub(super) fn send_event_packet(&mut self, event: EventPacket) {
+        let Some(payload_type) = self.params.telephone_event_pt else {
+            return;
+        };
+        if self.destination().is_none() || !self.params.send {
+            return;
+        }
+        let header = Header {
+            version: 2,
+            marker: event.marker,
+            payload_type,
+            sequence_number: self.out.sequence,
+            timestamp: event.timestamp,
+            ssrc: self.out.ssrc,
+            ..Default::default()
+        };
+        let Ok(header_len) = header.marshal_to(&mut self.packet) else {
+            return;
+        };
+        let end = header_len + event.payload.len();
+        self.packet[header_len..end].copy_from_slice(&event.payload);
+        self.packet_len = end;
+        self.out.sequence = self.out.sequence.wrapping_add(1);
+        // The audio after the key press starts a new talkspurt.
+        self.out.marker = true;
+    }
+
+    /// The bridge peer's key presses are reported as
+    /// [`SessionEvent::PeerDigit`] (to go out as SIP INFO) instead of being
+    /// played as tones on this leg, which has no telephone-event.
+    pub fn keys_by_signalling(&mut self) {
+        self.keys_by_signalling = true;
+    }
+
+    /// Start listening for key presses (inband tones too, on a leg without
+    /// telephone-event), or stop.
+    pub fn listen_for_digits(&mut self, on: bool) {
+        if on != self.digits.listening() {
+            self.digits = SessionDigits::new(&self.params, self.ptime, on);
+        }
+    }
+
+    /// Queues key presses to send to the caller; characters that are not
+    /// keys are skipped. Returns how many were queued.
+    pub fn send_digits(&mut self, keys: &str) -> Result<usize, SendDigitError> {
+        let mut queued = 0;
+        for digit in keys.chars().filter_map(DtmfDigit::from_char) {
+            self.digits.send(digit)?;
+            bump(&self.stats.digits_sent);
+            queued += 1;
+        }
+        Ok(queued)
+    }
+
+    /// Moves key presses heard into the event queue.
+    pub(super) fn collect_digits(&mut self) {
+        while let Some((digit, as_event)) = self.digits.poll_digit() {
+            if as_event {
+                bump(&self.stats.digits_rfc4733);
+            } else {
+                bump(&self.stats.digits_inband);
+            }
+            self.push_event(SessionEvent::Digit(digit));
+        }
     }
 }

@@ -1,5 +1,7 @@
 use super::*;
 use crate::codec::g711::{ulaw_decode, ulaw_encode};
+use crate::codec::CodecKind;
+use crate::media::dtmf::DtmfDigit;
 
 mod digits;
 mod looping;

@@ -1,0 +1,78 @@
+//! What a session is made from and tells: its source of audio, its
+//! negotiated parameters, its setup and its events.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::SessionId;
+use crate::codec::{CodecKind, CodecOptions};
+use crate::media::dtmf::DtmfDigit;
+use crate::media::stats::SessionStats;
+
+/// What the session sends.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// Nothing (still receiving, counting and latching).
+    Silence,
+    /// The caller's own audio, after the full receive path.
+    Echo,
+    /// A prompt at the codec's audio rate, from `position`.
+    Prompt {
+        samples: Arc<[i16]>,
+        position: usize,
+    },
+    /// A prompt played over and over (music on hold), from `position`.
+    Loop {
+        samples: Arc<[i16]>,
+        position: usize,
+    },
+    /// The mix of the conference room the leg is in, without its own voice
+    /// (`crate::media::conference`); set by joining a room.
+    Conference,
+    /// What the bridged peer leg receives (`crate::media::bridge`); silence
+    /// while not bridged. Bridging sets it; setting it again after a prompt
+    /// on a bridged leg resumes the bridge.
+    Bridge,
+}
+
+/// Negotiated parameters of a leg; also what a re-INVITE changes.
+#[derive(Debug, Clone)]
+pub struct MediaParams {
+    pub codec: CodecKind,
+    pub payload_type: u8,
+    pub telephone_event_pt: Option<u8>,
+    pub ptime_ms: u32,
+    /// Where the signalling says to send; None while on hold.
+    pub remote_rtp: Option<SocketAddr>,
+    pub send: bool,
+    pub receive: bool,
+    /// The peer's codec parameters from its fmtp (Opus FEC, bandwidth).
+    pub codec_options: CodecOptions,
+}
+
+/// Everything needed to create a session.
+#[derive(Debug, Clone)]
+pub struct SessionSetup {
+    pub id: SessionId,
+    pub params: MediaParams,
+    pub jitter_delay_ms: u32,
+    pub media_timeout: Duration,
+    pub stats: Arc<SessionStats>,
+}
+
+/// Something the control plane must hear about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionEvent {
+    PlaybackFinished,
+    MediaTimeout,
+    /// The caller pressed a key (a telephone-event, or an inband tone on a
+    /// leg listening for digits).
+    Digit(DtmfDigit),
+    /// The bridge peer's caller pressed a key, to be sent on this leg by
+    /// signalling (see [`MediaSession::keys_by_signalling`]).
+    PeerDigit(DtmfDigit),
+    /// In a conference room: the member started (true) or stopped being
+    /// mixed as one of the speakers.
+    Speaking(bool),
+}
