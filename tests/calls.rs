@@ -25,13 +25,6 @@ fn ulaw_exact_signal(frames: usize) -> Vec<i16> {
         .collect()
 }
 
-async fn ports_released(server: &TestServer) -> bool {
-    wait_for(Duration::from_secs(3), || async {
-        server.ports_in_use() == 0
-    })
-    .await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn echo_returns_the_callers_audio_sample_for_sample() {
     let server = TestServer::start(|_| {}).await;
@@ -84,7 +77,7 @@ async fn echo_returns_the_callers_audio_sample_for_sample() {
     assert_eq!(&echoed[..sent.len()], &sent[..], "echo is sample-exact");
     active.hang_up().await;
     assert!(
-        ports_released(&server).await,
+        server.ports_released().await,
         "ports returned after our BYE"
     );
     server.stop().await;
@@ -124,7 +117,7 @@ async fn play_welcome_returns_the_prompt_then_hangs_up() {
         "prompt audio exact"
     );
     assert!(
-        ports_released(&server).await,
+        server.ports_released().await,
         "ports returned after the server's BYE"
     );
     server.stop().await;
@@ -188,7 +181,7 @@ async fn cancel_before_answer_gives_487() {
     let outcome = call.cancel(Duration::from_secs(3)).await.unwrap();
     assert_eq!(outcome.cancel_response.status_code(), Some(200));
     assert_eq!(outcome.invite_response.status_code(), Some(487));
-    assert!(ports_released(&server).await, "ports returned after CANCEL");
+    assert!(server.ports_released().await, "ports returned after CANCEL");
     server.stop().await;
 }
 
@@ -214,7 +207,7 @@ async fn lost_ack_retransmits_the_200_then_timer_h_ends_the_call() {
         .await
         .expect("BYE after Timer H");
     assert_eq!(bye.method(), Some("BYE"));
-    assert!(ports_released(&server).await, "ports returned");
+    assert!(server.ports_released().await, "ports returned");
     server.stop().await;
 }
 
@@ -245,7 +238,7 @@ async fn capacity_and_port_exhaustion_get_503_with_retry_after() {
         other => panic!("expected 503, got {:?}", other.map(|c| c.state())),
     }
     first.hang_up().await;
-    assert!(ports_released(&server).await);
+    assert!(server.ports_released().await);
     server.stop().await;
 }
 
@@ -259,7 +252,7 @@ async fn silent_caller_is_hung_up_after_the_media_timeout() {
         .await
         .expect("BYE after media timeout");
     assert_eq!(bye.method(), Some("BYE"));
-    assert!(ports_released(&server).await);
+    assert!(server.ports_released().await);
     let metrics = server.metrics_text().await;
     assert_eq!(
         common::metric(&metrics, "mediaplane_media_timeouts_total"),
@@ -298,7 +291,7 @@ async fn pcma_over_tcp_echoes() {
         .unwrap();
     assert!(rtp.counters().echoes_matched >= 25);
     call.bye(Duration::from_secs(3)).await.unwrap();
-    assert!(ports_released(&server).await);
+    assert!(server.ports_released().await);
     server.stop().await;
 }
 
@@ -454,7 +447,7 @@ async fn bye_in_an_early_dialog_ends_the_invite_with_487_and_record_route_is_kep
     ua.send_raw(bye.as_bytes()).await.unwrap();
     let last = call.wait_final(Duration::from_secs(2)).await.unwrap();
     assert_eq!(last.status_code(), Some(487));
-    assert!(ports_released(&server).await);
+    assert!(server.ports_released().await);
     server.stop().await;
 }
 

@@ -6,6 +6,17 @@ fn mediaplane() -> Command {
     Command::new(env!("CARGO_BIN_EXE_mediaplane"))
 }
 
+/// What check-config says of `path`, which it must refuse (exit 2).
+fn refused(path: &std::path::Path) -> String {
+    let out = mediaplane()
+        .args(["check-config"])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 #[test]
 fn check_config_accepts_the_shipped_examples() {
     for file in [
@@ -38,13 +49,7 @@ fn check_config_names_each_bad_key() {
         "[sip]\nudp_listen = \"nowhere\"\n\n[media]\nrtp_port_min = 30000\nrtp_port_max = 20000\ncolour = \"blue\"\n\n[prompts]\ndir = \"/no/such/folder\"\n",
     )
     .unwrap();
-    let out = mediaplane()
-        .args(["check-config"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = refused(&path);
     for key in [
         "sip.udp_listen",
         "media.rtp_port_max",
@@ -102,13 +107,7 @@ prompts = ["welcome"]
         prompts = concat!(env!("CARGO_MANIFEST_DIR"), "/prompts")
     );
     std::fs::write(&path, text).unwrap();
-    let out = mediaplane()
-        .args(["check-config"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = refused(&path);
     let problems = [
         "menus[0].prompts[1]: unknown prompt `no-such-prompt`",
         "no menu `nowhere`",

@@ -168,10 +168,7 @@ async fn three_callers_with_different_codecs_hear_each_other_and_not_themselves(
     for mut member in members {
         member.call.bye(WAIT).await.unwrap();
     }
-    let released = common::wait_for(Duration::from_secs(3), || async {
-        server.ports_in_use() == 0
-    })
-    .await;
+    let released = server.ports_released().await;
     assert!(released, "ports returned after the members left");
     server.stop().await;
 }

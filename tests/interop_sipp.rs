@@ -84,10 +84,7 @@ async fn sipp_calls_echo_with_rtp() {
         metric(&metrics, "mediaplane_rtp_garbage_dropped_total"),
         0.0
     );
-    let released = common::wait_for(Duration::from_secs(3), || async {
-        server.ports_in_use() == 0
-    })
-    .await;
+    let released = server.ports_released().await;
     assert!(released, "ports returned after sipp's BYE");
     server.stop().await;
 }
@@ -149,10 +146,7 @@ async fn two_sipp_members_talk_in_a_conference_room() {
         metric(&metrics, "mediaplane_rtp_garbage_dropped_total"),
         0.0
     );
-    let released = common::wait_for(Duration::from_secs(3), || async {
-        server.ports_in_use() == 0
-    })
-    .await;
+    let released = server.ports_released().await;
     assert!(released, "ports returned after the members left");
     server.stop().await;
 }

@@ -95,6 +95,15 @@ impl TestServer {
         self.server.http_addr()
     }
 
+    /// Whether every RTP port is back within 3 s (the calls ended and
+    /// their sessions closed).
+    pub async fn ports_released(&self) -> bool {
+        wait_for(Duration::from_secs(3), || async {
+            self.ports_in_use() == 0
+        })
+        .await
+    }
+
     pub fn ports_in_use(&self) -> usize {
         self.server.ports().in_use()
     }
