@@ -7,6 +7,7 @@
 //! its key path, line and what is wrong.
 
 mod error;
+mod mailboxes;
 mod menus;
 mod menus_check;
 mod overrides;
@@ -25,6 +26,7 @@ use std::path::Path;
 use toml::de::DeTable;
 
 pub use error::{ConfigError, ConfigErrorKind, ConfigErrors};
+pub use mailboxes::{is_safe_name, MailboxConfig, VoicemailConfig, MAX_MAILBOX_CHARS};
 pub use menus::{expand, MenuAction, MenuConfig, MenuKey, ACTION_FORMS};
 pub use overrides::{ConfigOverrides, PortRange, PortRangeError};
 pub use registrar::RegistrarConfig;
@@ -61,6 +63,10 @@ pub struct Config {
     pub menus: Vec<MenuConfig>,
     /// `[[rooms]]`: options of named conference rooms; none by default.
     pub rooms: Vec<RoomConfig>,
+    /// `[voicemail]`: deposit and login behaviour of every mailbox.
+    pub voicemail: VoicemailConfig,
+    /// `[[mailboxes]]`: voicemail boxes; none by default.
+    pub mailboxes: Vec<MailboxConfig>,
     sources: SourceMap,
 }
 
@@ -110,6 +116,12 @@ impl Config {
         );
         errors.extend(rooms::check_rooms(
             self.rooms.iter().enumerate(),
+            &HashSet::new(),
+        ));
+        errors.extend(mailboxes::check_mailboxes(
+            self.mailboxes.iter().enumerate(),
+            &self.voicemail,
+            &self.users,
             &HashSet::new(),
         ));
         for error in &mut errors {
@@ -191,6 +203,8 @@ fn build(
     let user_slots = users::read_users(&mut reader, &mut root).unwrap_or_default();
     let menu_slots = menus::read_menus(&mut reader, &mut root).unwrap_or_default();
     let room_slots = rooms::read_rooms(&mut reader, &mut root).unwrap_or_default();
+    let voicemail = read_section(&mut reader, &mut root, "voicemail", VoicemailConfig::read);
+    let mailbox_slots = mailboxes::read_mailboxes(&mut reader, &mut root).unwrap_or_default();
     reader.finish(root);
 
     let routes = match &route_slots {
@@ -210,6 +224,8 @@ fn build(
         users: user_slots.iter().flatten().cloned().collect(),
         menus: menu_slots.iter().flatten().cloned().collect(),
         rooms: room_slots.iter().flatten().cloned().collect(),
+        voicemail,
+        mailboxes: mailbox_slots.iter().flatten().cloned().collect(),
         sources: SourceMap::new(origin),
     };
     config.sources.key_lines = std::mem::take(&mut reader.key_lines);
@@ -251,6 +267,16 @@ fn build(
         .enumerate()
         .filter_map(|(index, room)| room.as_ref().map(|room| (index, room)));
     errors.extend(rooms::check_rooms(file_rooms, &reader.failed));
+    let file_mailboxes = mailbox_slots
+        .iter()
+        .enumerate()
+        .filter_map(|(index, mailbox)| mailbox.as_ref().map(|mailbox| (index, mailbox)));
+    errors.extend(mailboxes::check_mailboxes(
+        file_mailboxes,
+        &config.voicemail,
+        &config.users,
+        &reader.failed,
+    ));
     for error in &mut errors {
         config.sources.locate(error);
     }
