@@ -1,0 +1,60 @@
+//! UTC timestamps for message metadata and IDs, without a date library.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::prompts::CalendarDate;
+
+/// Seconds since the Unix epoch (negative before it).
+pub(super) fn unix_seconds(t: SystemTime) -> i64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(e) => i64::try_from(e.duration().as_secs()).map_or(i64::MIN, |s| -s),
+    }
+}
+
+struct Utc {
+    date: CalendarDate,
+    hour: i64,
+    minute: i64,
+    second: i64,
+}
+
+fn utc(unix_s: i64) -> Utc {
+    let secs = unix_s.rem_euclid(86_400);
+    Utc {
+        date: CalendarDate::from_days_since_epoch(unix_s.div_euclid(86_400)),
+        hour: secs / 3600,
+        minute: secs % 3600 / 60,
+        second: secs % 60,
+    }
+}
+
+/// RFC 3339 in UTC, e.g. `2026-11-21T21:45:00Z`.
+pub(super) fn rfc3339(unix_s: i64) -> String {
+    let t = utc(unix_s);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.date.year(),
+        t.date.month(),
+        t.date.day(),
+        t.hour,
+        t.minute,
+        t.second
+    )
+}
+
+/// A message ID: UTC time then a counter, so names sort by deposit time,
+/// e.g. `20261121-214500-0001`.
+pub(super) fn message_id(unix_s: i64, counter: u32) -> String {
+    let t = utc(unix_s);
+    format!(
+        "{:04}{:02}{:02}-{:02}{:02}{:02}-{:04}",
+        t.date.year(),
+        t.date.month(),
+        t.date.day(),
+        t.hour,
+        t.minute,
+        t.second,
+        counter % 10_000
+    )
+}
