@@ -8,7 +8,7 @@ use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::api::{self, ApiState};
+use crate::api::{self, ApiState, MailboxApi};
 use crate::apps::IvrMenus;
 use crate::config::{Config, ConfigErrors};
 use crate::media::pool::PoolError;
@@ -19,6 +19,7 @@ use crate::sip::core::{CoreSettings, SipCore};
 use crate::sip::registrar::Registrar;
 use crate::sip::transaction::TimerConfig;
 use crate::sip::transport::{SipDriver, SipHandle};
+use crate::store::{FsMessageStore, MessageStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -65,6 +66,10 @@ impl Server {
             tracing::warn!(%problem, "prompt skipped");
         }
         recover_recordings(&config.storage.data_dir);
+        let messages: Arc<dyn MessageStore> = Arc::new(FsMessageStore::new(
+            config.storage.data_dir.join("voicemail"),
+        ));
+        recover_messages(messages.as_ref());
         let dialplan = DialPlan::compile(&config.routes)?;
         let udp = bind_udp(config.sip.udp_listen).await?;
         let tcp = TcpListener::bind(config.sip.tcp_listen)
@@ -147,6 +152,11 @@ impl Server {
             media_metrics,
             registrar_metrics,
             ports: ports.clone(),
+            voicemail: Some(MailboxApi::new(
+                messages,
+                config.mailboxes.iter().map(|m| m.number.clone()),
+                Arc::new(|_| {}),
+            )),
         };
         let mut http_shutdown = shutdown_rx;
         let http_task = tokio::spawn(async move {
@@ -212,6 +222,21 @@ fn recover_recordings(data_dir: &std::path::Path) {
             }
         }
         Err(e) => tracing::warn!(error = %e, "cannot recover partial recordings"),
+    }
+}
+
+/// Makes the mailbox folders consistent after a crash (runs after
+/// [`recover_recordings`], which gives cut-off audio its final name).
+fn recover_messages(store: &dyn MessageStore) {
+    let report = store.recover();
+    for path in &report.completed {
+        tracing::info!(path = %path.display(), "voicemail message recovered");
+    }
+    for path in &report.removed {
+        tracing::info!(path = %path.display(), "voicemail deposit without audio removed");
+    }
+    for problem in &report.problems {
+        tracing::warn!(%problem, "voicemail file left in place");
     }
 }
 

@@ -1,5 +1,9 @@
 //! HTTP admin API and Prometheus metrics (DESIGN.md "HTTP admin API").
 
+mod mailboxes;
+
+pub use mailboxes::{MailboxApi, OnMailboxChange};
+
 use std::fmt::Write;
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,6 +30,8 @@ pub struct ApiState {
     pub media_metrics: Arc<MediaMetrics>,
     pub registrar_metrics: Arc<crate::sip::registrar::RegistrarMetrics>,
     pub ports: Arc<PortAllocator>,
+    /// The voicemail message routes; `None` answers them 404.
+    pub voicemail: Option<MailboxApi>,
 }
 
 pub fn router(state: ApiState) -> Router {
@@ -44,6 +50,7 @@ pub fn router(state: ApiState) -> Router {
             "/api/v1/conferences/{room}/participants/{member}",
             delete(kick_member),
         )
+        .merge(mailboxes::routes())
         .with_state(state)
 }
 
