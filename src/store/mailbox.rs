@@ -44,7 +44,8 @@ pub trait MessageStore: Send + Sync + std::fmt::Debug {
     fn delete(&self, mailbox: &str, id: &str) -> Result<(), StoreError>;
     /// Where the owner's recorded greeting is kept; the file may not exist.
     fn greeting_path(&self, mailbox: &str) -> Result<PathBuf, StoreError>;
-    /// At start, after `recover_partial_recordings`: finishes deposits a
+    /// At start, after `recover_partial_recordings` and before any deposit
+    /// (it removes metadata that has no audio yet): finishes deposits a
     /// crash cut off and reports what it could not understand.
     fn recover(&self) -> RecoveryReport;
 }
