@@ -9,7 +9,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::api::{self, ApiState, MailboxApi};
-use crate::apps::IvrMenus;
+use crate::apps::{IvrMenus, Voicemail};
 use crate::config::{Config, ConfigErrors};
 use crate::media::pool::PoolError;
 use crate::media::{MediaPool, PortAllocator};
@@ -18,7 +18,7 @@ use crate::routing::DialPlan;
 use crate::sip::core::{CoreSettings, SipCore};
 use crate::sip::registrar::Registrar;
 use crate::sip::transaction::TimerConfig;
-use crate::sip::transport::{SipDriver, SipHandle};
+use crate::sip::transport::{CoreQuery, SipDriver, SipHandle};
 use crate::store::{FsMessageStore, MessageStore};
 
 #[derive(Debug, thiserror::Error)]
@@ -124,6 +124,13 @@ impl Server {
         let mut core = SipCore::new(settings, dialplan, prompts, pool);
         core.set_menus(IvrMenus::new(&config.menus));
         core.set_rooms(&config.rooms);
+        let voicemail = Arc::new(Voicemail::new(
+            messages.clone(),
+            &config.mailboxes,
+            &config.voicemail,
+        ));
+        let voicemail_metrics = voicemail.metrics();
+        core.set_voicemail(voicemail);
         core.set_registrar(Registrar::new(
             &config.registrar,
             &config.users,
@@ -155,8 +162,9 @@ impl Server {
             voicemail: Some(MailboxApi::new(
                 messages,
                 config.mailboxes.iter().map(|m| m.number.clone()),
-                Arc::new(|_| {}),
+                mailbox_change_notifier(&sip),
             )),
+            voicemail_metrics,
         };
         let mut http_shutdown = shutdown_rx;
         let http_task = tokio::spawn(async move {
@@ -207,6 +215,17 @@ impl Server {
         }
         let _ = self.http_task.await;
     }
+}
+
+/// What the API calls after changing a mailbox: the core re-counts it and
+/// tells its message-waiting subscribers.
+fn mailbox_change_notifier(sip: &SipHandle) -> crate::api::OnMailboxChange {
+    let queries = sip.queries.clone();
+    Arc::new(move |mailbox| {
+        if let Err(e) = queries.try_send(CoreQuery::MailboxChanged { mailbox }) {
+            tracing::warn!(error = %e, "message-waiting update not queued");
+        }
+    })
 }
 
 /// Makes whole any recording a crash cut off (a `.wav.part` under the data

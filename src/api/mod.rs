@@ -32,6 +32,7 @@ pub struct ApiState {
     pub ports: Arc<PortAllocator>,
     /// The voicemail message routes; `None` answers them 404.
     pub voicemail: Option<MailboxApi>,
+    pub voicemail_metrics: Arc<crate::apps::voicemail::VoicemailMetrics>,
 }
 
 pub fn router(state: ApiState) -> Router {
@@ -281,6 +282,57 @@ async fn metrics(State(state): State<ApiState>) -> Response {
         "Worker ticks skipped because the worker fell behind",
         media.worker_late_ticks,
     );
+    let recorder = [
+        (
+            "recordings_started_total",
+            "Recordings opened",
+            media.recordings_started,
+        ),
+        (
+            "recordings_finished_total",
+            "Recordings closed",
+            media.recordings_finished,
+        ),
+        (
+            "recording_chunks_dropped_total",
+            "Recorded audio chunks dropped because the recorder fell behind",
+            media.recording_chunks_dropped,
+        ),
+        (
+            "recording_write_errors_total",
+            "Recording files that could not be written",
+            media.recording_write_errors,
+        ),
+    ];
+    let vm = &state.voicemail_metrics;
+    let voicemail = [
+        (
+            "voicemail_messages_deposited_total",
+            "Messages kept",
+            &vm.messages_deposited,
+        ),
+        (
+            "voicemail_messages_discarded_total",
+            "Recordings discarded as too short",
+            &vm.messages_discarded,
+        ),
+        (
+            "voicemail_pin_failures_total",
+            "Wrong mailbox PINs",
+            &vm.pin_failures,
+        ),
+        (
+            "voicemail_pin_lockouts_total",
+            "Mailboxes locked after wrong PINs",
+            &vm.pin_lockouts,
+        ),
+    ];
+    for (name, help, value) in recorder {
+        counter(name, help, value);
+    }
+    for (name, help, value) in voicemail {
+        counter(name, help, value.load(std::sync::atomic::Ordering::Relaxed));
+    }
     counter(
         "registrar_registers_accepted_total",
         "REGISTER requests answered 200",

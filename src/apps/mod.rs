@@ -7,17 +7,21 @@ pub mod conference;
 pub mod echo;
 pub mod ivr;
 pub mod playback;
+pub mod voicemail;
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::media::dtmf::DtmfDigit;
 use crate::media::session::{SessionEvent, Source};
+use crate::media::{RecordingOutcome, RecordingSpec};
 
 pub use bridge::BridgeApp;
 pub use conference::ConferenceApp;
 pub use echo::EchoApp;
 pub use ivr::{IvrApp, IvrError, IvrMenus, PromptFetch};
 pub use playback::PlaybackApp;
+pub use voicemail::{DepositApp, RetrievalApp, Voicemail};
 
 /// What an application asks of its leg.
 #[derive(Debug, Clone)]
@@ -44,6 +48,18 @@ pub enum AppAction {
     /// In a room: tell this member how many are in it (a prompt; the
     /// application hears `PlaybackFinished` when it ends).
     SayRoomCount,
+    /// Record what the caller says; the application hears
+    /// [`CallApp::on_recorded`] when the file is written, and the core
+    /// settles it for `purpose` even if the call has ended by then.
+    Record {
+        spec: RecordingSpec,
+        purpose: voicemail::RecordingPurpose,
+    },
+    /// End the recording (a key press).
+    StopRecording,
+    /// A mailbox's messages changed (listened, deleted): message-waiting
+    /// subscribers are told.
+    MailboxChanged(String),
 }
 
 /// A call application attached to one leg.
@@ -77,4 +93,42 @@ pub trait CallApp: Send {
     fn wants_digits(&self) -> bool {
         false
     }
+    /// A recording this application asked for is written; `kept` is false
+    /// when it was discarded (too short, or failed).
+    fn on_recorded(
+        &mut self,
+        _now: Instant,
+        _outcome: &RecordingOutcome,
+        _kept: bool,
+    ) -> Vec<AppAction> {
+        Vec::new()
+    }
+}
+
+/// Prompts fetched and joined into one buffer for gapless playback;
+/// missing ones are skipped (and logged).
+pub fn join_prompts<'n>(
+    fetch: &ivr::PromptFetch,
+    names: impl Iterator<Item = &'n str>,
+) -> Option<Arc<[i16]>> {
+    let mut parts = Vec::new();
+    for name in names {
+        match fetch(name) {
+            Some(samples) => parts.push(samples),
+            None => tracing::warn!(prompt = name, "prompt missing; skipped"),
+        }
+    }
+    match parts.len() {
+        0 => None,
+        1 => parts.pop(),
+        _ => Some(parts.concat().into()),
+    }
+}
+
+/// Plays `samples` from the start.
+pub fn play(samples: Arc<[i16]>) -> AppAction {
+    AppAction::SetSource(Source::Prompt {
+        samples,
+        position: 0,
+    })
 }

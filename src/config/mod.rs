@@ -176,6 +176,19 @@ fn default_routes() -> Vec<RouteConfig> {
                 menu: "${name}".to_string(),
             },
         ),
+        RouteConfig::new(
+            "^vm-(?P<mailbox>[A-Za-z0-9_-]+)$",
+            Application::Deposit {
+                mailbox: "${mailbox}".to_string(),
+            },
+        ),
+        RouteConfig::new("^voicemail$", Application::Voicemail { mailbox: None }),
+        RouteConfig::new(
+            "^voicemail-(?P<mailbox>[A-Za-z0-9_-]+)$",
+            Application::Voicemail {
+                mailbox: Some("${mailbox}".to_string()),
+            },
+        ),
     ]
 }
 

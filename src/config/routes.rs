@@ -82,11 +82,24 @@ pub enum Application<P> {
     Ivr { menu: P },
     /// Joins conference room `room` (created on first join).
     Conference { room: P },
+    /// Leaves a message in mailbox `mailbox`.
+    Deposit { mailbox: P },
+    /// Listens to the messages of `mailbox`, or of the caller's own
+    /// mailbox (asked for when the caller owns none).
+    Voicemail { mailbox: Option<P> },
 }
 
 impl<P> Application<P> {
     /// The names accepted by the `app` key.
-    pub const NAMES: [&'static str; 5] = ["echo", "play", "bridge", "ivr", "conference"];
+    pub const NAMES: [&'static str; 7] = [
+        "echo",
+        "play",
+        "bridge",
+        "ivr",
+        "conference",
+        "deposit",
+        "voicemail",
+    ];
 
     /// The `app` key's value for this application.
     pub fn name(&self) -> &'static str {
@@ -96,6 +109,8 @@ impl<P> Application<P> {
             Application::Bridge { .. } => "bridge",
             Application::Ivr { .. } => "ivr",
             Application::Conference { .. } => "conference",
+            Application::Deposit { .. } => "deposit",
+            Application::Voicemail { .. } => "voicemail",
         }
     }
 
@@ -115,6 +130,12 @@ impl<P> Application<P> {
             },
             Application::Conference { room } => Application::Conference {
                 room: f("room", room),
+            },
+            Application::Deposit { mailbox } => Application::Deposit {
+                mailbox: f("mailbox", mailbox),
+            },
+            Application::Voicemail { mailbox } => Application::Voicemail {
+                mailbox: mailbox.as_ref().map(|m| f("mailbox", m)),
             },
         }
     }
@@ -152,6 +173,12 @@ fn read_route(r: &mut Reader, t: &mut Table) -> (Option<RouteConfig>, bool) {
         "play" => required_param(r, t, "prompt").map(|prompt| Application::Play { prompt }),
         "ivr" => required_param(r, t, "menu").map(|menu| Application::Ivr { menu }),
         "conference" => required_param(r, t, "room").map(|room| Application::Conference { room }),
+        "deposit" => {
+            required_param(r, t, "mailbox").map(|mailbox| Application::Deposit { mailbox })
+        }
+        "voicemail" => Some(Application::Voicemail {
+            mailbox: r.string(t, "mailbox").filter(|m| !m.trim().is_empty()),
+        }),
         "bridge" => required_param(r, t, "target").and_then(|target| {
             if target.trim_start().to_ascii_lowercase().starts_with("sip:") {
                 Some(Application::Bridge { target })

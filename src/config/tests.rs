@@ -64,7 +64,16 @@ fn embedded_default_parses_and_validates() {
             room: "1".to_string()
         }
     );
-    assert_eq!(plan.route("vm-1"), None);
+    assert_eq!(
+        plan.route("vm-1").unwrap().application,
+        Application::Deposit {
+            mailbox: "1".to_string()
+        }
+    );
+    assert_eq!(
+        plan.route("voicemail").unwrap().application,
+        Application::Voicemail { mailbox: None }
+    );
 }
 
 #[test]
@@ -107,7 +116,8 @@ fn absent_keys_take_the_values_of_default_toml() {
     assert_eq!(from_empty.prompts, embedded.prompts);
     assert_eq!(from_empty.limits, embedded.limits);
     assert_eq!(from_empty.routes, embedded.routes);
-    assert_eq!(embedded.routes.len(), 4);
+    assert_eq!(embedded.routes.len(), 7);
+    assert_eq!(from_empty.voicemail, embedded.voicemail);
 }
 
 #[test]
@@ -129,10 +139,11 @@ fn example_full_is_valid_and_matches_the_defaults() {
     assert_eq!(example.sip, embedded.sip);
     assert_eq!(example.media, embedded.media);
     assert_eq!(example.limits, embedded.limits);
-    assert_eq!(example.routes[..4], embedded.routes[..]);
+    assert_eq!(example.routes[..7], embedded.routes[..]);
+    assert_eq!(example.voicemail, embedded.voicemail);
     let plan = DialPlan::compile(&example.routes).unwrap();
     let target = plan.route("1000").unwrap();
-    assert_eq!(target.route_index, 4);
+    assert_eq!(target.route_index, 7);
     assert_eq!(target.ring, std::time::Duration::from_millis(2000));
     assert_eq!(plan.route("echo").unwrap().ring, std::time::Duration::ZERO);
     let gateway = plan.route("0123").unwrap();

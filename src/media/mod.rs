@@ -7,6 +7,7 @@ pub mod jitter;
 pub mod mixer;
 pub mod pool;
 pub mod ports;
+pub mod recorder;
 pub mod rtp_header;
 pub mod session;
 pub mod stats;
@@ -14,5 +15,6 @@ pub mod worker;
 
 pub use pool::MediaPool;
 pub use ports::PortAllocator;
+pub use recorder::{RecordingEnd, RecordingOutcome, RecordingSpec};
 pub use session::{MediaParams, SessionId, SessionSetup, Source};
 pub use worker::{MediaEvent, MediaEventKind, WorkerCommand};

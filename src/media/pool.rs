@@ -12,6 +12,7 @@ use mio::Waker;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::media::ports::PortAllocator;
+use crate::media::recorder::Recorder;
 use crate::media::stats::MediaMetrics;
 use crate::media::worker::{MediaEvent, Worker, WorkerCommand};
 
@@ -31,6 +32,7 @@ struct WorkerHandle {
 
 pub struct MediaPool {
     workers: Vec<WorkerHandle>,
+    recorder: Recorder,
     ports: Arc<PortAllocator>,
     metrics: Arc<MediaMetrics>,
 }
@@ -47,10 +49,12 @@ impl MediaPool {
             n => n,
         };
         let metrics = Arc::new(MediaMetrics::default());
+        let recorder = Recorder::start(events.clone(), metrics.clone())?;
         let mut workers = Vec::with_capacity(count);
         for index in 0..count {
             let (tx, rx) = crossbeam_channel::unbounded();
             let (worker, waker) = Worker::new(rx, events.clone(), ports.clone(), metrics.clone())?;
+            let worker = worker.with_recorder(recorder.handle());
             let thread = std::thread::Builder::new()
                 .name(format!("media-{index}"))
                 .spawn(move || worker.run())?;
@@ -62,6 +66,7 @@ impl MediaPool {
         }
         Ok(MediaPool {
             workers,
+            recorder,
             ports,
             metrics,
         })
@@ -114,6 +119,8 @@ impl MediaPool {
                 let _ = thread.join();
             }
         }
+        // After the workers: their sessions' last audio is queued by now.
+        self.recorder.shutdown();
     }
 }
 

@@ -13,12 +13,14 @@ use crate::codec::{new_decoder_with, new_encoder_with, AudioDecoder, AudioEncode
 use crate::media::bridge::{BridgeLink, ForwardKind};
 use crate::media::conference::ConferenceLink;
 use crate::media::jitter::{PacketInfo, PlayoutBuffer, PlayoutConfigError, PushOutcome};
+use crate::media::recorder::RecordingEnd;
 use crate::media::rtp_header;
 use crate::media::stats::{add, bump, set, MediaMetrics, SessionStats};
 use digits::SessionDigits;
 pub use digits::{SendDigitError, SENT_KEY_DURATION};
 pub use receive::playout_buffer;
 use receive::JitterEstimate;
+use recording::SessionRecording;
 use render::FrameOrigin;
 pub use types::{MediaParams, SessionEvent, SessionSetup, Source};
 
@@ -78,6 +80,10 @@ pub struct MediaSession {
     bridge: Option<Box<BridgeLink>>,
     /// The conference room the leg is in, when it is in one.
     conference: Option<Box<ConferenceLink>>,
+    /// What the caller says is being recorded (voicemail).
+    recording: Option<Box<SessionRecording>>,
+    /// Recordings this session started, numbering them for the recorder.
+    recordings_started: u32,
 }
 
 /// Events held between two polls by the worker (which polls after every
@@ -146,6 +152,8 @@ impl MediaSession {
             params,
             bridge: None,
             conference: None,
+            recording: None,
+            recordings_started: 0,
         })
         .inspect(|session| {
             session.publish_delay();
@@ -204,6 +212,12 @@ impl MediaSession {
             self.digits = SessionDigits::new(&params, ptime, self.digits.listening());
         }
         if params.codec != self.params.codec || params.ptime_ms != self.params.ptime_ms {
+            if self.records() {
+                // A WAV has one rate and the chunks are sized for one frame
+                // length: the recording ends here rather than mix them.
+                self.stop_recording(RecordingEnd::Stopped);
+                self.push_event(SessionEvent::RecordingEnded(RecordingEnd::Stopped));
+            }
             self.decoder = new_decoder_with(params.codec, &params.codec_options)?;
             self.encoder = new_encoder_with(params.codec, &params.codec_options)?;
             self.frame_samples = (params.codec.audio_rate() * params.ptime_ms / 1000) as usize;
@@ -356,6 +370,7 @@ impl MediaSession {
         let decode = matches!(self.source, Source::Echo)
             || self.decodes_for_peer()
             || self.decodes_for_room()
+            || self.records()
             || self.digits.detects_inband();
         let heard = if decode {
             self.receive_frame(now)
@@ -372,6 +387,7 @@ impl MediaSession {
         self.collect_digits();
         self.feed_peer(decode && heard);
         self.feed_room(decode && heard);
+        self.record_frame(decode && heard);
         let have_frame = match &mut self.source {
             Source::Silence => false,
             // Overwrites `pcm`, after `feed_peer` has used it.
@@ -483,6 +499,7 @@ mod bridged;
 mod conferenced;
 mod digits;
 mod receive;
+mod recording;
 pub mod render;
 mod types;
 

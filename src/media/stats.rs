@@ -87,6 +87,16 @@ counters!(
         media_timeouts,
         worker_late_ticks,
         send_errors,
+        /// Recordings opened by the recorder thread.
+        recordings_started,
+        /// Recordings closed (finished or failed).
+        recordings_finished,
+        /// Recorded audio chunks dropped because the recorder fell behind.
+        recording_chunks_dropped,
+        /// Chunk buffers allocated because none was spare.
+        recording_buffer_allocations,
+        /// Recording files that could not be written or finished.
+        recording_write_errors,
     }
 );
 

@@ -25,6 +25,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::media::ports::{PortAllocator, PortPair};
+use crate::media::recorder::{RecorderHandle, RecordingEnd, RecordingOutcome, RecordingSpec};
 use crate::media::session::{
     MediaParams, MediaSession, SessionEvent, SessionId, SessionSetup, Source, PENDING_EVENTS,
 };
@@ -97,6 +98,16 @@ pub enum WorkerCommand {
         id: SessionId,
         gain_db: i8,
     },
+    /// Records what the leg's caller says to a WAV file (see
+    /// `crate::media::recorder`), until stopped, the maximum length or
+    /// the silence timeout.
+    Record {
+        id: SessionId,
+        spec: RecordingSpec,
+    },
+    StopRecording {
+        id: SessionId,
+    },
     /// Disconnects a leg from its bridge peer (it falls back to silence).
     Unbridge {
         id: SessionId,
@@ -125,6 +136,9 @@ pub enum MediaEventKind {
     Closed,
     /// The session could not be created (e.g. its codec is unavailable).
     Failed(String),
+    /// A recording of the session is written (or failed); may come after
+    /// `Closed` when the leg hung up while recording.
+    Recorded(RecordingOutcome),
 }
 
 pub const WAKER_TOKEN: Token = Token(usize::MAX);
@@ -165,6 +179,8 @@ pub struct Worker {
     spare: Vec<usize>,
     /// Conference rooms mixed on this worker; a closed room leaves a hole.
     rooms: Vec<Option<Room>>,
+    /// Where recordings are written; none in a worker built without one.
+    recorder: Option<RecorderHandle>,
 }
 
 impl Worker {
@@ -192,8 +208,15 @@ impl Worker {
             unread: Vec::with_capacity(2048),
             spare: Vec::with_capacity(2048),
             rooms: Vec::new(),
+            recorder: None,
         };
         Ok((worker, waker))
+    }
+
+    /// Gives the worker the recorder its sessions record through.
+    pub fn with_recorder(mut self, recorder: RecorderHandle) -> Self {
+        self.recorder = Some(recorder);
+        self
     }
 
     /// Runs until told to shut down or the control plane goes away.
@@ -379,12 +402,34 @@ impl Worker {
                     tracing::warn!(a, b, error = %e, "cannot bridge media sessions");
                 }
             }
+            WorkerCommand::Record { id, spec } => self.record(id, spec),
+            WorkerCommand::StopRecording { id } => {
+                if let Some(slot) = self.slot_mut(id) {
+                    slot.session.stop_recording(RecordingEnd::Stopped);
+                }
+            }
             WorkerCommand::Unbridge { id } => self.unbridge(id),
             WorkerCommand::JoinRoom { id, room } => self.join_room(now, id, room),
             WorkerCommand::SetMuted { id, muted } => self.set_member_muted(id, muted),
             WorkerCommand::SetVolume { id, gain_db } => self.set_member_volume(id, gain_db),
             WorkerCommand::Destroy { id } => self.destroy(id),
             WorkerCommand::Shutdown => {}
+        }
+    }
+
+    fn record(&mut self, id: SessionId, spec: RecordingSpec) {
+        let Some(recorder) = self.recorder.clone() else {
+            let outcome = RecordingOutcome {
+                path: spec.path,
+                duration: Duration::ZERO,
+                end: RecordingEnd::Stopped,
+                error: Some("this worker has no recorder".into()),
+            };
+            self.emit(id, MediaEventKind::Recorded(outcome));
+            return;
+        };
+        if let Some(slot) = self.slot_mut(id) {
+            slot.session.start_recording(&recorder, spec);
         }
     }
 

@@ -23,6 +23,8 @@ pub const MESSAGE_RECORDED: &str = "message-recorded";
 pub const MAILBOX_FULL: &str = "mailbox-full";
 pub const RECORD_GREETING: &str = "record-greeting";
 pub const GREETING_SAVED: &str = "greeting-saved";
+/// "Mailbox" (before its number, in the default greeting).
+pub const MAILBOX: &str = "mailbox";
 
 pub const ENTER_MAILBOX: &str = "enter-mailbox";
 pub const ENTER_PIN: &str = "enter-pin";
@@ -46,6 +48,14 @@ pub const MESSAGE_DELETED: &str = "message-deleted";
 pub const MESSAGE_SAVED: &str = "message-saved";
 pub const NO_MORE_MESSAGES: &str = "no-more-messages";
 pub const FIRST_MESSAGE: &str = "first-message";
+pub const NO_SUCH_MAILBOX: &str = "no-such-mailbox";
+/// "This mailbox is locked after too many wrong PINs. Please try again later."
+pub const MAILBOX_LOCKED: &str = "mailbox-locked";
+/// "To record your greeting, press 1. To change your PIN, press 2. To go
+/// back, press hash."
+pub const MAILBOX_OPTIONS: &str = "mailbox-options";
+pub const ENTER_NEW_PIN: &str = "enter-new-pin";
+pub const PIN_CHANGED: &str = "pin-changed";
 
 pub const CONF_WELCOME: &str = "conf-welcome";
 pub const CONF_JOINED: &str = "conf-joined";
@@ -81,6 +91,7 @@ pub const ALL: &[&str] = &[
     MAILBOX_FULL,
     RECORD_GREETING,
     GREETING_SAVED,
+    MAILBOX,
     ENTER_MAILBOX,
     ENTER_PIN,
     PIN_INVALID,
@@ -100,6 +111,11 @@ pub const ALL: &[&str] = &[
     MESSAGE_SAVED,
     NO_MORE_MESSAGES,
     FIRST_MESSAGE,
+    NO_SUCH_MAILBOX,
+    MAILBOX_LOCKED,
+    MAILBOX_OPTIONS,
+    ENTER_NEW_PIN,
+    PIN_CHANGED,
     CONF_WELCOME,
     CONF_JOINED,
     CONF_LEFT,

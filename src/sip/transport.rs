@@ -39,6 +39,10 @@ pub enum CoreQuery {
         locked: bool,
         reply: oneshot::Sender<MemberChange>,
     },
+    /// A mailbox's messages changed outside a call (the API deleted one).
+    MailboxChanged {
+        mailbox: String,
+    },
 }
 
 enum StreamEvent {
@@ -141,6 +145,9 @@ impl SipDriver {
                     }
                     CoreQuery::LockRoom { room, locked, reply } => {
                         let _ = reply.send(self.core.set_room_locked(&room, locked));
+                    }
+                    CoreQuery::MailboxChanged { mailbox } => {
+                        self.core.mailbox_changed(Instant::now(), &mailbox);
                     }
                     CoreQuery::KickMember { room, member, reply } => {
                         let _ = reply.send(self.core.kick_room_member(Instant::now(), &room, member));

@@ -68,6 +68,8 @@ pub struct WavRecorder {
     pending: Vec<u8>,
     /// Data bytes on disk and covered by the header.
     flushed: u64,
+    /// Pending bytes that trigger a checkpoint.
+    checkpoint_bytes: u64,
 }
 
 impl WavRecorder {
@@ -109,10 +111,21 @@ impl WavRecorder {
             sample_rate,
             pending: Vec::with_capacity(one_second),
             flushed: 0,
+            checkpoint_bytes: one_second as u64,
         })
     }
 
-    /// Appends samples (buffered). Once a second of audio is pending it is
+    /// Checkpoints every `interval` of audio instead of every second, for a
+    /// caller that must lose less on a crash.
+    pub fn with_checkpoint_interval(mut self, interval: Duration) -> WavRecorder {
+        let samples = u64::from(self.sample_rate) * interval.as_millis() as u64 / 1000;
+        self.checkpoint_bytes =
+            (samples * BYTES_PER_SAMPLE).clamp(BYTES_PER_SAMPLE, self.checkpoint_bytes);
+        self
+    }
+
+    /// Appends samples (buffered). Once a second of audio (or the interval
+    /// set by [`WavRecorder::with_checkpoint_interval`]) is pending it is
     /// written out and the header sizes rewritten to cover it.
     pub fn write(&mut self, samples: &[i16]) -> Result<(), RecordingError> {
         let total =
@@ -124,7 +137,7 @@ impl WavRecorder {
         }
         self.pending
             .extend(samples.iter().flat_map(|s| s.to_le_bytes()));
-        if self.pending.len() as u64 >= u64::from(self.sample_rate) * BYTES_PER_SAMPLE {
+        if self.pending.len() as u64 >= self.checkpoint_bytes {
             self.checkpoint()?;
         }
         Ok(())

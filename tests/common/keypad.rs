@@ -32,6 +32,8 @@ pub struct Keypad {
     timestamp: u32,
     /// Everything heard so far, decoded.
     pub heard: Vec<i16>,
+    /// Audio still to be sent (see [`Keypad::speak`]).
+    speech: std::collections::VecDeque<i16>,
 }
 
 impl Keypad {
@@ -50,7 +52,36 @@ impl Keypad {
             sequence: 1,
             timestamp: 0,
             heard: Vec::new(),
+            speech: std::collections::VecDeque::new(),
         }
+    }
+
+    /// Sends `pcm` (at the codec's audio rate) in real time; returns what
+    /// was heard meanwhile.
+    pub async fn speak(&mut self, pcm: &[i16]) -> Vec<i16> {
+        let mark = self.heard.len();
+        self.speech.extend(pcm.iter().copied());
+        while !self.speech.is_empty() {
+            self.tick(KeyStyle::Inband).await;
+        }
+        self.heard[mark..].to_vec()
+    }
+
+    /// Listens until `found` says what was heard so far (from the call's
+    /// start) holds what it looks for, or `timeout`; true if found.
+    pub async fn listen_until(
+        &mut self,
+        timeout: Duration,
+        mut found: impl FnMut(&[i16]) -> bool,
+    ) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            self.listen(Duration::from_millis(100)).await;
+            if found(&self.heard) {
+                return true;
+            }
+        }
+        false
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -120,7 +151,13 @@ impl Keypad {
             }
             None => {
                 let mut pcm = vec![0i16; frame];
-                self.tones.fill(&mut pcm);
+                if self.tones.is_idle() && !self.speech.is_empty() {
+                    for sample in pcm.iter_mut() {
+                        *sample = self.speech.pop_front().unwrap_or(0);
+                    }
+                } else {
+                    self.tones.fill(&mut pcm);
+                }
                 header(
                     &mut packet,
                     false,

@@ -87,6 +87,11 @@ impl TestServer {
         self.server.sip_udp_addr()
     }
 
+    /// The server's storage folder (`storage.data_dir`).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._data.path()
+    }
+
     pub fn sip_tcp_addr(&self) -> SocketAddr {
         self.server.sip_tcp_addr()
     }

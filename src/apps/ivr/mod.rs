@@ -10,7 +10,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::{AppAction, CallApp};
+use super::{join_prompts, play, AppAction, CallApp};
 use crate::config::{expand, MenuAction};
 use crate::media::dtmf::DtmfDigit;
 use crate::media::session::{SessionEvent, Source};
@@ -147,18 +147,7 @@ impl IvrApp {
 
     /// Prompts fetched and joined into one buffer; missing ones are skipped.
     fn joined<'n>(&self, names: impl Iterator<Item = &'n str>) -> Option<Arc<[i16]>> {
-        let mut parts = Vec::new();
-        for name in names {
-            match (self.fetch)(name) {
-                Some(samples) => parts.push(samples),
-                None => tracing::warn!(prompt = name, "IVR prompt missing; skipped"),
-            }
-        }
-        match parts.len() {
-            0 => None,
-            1 => parts.pop(),
-            _ => Some(parts.concat().into()),
-        }
+        join_prompts(&self.fetch, names)
     }
 
     /// Plays notice prompts, then goes on with `after`.
@@ -307,13 +296,6 @@ enum Failure {
     NoInput,
 }
 
-fn play(samples: Arc<[i16]>) -> AppAction {
-    AppAction::SetSource(Source::Prompt {
-        samples,
-        position: 0,
-    })
-}
-
 impl CallApp for IvrApp {
     fn name(&self) -> &'static str {
         "ivr"
@@ -340,9 +322,10 @@ impl CallApp for IvrApp {
                 }
             }
             SessionEvent::Digit(digit) => self.on_digit(now, digit),
-            SessionEvent::MediaTimeout | SessionEvent::PeerDigit(_) | SessionEvent::Speaking(_) => {
-                Vec::new()
-            }
+            SessionEvent::MediaTimeout
+            | SessionEvent::PeerDigit(_)
+            | SessionEvent::Speaking(_)
+            | SessionEvent::RecordingEnded(_) => Vec::new(),
         }
     }
 

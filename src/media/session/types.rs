@@ -75,4 +75,7 @@ pub enum SessionEvent {
     /// In a conference room: the member started (true) or stopped being
     /// mixed as one of the speakers.
     Speaking(bool),
+    /// The session ended its recording by itself (maximum length, silence,
+    /// or a codec change); the recorder reports the file when it is written.
+    RecordingEnded(crate::media::recorder::RecordingEnd),
 }

@@ -74,6 +74,14 @@ impl SipCore {
                         .media
                         .send(worker, WorkerCommand::SetVolume { id, gain_db });
                 }
+                AppAction::Record { spec, purpose } => {
+                    self.recordings.entry(id).or_default().push_back(purpose);
+                    let _ = self.media.send(worker, WorkerCommand::Record { id, spec });
+                }
+                AppAction::StopRecording => {
+                    let _ = self.media.send(worker, WorkerCommand::StopRecording { id });
+                }
+                AppAction::MailboxChanged(mailbox) => self.mailbox_changed(now, &mailbox),
             }
         }
         if let Some(at) = self.legs.get(&id).and_then(|l| l.app.poll_timeout()) {
@@ -132,18 +140,19 @@ impl SipCore {
 
     /// Hands the call on as if its caller had dialled `user`: another
     /// application on the same leg, or a bridge to the route's target.
-    fn dial_from(&mut self, now: Instant, id: SessionId, user: &str) {
+    pub(super) fn dial_from(&mut self, now: Instant, id: SessionId, user: &str) {
         let Some(leg) = self.legs.get(&id) else {
             return;
         };
         let invite = leg.invite.clone();
-        let rate = leg.params.codec.audio_rate();
-        let worker = leg.worker;
+        let codec = leg.params.codec;
         let planned =
             self.plan_call(now, &invite, user)
                 .and_then(|(target, bridge)| match bridge {
                     Some(plan) => Ok((Box::new(BridgeApp) as Box<dyn CallApp>, Some(plan))),
-                    None => self.make_app(&target, rate).map(|app| (app, None)),
+                    None => self
+                        .make_app(&target, &invite, codec)
+                        .map(|app| (app, None)),
                 });
         let (app, bridge) = match planned {
             Ok(planned) => planned,
@@ -164,10 +173,23 @@ impl SipCore {
             application = app.name(),
             "call handed on"
         );
+        self.hand_on(now, id, app, bridge);
+    }
+
+    /// Gives leg `id` a new application (or a bridge), answering a ringing
+    /// leg if the application needs it.
+    pub(super) fn hand_on(
+        &mut self,
+        now: Instant,
+        id: SessionId,
+        app: Box<dyn CallApp>,
+        bridge: Option<super::bridge::BridgePlan>,
+    ) {
         self.set_source(id, Source::Silence);
         let Some(leg) = self.legs.get_mut(&id) else {
             return;
         };
+        let worker = leg.worker;
         leg.app = app;
         leg.app_started = false;
         match bridge {

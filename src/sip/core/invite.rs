@@ -8,8 +8,10 @@ use rsip::prelude::*;
 use rsip::Request;
 
 use super::bridge::{self, BridgePlan};
+use super::voicemail::deposit_target;
 use super::{metrics, Leg, LegState, SipCore, ALLOW};
 use crate::apps::{BridgeApp, CallApp, ConferenceApp, EchoApp, IvrApp, PlaybackApp, PromptFetch};
+use crate::codec::CodecKind;
 use crate::config::Application;
 use crate::media::session::{MediaParams, SessionSetup};
 use crate::media::stats::SessionStats;
@@ -23,12 +25,12 @@ use crate::sip::transaction::TransactionKey;
 /// Why a new INVITE is refused.
 pub(super) struct Refusal {
     pub(super) code: u16,
-    reason: Option<String>,
+    pub(super) reason: Option<String>,
     extra: Vec<rsip::Header>,
 }
 
 impl Refusal {
-    fn new(code: u16, reason: impl Into<Option<String>>) -> Self {
+    pub(super) fn new(code: u16, reason: impl Into<Option<String>>) -> Self {
         Refusal {
             code,
             reason: reason.into(),
@@ -124,7 +126,10 @@ impl SipCore {
                 let mut ours = local_media.clone();
                 if matches!(
                     target.application,
-                    Application::Play { .. } | Application::Ivr { .. }
+                    Application::Play { .. }
+                        | Application::Ivr { .. }
+                        | Application::Deposit { .. }
+                        | Application::Voicemail { .. }
                 ) {
                     // Prompts are prepared before the answer names the
                     // codec: offer codecs of one audio rate only.
@@ -141,7 +146,7 @@ impl SipCore {
                 (offer.clone(), bridge::receive_only(&ours), Some(offer))
             }
         };
-        let app = match self.make_app(&target, params.codec.audio_rate()) {
+        let app = match self.make_app(&target, request, params.codec) {
             Ok(app) => app,
             Err(refusal) => {
                 self.media.ports().release(ports.rtp_port);
@@ -260,8 +265,10 @@ impl SipCore {
     pub(super) fn make_app(
         &self,
         target: &RouteTarget,
-        rate: u32,
+        request: &Request,
+        codec: CodecKind,
     ) -> Result<Box<dyn CallApp>, Refusal> {
+        let rate = codec.audio_rate();
         Ok(match &target.application {
             Application::Echo => Box::new(EchoApp),
             Application::Bridge { .. } => Box::new(BridgeApp),
@@ -289,6 +296,10 @@ impl SipCore {
                     Ok(app) => Box::new(app),
                     Err(e) => return Err(Refusal::new(404, Some(e.to_string()))),
                 }
+            }
+            Application::Deposit { mailbox } => self.deposit_app(mailbox, request, codec)?,
+            Application::Voicemail { mailbox } => {
+                self.retrieval_app(mailbox.as_deref(), request, codec)?
             }
         })
     }
@@ -344,6 +355,7 @@ impl SipCore {
                     no_answer: target.no_answer.unwrap_or(bridge::DEFAULT_NO_ANSWER),
                     max_forwards: max_forwards - 1,
                     dtmf: target.dtmf,
+                    mailbox: None,
                 };
                 Ok((target, Some(plan)))
             }
@@ -352,8 +364,13 @@ impl SipCore {
                     return Err(Refusal::new(483, None));
                 }
                 let bindings = self.registrar.lookup(user, now);
+                let mailbox = self.mailbox_of_user(user);
                 if bindings.is_empty() {
-                    return Err(Refusal::new(480, Some("Not registered".into())));
+                    return match mailbox {
+                        // Unavailable: straight to the mailbox.
+                        Some(mailbox) => Ok((deposit_target(mailbox), None)),
+                        None => Err(Refusal::new(480, Some("Not registered".into()))),
+                    };
                 }
                 let plan = BridgePlan {
                     destinations: bindings
@@ -368,6 +385,7 @@ impl SipCore {
                         .unwrap_or(bridge::DEFAULT_NO_ANSWER),
                     max_forwards: max_forwards - 1,
                     dtmf: crate::config::DtmfMode::Rfc4733,
+                    mailbox,
                 };
                 let target = RouteTarget {
                     route_index: usize::MAX,

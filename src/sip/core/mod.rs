@@ -15,6 +15,7 @@ mod leg;
 mod metrics;
 mod reinvite;
 mod teardown;
+mod voicemail;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -137,6 +138,11 @@ pub struct SipCore {
     menus: Arc<IvrMenus>,
     /// Users and their bindings (RFC 3261 §10); none until [`SipCore::set_registrar`].
     registrar: Registrar,
+    /// Mailboxes and their store; none until [`SipCore::set_voicemail`].
+    voicemail: Option<Arc<crate::apps::Voicemail>>,
+    /// What each leg's recordings are for, oldest first, until the
+    /// recorder reports them.
+    recordings: HashMap<SessionId, VecDeque<crate::apps::voicemail::RecordingPurpose>>,
 }
 
 impl SipCore {
@@ -169,6 +175,8 @@ impl SipCore {
             transmit: VecDeque::new(),
             metrics: Arc::new(SipMetrics::default()),
             registrar: Registrar::default(),
+            voicemail: None,
+            recordings: HashMap::new(),
             menus: Arc::new(IvrMenus::new(&[])),
             room_workers: HashMap::new(),
             room_options: HashMap::new(),
@@ -268,6 +276,7 @@ impl SipCore {
                 self.end_call(now, event.session, 500);
             }
             MediaEventKind::Closed => {}
+            MediaEventKind::Recorded(outcome) => self.recorded(now, event.session, outcome),
         }
         self.drain_layer(now);
     }

@@ -55,6 +55,9 @@ pub(super) struct BridgePlan {
     pub max_forwards: u32,
     /// How key presses reach the outgoing leg.
     pub dtmf: DtmfMode,
+    /// The called user's mailbox: no answer, busy or unavailable leaves a
+    /// message there instead of failing the call.
+    pub mailbox: Option<String>,
 }
 
 /// Why a bridge attempt ended without an answer. The final response A
@@ -70,6 +73,20 @@ pub(super) enum BridgeFailure {
 }
 
 impl BridgeFailure {
+    /// Ring-no-answer, busy, or unavailable (DESIGN.md: "no answer or busy
+    /// -> that user's mailbox"); a refusal such as 403 or 488 is not.
+    fn leaves_message(self) -> bool {
+        match self {
+            BridgeFailure::NoAnswer | BridgeFailure::Busy => true,
+            BridgeFailure::Rejected(code) => {
+                matches!(
+                    code,
+                    404 | 408 | 410 | 480 | 486 | 487 | 500..=599 | 600 | 603
+                )
+            }
+        }
+    }
+
     fn status(self) -> u16 {
         match self {
             BridgeFailure::NoAnswer => 480,
@@ -101,6 +118,8 @@ pub(super) struct PendingBridge {
     pub relayed: u16,
     /// The outgoing leg takes key presses as SIP INFO.
     pub dtmf_info: bool,
+    /// Where the caller leaves a message if nobody answers.
+    pub mailbox: Option<String>,
 }
 
 /// One outgoing INVITE of a bridge attempt, kept until its transaction
@@ -267,6 +286,7 @@ impl SipCore {
                 early: None,
                 relayed: 0,
                 dtmf_info: plan.dtmf == DtmfMode::Info,
+                mailbox: plan.mailbox.clone(),
             },
         );
         if self.bridges.get(&a).is_some_and(|b| b.forks.is_empty()) {
@@ -284,8 +304,15 @@ impl SipCore {
         }
     }
 
-    /// The attempt of `a` failed: the caller gets the final response.
+    /// The attempt of `a` failed: the caller leaves a message in the called
+    /// user's mailbox, or gets the final response.
     pub(super) fn bridge_failed(&mut self, now: Instant, a: SessionId, failure: BridgeFailure) {
+        let mailbox = self.bridges.get(&a).and_then(|b| b.mailbox.clone());
+        if let Some(mailbox) = mailbox.filter(|_| failure.leaves_message()) {
+            if self.divert_to_mailbox(now, a, &mailbox) {
+                return;
+            }
+        }
         self.end_leg(now, a, failure.status());
     }
 
