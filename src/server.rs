@@ -119,6 +119,7 @@ impl Server {
         let mut core = SipCore::new(settings, dialplan, prompts, pool);
         core.set_menus(IvrMenus::new(&config.menus));
         core.set_rooms(&config.rooms);
+        core.set_mailboxes(&config.mailboxes, &config.voicemail);
         core.set_registrar(Registrar::new(
             &config.registrar,
             &config.users,

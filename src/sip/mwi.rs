@@ -7,18 +7,22 @@
 
 mod body;
 mod mailboxes;
+mod request;
 mod subscriptions;
 #[cfg(test)]
 mod tests;
+mod unsolicited;
 
 use std::time::Instant;
 
 pub use body::{MessageCounts, MessageSummary, SummaryError, CONTENT_TYPE, EVENT_PACKAGE};
 pub use mailboxes::MailboxDirectory;
+pub use request::{allow_events, SubscribeError, SubscribeHeaders, ALLOW_EVENTS};
 pub use subscriptions::{
     MwiSubscriptions, Notification, SubscribeRefusal, Subscription, SubscriptionPolicy,
     SubscriptionState, TerminationReason, DEFAULT_EXPIRES_S, MIN_EXPIRES_S,
 };
+pub use unsolicited::{build_unsolicited_notify, UnsolicitedNotify};
 
 /// Everything the core keeps for message-waiting indication.
 #[derive(Debug, Default)]

@@ -3,9 +3,9 @@
 
 use std::fmt::Write as _;
 
-/// The event package name (RFC 3842 §4.1).
+/// The event package name (RFC 3842 §3.1).
 pub const EVENT_PACKAGE: &str = "message-summary";
-/// The body's media type (RFC 3842 §5.1).
+/// The body's media type (RFC 3842 §3.5, §5).
 pub const CONTENT_TYPE: &str = "application/simple-message-summary";
 
 /// Counts of one message-context class (RFC 3842 §5.2: `new/old`, and

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::sip::dialog::{Dialog, DialogKey};
 use crate::sip::transaction::TransactionKey;
 
-/// Subscription length when SUBSCRIBE names none (RFC 3842 §4.2: one hour).
+/// Subscription length when SUBSCRIBE names none (RFC 3842 §3.4: one hour).
 pub const DEFAULT_EXPIRES_S: u32 = 3600;
 /// Shortest subscription granted; shorter ones get 423 (RFC 6665 §4.2.1.1).
 pub const MIN_EXPIRES_S: u32 = 60;
