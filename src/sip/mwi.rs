@@ -6,6 +6,8 @@
 //! (`sip::core::subscribe`) builds and sends them.
 
 mod body;
+#[cfg(test)]
+mod core_tests;
 mod mailboxes;
 mod request;
 mod subscriptions;
