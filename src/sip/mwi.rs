@@ -22,7 +22,7 @@ pub use mailboxes::MailboxDirectory;
 pub use request::{allow_events, SubscribeError, SubscribeHeaders, ALLOW_EVENTS};
 pub use subscriptions::{
     MwiSubscriptions, Notification, SubscribeRefusal, Subscription, SubscriptionPolicy,
-    SubscriptionState, TerminationReason, DEFAULT_EXPIRES_S, MIN_EXPIRES_S,
+    SubscriptionState, TerminationReason, DEFAULT_EXPIRES_S, MAX_SUBSCRIPTIONS, MIN_EXPIRES_S,
 };
 pub use unsolicited::{build_unsolicited_notify, UnsolicitedNotify};
 

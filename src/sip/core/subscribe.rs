@@ -218,6 +218,10 @@ impl SipCore {
             SubscribeRefusal::TooBrief { min_expires_s } => {
                 vec![Header::MinExpires(min_expires_s.to_string().into())]
             }
+            // RFC 3261 §21.5.4: try again later.
+            SubscribeRefusal::Full => vec![Header::RetryAfter(
+                self.settings.retry_after_s.to_string().into(),
+            )],
             _ => vec![],
         };
         let reason = refusal.to_string();

@@ -15,12 +15,17 @@ pub const DEFAULT_EXPIRES_S: u32 = 3600;
 /// Shortest subscription granted; shorter ones get 423 (RFC 6665 §4.2.1.1).
 pub const MIN_EXPIRES_S: u32 = 60;
 
-/// How long subscriptions may last.
+/// Subscriptions kept at most; beyond, new ones are refused with 503, so
+/// that subscribers to open mailboxes cannot grow the table without end.
+pub const MAX_SUBSCRIPTIONS: usize = 10_000;
+
+/// How long subscriptions may last, and how many there may be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SubscriptionPolicy {
     pub min_expires_s: u32,
     pub max_expires_s: u32,
     pub default_expires_s: u32,
+    pub max_subscriptions: usize,
 }
 
 impl SubscriptionPolicy {
@@ -32,6 +37,7 @@ impl SubscriptionPolicy {
             min_expires_s: MIN_EXPIRES_S.min(max),
             max_expires_s: max,
             default_expires_s: DEFAULT_EXPIRES_S.min(max),
+            max_subscriptions: MAX_SUBSCRIPTIONS,
         }
     }
 
@@ -69,6 +75,9 @@ pub enum SubscribeRefusal {
     /// 500: a CSeq lower than the dialog's last (RFC 3261 §12.2.2).
     #[error("CSeq out of order")]
     OutOfOrder,
+    /// 503: the table is full.
+    #[error("Too many subscriptions")]
+    Full,
 }
 
 impl SubscribeRefusal {
@@ -77,6 +86,7 @@ impl SubscribeRefusal {
             SubscribeRefusal::TooBrief { .. } => 423,
             SubscribeRefusal::NoSuchSubscription => 481,
             SubscribeRefusal::OutOfOrder => 500,
+            SubscribeRefusal::Full => 503,
         }
     }
 }
@@ -188,6 +198,9 @@ impl MwiSubscriptions {
         asked: Option<u32>,
     ) -> Result<Notification, SubscribeRefusal> {
         let granted = self.policy.grant(asked)?;
+        if granted > 0 && self.subscriptions.len() >= self.policy.max_subscriptions {
+            return Err(SubscribeRefusal::Full);
+        }
         let mut subscription = Subscription {
             dialog,
             mailbox: mailbox.to_string(),

@@ -257,3 +257,19 @@ fn mailboxes_resolve_by_number_or_owner_and_count_changes() {
     );
     assert_eq!(dir.counts("100"), (1, 0));
 }
+
+#[test]
+fn a_full_table_refuses_new_subscriptions_but_not_fetches() {
+    let now = Instant::now();
+    let mut policy = SubscriptionPolicy::with_max(3600);
+    policy.max_subscriptions = 1;
+    let mut t = MwiSubscriptions::new(policy);
+    t.subscribe(now, dialog("c1"), "100", None, None).unwrap();
+    let refused = t
+        .subscribe(now, dialog("c2"), "100", None, None)
+        .unwrap_err();
+    assert_eq!(refused, SubscribeRefusal::Full);
+    assert_eq!(refused.status_code(), 503);
+    assert!(t.subscribe(now, dialog("c3"), "100", None, Some(0)).is_ok());
+    assert_eq!(t.len(), 1);
+}
