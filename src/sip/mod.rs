@@ -7,6 +7,7 @@ pub mod dtmf_info;
 pub mod framing;
 pub mod ids;
 pub mod message;
+pub mod mwi;
 pub mod peer;
 pub mod registrar;
 pub mod response;

@@ -14,6 +14,7 @@ mod invite;
 mod leg;
 mod metrics;
 mod reinvite;
+mod subscribe;
 mod teardown;
 mod voicemail;
 
@@ -51,7 +52,7 @@ pub type SentAck = (Peer, Bytes);
 pub use metrics::{SipMetrics, SipMetricsSnapshot};
 
 /// The methods we answer (RFC 3261 §20.5 Allow).
-pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, INFO";
+pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, INFO, SUBSCRIBE";
 
 /// Settings the core needs from the configuration.
 #[derive(Debug, Clone)]
@@ -143,6 +144,8 @@ pub struct SipCore {
     /// What each leg's recordings are for, oldest first, until the
     /// recorder reports them.
     recordings: HashMap<SessionId, VecDeque<crate::apps::voicemail::RecordingPurpose>>,
+    /// Mailboxes and their message-summary subscriptions (RFC 3842).
+    mwi: crate::sip::mwi::Mwi,
 }
 
 impl SipCore {
@@ -177,6 +180,7 @@ impl SipCore {
             registrar: Registrar::default(),
             voicemail: None,
             recordings: HashMap::new(),
+            mwi: Default::default(),
             menus: Arc::new(IvrMenus::new(&[])),
             room_workers: HashMap::new(),
             room_options: HashMap::new(),
@@ -299,6 +303,7 @@ impl SipCore {
         }
         self.expire_cancelled(now);
         self.run_app_timers(now);
+        self.run_subscription_timers(now);
         while let Some(&Reverse((at, id))) = self.relay_retries.peek() {
             if at > now {
                 break;
@@ -332,6 +337,7 @@ impl SipCore {
             no_answer,
             cancelled,
             relay,
+            self.mwi.poll_timeout(),
         ]
         .into_iter()
         .flatten()
@@ -378,6 +384,7 @@ impl SipCore {
                 self.forks.remove(&key);
                 self.reinvites.remove(&key);
                 self.lost_dialogs.retain(|(k, _), _| *k != key);
+                self.mwi.subscriptions.notify_finished(&key);
             }
             TransactionEvent::Response { key, response } => {
                 if let Some(&b) = self.uac_invites.get(&key) {
@@ -388,11 +395,14 @@ impl SipCore {
                     self.fork_response(now, key, response);
                 } else if self.reinvites.contains_key(&key) {
                     self.reinvite_response(now, &key, &response);
+                } else {
+                    self.notify_response(&key, &response);
                 }
             }
             TransactionEvent::Timeout { key } => {
                 self.fork_timeout(now, &key);
                 self.reinvite_timeout(now, &key);
+                self.notify_timeout(&key);
             }
         }
     }
@@ -423,11 +433,13 @@ impl SipCore {
                 let extra = vec![
                     rsip::Header::Allow(ALLOW.into()),
                     rsip::Header::Accept("application/sdp".into()),
+                    subscribe::allow_events(),
                 ];
                 self.respond(now, &key, &request, 200, None, extra, None);
             }
             (rsip::Method::Bye, _) => self.handle_bye(now, key, request),
             (rsip::Method::Info, true) => self.handle_info(now, key, request),
+            (rsip::Method::Subscribe, _) => self.handle_subscribe(now, key, request, source),
             (rsip::Method::Register, _) => {
                 let answer = self.registrar.handle_register(now, &request, source);
                 let reason = answer.reason.as_deref();

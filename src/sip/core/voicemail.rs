@@ -51,9 +51,15 @@ fn caller_user(request: &Request) -> Option<String> {
 
 impl SipCore {
     /// Turns voicemail on: `vm-BOX`, `voicemail` and the mailbox fallback
-    /// of unanswered calls to users.
+    /// of unanswered calls to users. Call after [`SipCore::set_mailboxes`]:
+    /// message-waiting starts from the stored counts.
     pub fn set_voicemail(&mut self, voicemail: Arc<Voicemail>) {
+        let now = Instant::now();
+        let numbers: Vec<String> = voicemail.mailbox_numbers().map(str::to_string).collect();
         self.voicemail = Some(voicemail);
+        for number in numbers {
+            self.mailbox_changed(now, &number);
+        }
     }
 
     fn voicemail_service(&self) -> Result<Arc<Voicemail>, Refusal> {
@@ -188,12 +194,7 @@ impl SipCore {
             return;
         };
         let counts = voicemail.counts(mailbox);
-        self.notify_message_waiting(now, mailbox, counts.new, counts.old);
-    }
-
-    /// Placeholder until message-waiting notification is wired.
-    fn notify_message_waiting(&mut self, _now: Instant, mailbox: &str, new: u32, old: u32) {
-        tracing::debug!(mailbox, new, old, "message counts changed");
+        self.set_message_counts(now, mailbox, counts.new, counts.old);
     }
 }
 

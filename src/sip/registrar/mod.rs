@@ -8,6 +8,7 @@
 
 mod auth;
 pub mod digest;
+mod guard;
 mod location;
 mod metrics;
 mod nonce;
