@@ -15,6 +15,7 @@ use mediaplane::loadgen::ua::{Call, TestUserAgent, UaConfig};
 
 use common::callee::Callee;
 use common::keypad::{KeyStyle, Keypad};
+use common::subscriber::{authorization, body, status, Phone, Subscribe};
 use common::TestServer;
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -217,6 +218,17 @@ async fn an_unanswered_call_leaves_a_message_that_the_owner_hears_and_deletes() 
     // Alice's phone registers, then rings without answering.
     let phone = Callee::bind(CodecKind::Pcmu).await;
     phone.register(server.sip_addr(), "alice", "alice-pw").await;
+    // Alice's desk phone watches her mailbox's message-waiting state.
+    let lamp = Phone::new(&server).await;
+    let mut subscribe = Subscribe::new("alice", "mwi-e2e");
+    lamp.send(&subscribe.render(&lamp)).await;
+    let challenged = lamp.response("SUBSCRIBE").await;
+    subscribe.cseq = 2;
+    subscribe.extra = authorization(&challenged, &subscribe.uri(&lamp), "alice", "alice-pw");
+    lamp.send(&subscribe.render(&lamp)).await;
+    assert_eq!(status(&lamp.response("SUBSCRIBE").await), 200);
+    let first = lamp.notify().await;
+    assert!(body(&first).contains("Messages-Waiting: no"), "{first}");
 
     let ua = TestUserAgent::bind_udp_with(
         server.sip_addr(),
@@ -294,6 +306,9 @@ async fn an_unanswered_call_leaves_a_message_that_the_owner_hears_and_deletes() 
     call.wait_bye(WAIT)
         .await
         .expect("the mailbox hangs up after saving");
+    let lit = lamp.notify().await;
+    assert!(body(&lit).contains("Messages-Waiting: yes"), "{lit}");
+    assert!(body(&lit).contains("Voice-Message: 1/0"), "{lit}");
 
     // Alice calls voicemail: PIN by RFC 4733, 1 for new messages.
     let (mut owner, mut owner_call, _ua) = dial(&server, "alice", "voicemail").await;
@@ -314,13 +329,18 @@ async fn an_unanswered_call_leaves_a_message_that_the_owner_hears_and_deletes() 
         })
         .await;
     assert!(heard_message, "the owner hears the message");
-    // Listening moved it to Old.
+    // Listening moved it to Old: the lamp goes out, one old message left.
     let old = server.data_dir().join("voicemail/1001/Old");
     assert_eq!(files_with(&old, "wav").len(), 1);
     assert!(files_with(&dir, "wav").is_empty());
+    let heard = lamp.notify().await;
+    assert!(body(&heard).contains("Messages-Waiting: no"), "{heard}");
+    assert!(body(&heard).contains("Voice-Message: 0/1"), "{heard}");
     owner.press("7", KeyStyle::Rfc4733).await;
-    let deleted = common::wait_for(WAIT, || async { files_with(&old, "wav").is_empty() }).await;
-    assert!(deleted, "7 deletes the message");
+    let gone = lamp.notify().await;
+    assert!(body(&gone).contains("Voice-Message: 0/0"), "{gone}");
+    assert!(files_with(&old, "wav").is_empty(), "7 deletes the message");
+    assert!(files_with(&old, "json").is_empty());
     owner.press("#", KeyStyle::Rfc4733).await;
     owner_call.wait_bye(WAIT).await.expect("# leaves");
     assert!(server.ports_released().await);

@@ -6,6 +6,7 @@
 pub mod bridging;
 pub mod callee;
 pub mod keypad;
+pub mod subscriber;
 
 use std::future::Future;
 use std::net::SocketAddr;
