@@ -27,7 +27,7 @@ struct Running {
 /// Starts the server binary on `config`; returns once it says where it
 /// listens.
 fn start(config: &Path) -> Running {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mediaplane"))
+    let child = Command::new(env!("CARGO_BIN_EXE_mediaplane"))
         .arg("--config")
         .arg(config)
         .env("NO_COLOR", "1")
@@ -36,7 +36,13 @@ fn start(config: &Path) -> Running {
         .stdout(Stdio::null())
         .spawn()
         .expect("the server starts");
-    let stderr = child.stderr.take().unwrap();
+    let unset = SocketAddr::from(([0, 0, 0, 0], 0));
+    let mut running = Running {
+        child,
+        sip: unset,
+        http: unset,
+    };
+    let stderr = running.child.stderr.take().unwrap();
     let mut lines = BufReader::new(stderr).lines();
     let field = |line: &str, key: &str| -> Option<SocketAddr> {
         let start = line.find(key)? + key.len();
@@ -50,12 +56,20 @@ fn start(config: &Path) -> Running {
             .expect("the server logs its start")
             .expect("readable log");
         if line.contains("mediaplane started") {
-            let sip = field(&line, "sip_udp=").expect("SIP address logged");
-            let http = field(&line, "http=").expect("HTTP address logged");
+            running.sip = field(&line, "sip_udp=").expect("SIP address logged");
+            running.http = field(&line, "http=").expect("HTTP address logged");
             // Keep draining the log so the server never blocks on it.
             std::thread::spawn(move || for _ in lines.by_ref() {});
-            return Running { child, sip, http };
+            return running;
         }
+    }
+}
+
+impl Drop for Running {
+    /// A failed test leaves no server behind.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -124,7 +138,7 @@ async fn a_recording_cut_by_sigkill_is_a_message_after_restart() {
     server.child.wait().unwrap();
 
     // Restart: the message is recovered before calls are taken.
-    let mut restarted = start(&config);
+    let restarted = start(&config);
     let wavs: Vec<_> = std::fs::read_dir(&inbox)
         .unwrap()
         .flatten()
@@ -163,6 +177,5 @@ async fn a_recording_cut_by_sigkill_is_a_message_after_restart() {
         listed_ms.abs_diff(recorded.as_millis() as u64) <= 20,
         "{body}"
     );
-    restarted.child.kill().unwrap();
-    restarted.child.wait().unwrap();
+    drop(restarted);
 }

@@ -51,15 +51,19 @@ pub enum AppAction {
     /// Record what the caller says; the application hears
     /// [`CallApp::on_recorded`] when the file is written, and the core
     /// settles it for `purpose` even if the call has ended by then.
-    Record {
-        spec: RecordingSpec,
-        purpose: voicemail::RecordingPurpose,
-    },
+    Record(Box<RecordingRequest>),
     /// End the recording (a key press).
     StopRecording,
     /// A mailbox's messages changed (listened, deleted): message-waiting
     /// subscribers are told.
     MailboxChanged(String),
+}
+
+/// What [`AppAction::Record`] records, and what for.
+#[derive(Debug, Clone)]
+pub struct RecordingRequest {
+    pub spec: RecordingSpec,
+    pub purpose: voicemail::RecordingPurpose,
 }
 
 /// A call application attached to one leg.

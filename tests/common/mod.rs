@@ -6,7 +6,9 @@
 pub mod bridging;
 pub mod callee;
 pub mod keypad;
+pub mod mailboxes;
 pub mod subscriber;
+pub mod voice;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::{load_audio, RecordingPurpose, Voicemail};
 use crate::apps::ivr::PromptFetch;
-use crate::apps::{join_prompts, play, AppAction, CallApp};
+use crate::apps::{join_prompts, play, AppAction, CallApp, RecordingRequest};
 use crate::config::MailboxConfig;
 use crate::media::dtmf::DtmfDigit;
 use crate::media::session::SessionEvent;
@@ -132,10 +132,10 @@ impl DepositApp {
             max: Duration::from_secs(u64::from(self.mailbox.max_message_s)),
             silence: (silence > 0).then(|| Duration::from_secs(u64::from(silence))),
         };
-        vec![AppAction::Record {
+        vec![AppAction::Record(Box::new(RecordingRequest {
             spec,
             purpose: RecordingPurpose::Message { draft },
-        }]
+        }))]
     }
 }
 

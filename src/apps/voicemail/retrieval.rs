@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use super::listening::Browse;
 use super::{PinCheck, RecordingPurpose, Voicemail};
 use crate::apps::ivr::PromptFetch;
-use crate::apps::{join_prompts, play, AppAction, CallApp};
+use crate::apps::{join_prompts, play, AppAction, CallApp, RecordingRequest};
 use crate::config::{MailboxConfig, MAX_PIN_DIGITS};
 use crate::media::dtmf::DtmfDigit;
 use crate::media::session::{SessionEvent, Source};
@@ -263,14 +263,14 @@ impl RetrievalApp {
         let _ = std::fs::remove_file(&staging);
         self.phase = Phase::RecordingGreeting;
         let silence = self.voicemail.settings().silence_timeout_s;
-        vec![AppAction::Record {
+        vec![AppAction::Record(Box::new(RecordingRequest {
             spec: RecordingSpec {
                 path: staging.clone(),
                 max: MAX_GREETING,
                 silence: (silence > 0).then(|| Duration::from_secs(u64::from(silence))),
             },
             purpose: RecordingPurpose::Greeting { staging, target },
-        }]
+        }))]
     }
 
     fn menu_key(&mut self, now: Instant, key: char) -> Vec<AppAction> {
@@ -358,6 +358,14 @@ impl CallApp for RetrievalApp {
                 vec![AppAction::StopRecording]
             }
             Phase::Listening(browse) => self.browse_key(now, browse, key),
+            // Barge-in: a key during a notice is the start of what follows.
+            Phase::Notice(Then::Ask(entry)) => {
+                self.digits.clear();
+                self.phase = Phase::Entering(entry);
+                self.on_digit(now, digit)
+            }
+            Phase::Notice(Then::MainMenu) => self.menu_key(now, key),
+            Phase::Notice(Then::Options) => self.options_key(now, key),
             other => {
                 self.phase = other;
                 Vec::new()

@@ -7,7 +7,7 @@ use std::cmp::Reverse;
 use std::time::Instant;
 
 use super::{LegState, SipCore};
-use crate::apps::{AppAction, BridgeApp, CallApp};
+use crate::apps::{AppAction, BridgeApp, CallApp, RecordingRequest};
 use crate::media::dtmf::DtmfDigit;
 use crate::media::session::Source;
 use crate::media::{SessionId, WorkerCommand};
@@ -74,7 +74,8 @@ impl SipCore {
                         .media
                         .send(worker, WorkerCommand::SetVolume { id, gain_db });
                 }
-                AppAction::Record { spec, purpose } => {
+                AppAction::Record(request) => {
+                    let RecordingRequest { spec, purpose } = *request;
                     self.recordings.entry(id).or_default().push_back(purpose);
                     let _ = self.media.send(worker, WorkerCommand::Record { id, spec });
                 }
