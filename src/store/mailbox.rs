@@ -44,6 +44,11 @@ pub trait MessageStore: Send + Sync + std::fmt::Debug {
     fn delete(&self, mailbox: &str, id: &str) -> Result<(), StoreError>;
     /// Where the owner's recorded greeting is kept; the file may not exist.
     fn greeting_path(&self, mailbox: &str) -> Result<PathBuf, StoreError>;
+    /// The PIN the owner set by phone, which replaces the configured one;
+    /// `None` if never set.
+    fn pin(&self, mailbox: &str) -> Result<Option<String>, StoreError>;
+    /// Keeps the owner's new PIN (atomically: the old or the new one).
+    fn set_pin(&self, mailbox: &str, pin: &str) -> Result<(), StoreError>;
     /// At start, after `recover_partial_recordings` and before any deposit
     /// (it removes metadata that has no audio yet): finishes deposits a
     /// crash cut off and reports what it could not understand.

@@ -124,11 +124,22 @@ impl Voicemail {
         let Some(config) = self.mailboxes.get(mailbox) else {
             return PinCheck::Wrong { left: 0 };
         };
+        // The owner's own PIN, else the configured one. An unreadable PIN
+        // file must not open the mailbox with the configured PIN, which the
+        // owner replaced: the login is refused (not counted as a failure).
+        let pin = match self.store.pin(mailbox) {
+            Ok(Some(pin)) => pin,
+            Ok(None) => config.pin.clone(),
+            Err(e) => {
+                tracing::error!(mailbox, error = %e, "cannot read the mailbox PIN");
+                return PinCheck::Wrong { left: 0 };
+            }
+        };
         let mut pins = self
             .pins
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let check = pins.check(now, mailbox, &config.pin, entered);
+        let check = pins.check(now, mailbox, &pin, entered);
         match check {
             PinCheck::Wrong { .. } => bump(&self.metrics.pin_failures),
             PinCheck::LockedOut => {
@@ -139,6 +150,26 @@ impl Voicemail {
             PinCheck::Accepted | PinCheck::Locked => {}
         }
         check
+    }
+
+    /// Sets the owner's new PIN (1 to 16 digits); false if refused or not
+    /// stored.
+    pub fn change_pin(&self, mailbox: &str, pin: &str) -> bool {
+        let valid = (1..=crate::config::MAX_PIN_DIGITS).contains(&pin.len())
+            && pin.chars().all(|c| c.is_ascii_digit());
+        if !valid {
+            return false;
+        }
+        match self.store.set_pin(mailbox, pin) {
+            Ok(()) => {
+                tracing::info!(mailbox, "PIN changed by the owner");
+                true
+            }
+            Err(e) => {
+                tracing::warn!(mailbox, error = %e, "cannot store the new PIN");
+                false
+            }
+        }
     }
 
     pub fn is_locked(&self, now: Instant, mailbox: &str) -> bool {
@@ -214,3 +245,6 @@ pub fn load_audio(path: &Path, rate_hz: u32) -> Option<Arc<[i16]>> {
         .ok()
         .map(Into::into)
 }
+
+#[cfg(test)]
+mod tests;

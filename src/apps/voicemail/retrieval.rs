@@ -2,7 +2,8 @@
 //! the route, or from the caller's user, or is asked for; the PIN is always
 //! asked (ended by `#`), with a lockout shared by every call. Then "You have
 //! N new messages and M old messages", and the main menu: `1` new messages,
-//! `2` old ones, `0` mailbox options, `#` leaves. Every prompt gives way to
+//! `2` old ones, `0` mailbox options (`1` record the greeting, `2` change
+//! the PIN), `#` leaves. Every prompt gives way to
 //! the first key pressed (barge-in). Browsing the messages is in
 //! `listening.rs`.
 
@@ -33,6 +34,8 @@ const MAX_GREETING: Duration = Duration::from_secs(120);
 pub(super) enum Entry {
     Mailbox,
     Pin,
+    /// The owner's new PIN (mailbox options, `2`).
+    NewPin,
 }
 
 #[derive(Debug)]
@@ -42,7 +45,8 @@ pub(super) enum Phase {
     Entering(Entry),
     /// The main menu (after its prompt): waiting for one key.
     MainMenu,
-    /// The options menu: `1` record the greeting, `#` back.
+    /// The options menu: `1` record the greeting, `2` change the PIN, `#`
+    /// back.
     Options,
     /// "Record your greeting after the tone": then the beep, then recording.
     GreetingPrompt,
@@ -127,6 +131,7 @@ impl RetrievalApp {
         let name = match entry {
             Entry::Mailbox => phrases::ENTER_MAILBOX,
             Entry::Pin => phrases::ENTER_PIN,
+            Entry::NewPin => phrases::ENTER_NEW_PIN,
         };
         self.prompt(&[name], Phase::Entering(entry))
     }
@@ -178,6 +183,16 @@ impl RetrievalApp {
                     }
                 }
             },
+            Entry::NewPin => {
+                let changed = self
+                    .mailbox_number()
+                    .is_some_and(|number| self.voicemail.change_pin(&number, &digits));
+                if changed {
+                    self.notice(now, &[phrases::PIN_CHANGED], Then::Options)
+                } else {
+                    self.notice(now, &[phrases::INVALID], Then::Options)
+                }
+            }
             Entry::Pin => {
                 let Some(number) = self.mailbox.as_ref().map(|m| m.number.clone()) else {
                     return self.ask(now, Entry::Mailbox);
@@ -288,6 +303,7 @@ impl RetrievalApp {
         self.deadline = None;
         match key {
             '1' => self.prompt(&[phrases::RECORD_GREETING], Phase::GreetingPrompt),
+            '2' => self.ask(now, Entry::NewPin),
             '#' => self.main_menu(now),
             _ => self.notice(now, &[phrases::INVALID], Then::Options),
         }

@@ -6,6 +6,7 @@ use crate::media::dtmf::DtmfDigit;
 mod digits;
 mod looping;
 mod playout;
+mod recording;
 
 fn setup(remote: Option<SocketAddr>) -> SessionSetup {
     SessionSetup {

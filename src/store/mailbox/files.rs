@@ -73,6 +73,25 @@ pub(super) fn commit_json(
     result.map(|()| target)
 }
 
+/// Replaces `dir/NAME` atomically with `bytes` (temporary file, sync,
+/// rename, folder sync).
+pub(super) fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let target = dir.join(name);
+    let result = (|| {
+        let mut file = File::create(&tmp).map_err(io_err("create", &tmp))?;
+        file.write_all(bytes).map_err(io_err("write", &tmp))?;
+        file.sync_all().map_err(io_err("sync", &tmp))?;
+        drop(file);
+        fs::rename(&tmp, &target).map_err(io_err("rename", &tmp))?;
+        sync_dir(dir)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
 /// `None` when the file does not exist.
 pub(super) fn read_json(path: &Path) -> Result<Option<StoredMeta>, StoreError> {
     let file = match File::open(path) {

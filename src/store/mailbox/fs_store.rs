@@ -11,13 +11,16 @@ use super::clock::{message_id, rfc3339, unix_seconds};
 use super::error::{io_err, StoreError, StoreProblem};
 use super::files::{
     commit_json, corrupt, create_tmp_json, ensure_dir, json_path, part_path, read_json,
-    remove_if_exists, replace_json, sync_dir, tmp_json_path, wav_info, wav_path,
+    remove_if_exists, replace_json, sync_dir, tmp_json_path, wav_info, wav_path, write_atomically,
 };
 use super::model::{
     Folder, Listing, MailboxCounts, MessageDraft, MessageMeta, NewMessage, RecoveryReport,
     StoredMeta,
 };
 use super::MessageStore;
+
+/// The owner's PIN, set by phone, in the mailbox folder.
+const PIN_FILE: &str = "pin";
 
 /// IDs tried for one deposit before giving up; far more than one second of
 /// deposits into one mailbox could take.
@@ -302,6 +305,29 @@ impl MessageStore for FsMessageStore {
     fn greeting_path(&self, mailbox: &str) -> Result<PathBuf, StoreError> {
         check_name("mailbox", mailbox)?;
         Ok(self.root.join(mailbox).join("greeting.wav"))
+    }
+
+    fn pin(&self, mailbox: &str) -> Result<Option<String>, StoreError> {
+        check_name("mailbox", mailbox)?;
+        let path = self.root.join(mailbox).join(PIN_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let pin = text.trim();
+                if pin.is_empty() || !pin.chars().all(|c| c.is_ascii_digit()) {
+                    return Err(corrupt(&path, "not a PIN of digits"));
+                }
+                Ok(Some(pin.to_string()))
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_err("read", &path)(e)),
+        }
+    }
+
+    fn set_pin(&self, mailbox: &str, pin: &str) -> Result<(), StoreError> {
+        check_name("mailbox", mailbox)?;
+        let dir = self.root.join(mailbox);
+        ensure_dir(&dir)?;
+        write_atomically(&dir, PIN_FILE, format!("{pin}\n").as_bytes())
     }
 
     fn recover(&self) -> RecoveryReport {
