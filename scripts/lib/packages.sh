@@ -3,8 +3,9 @@
 # Packages the build itself needs beyond the Rust toolchain and pkg-config:
 # libopus for audiopus_sys, which finds it with pkg-config (else it needs cmake).
 BUILD_PACKAGES=(libopus-dev)
-# Real peers and tools the test suite drives.
-TEST_PACKAGES=(sip-tester baresip)
+# Real peers and tools the test suite drives (espeak-ng speaks the messages
+# the voicemail tests leave).
+TEST_PACKAGES=(sip-tester baresip espeak-ng)
 
 install_missing() {
   local missing=()
