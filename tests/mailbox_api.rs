@@ -272,3 +272,28 @@ async fn unsafe_names_and_unknown_mailboxes_are_refused() {
     assert!(store.find("1000", &kept.id).is_ok());
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_delete_through_the_api_updates_message_waiting_subscribers() {
+    use common::subscriber::{body, status, Phone, Subscribe};
+    let data = tempfile::tempdir().unwrap();
+    let server = server(data.path()).await;
+    // Left while the server runs, but not through it: a subscription
+    // still starts from what is stored.
+    let store = FsMessageStore::new(data.path().join("voicemail"));
+    let meta = deposit(&store, "1000", "sip:bob@example.com", START, 600);
+    let phone = Phone::new(&server).await;
+    phone
+        .send(&Subscribe::new("1000", "api-mwi").render(&phone))
+        .await;
+    assert_eq!(status(&phone.response("SUBSCRIBE").await), 200);
+    let first = phone.notify().await;
+    assert!(body(&first).contains("Voice-Message: 1/0"), "{first}");
+
+    let path = format!("/api/v1/mailboxes/1000/messages/{}", meta.id);
+    assert_eq!(request(&server, "DELETE", &path).await.status, 204);
+    let after = phone.notify().await;
+    assert!(body(&after).contains("Messages-Waiting: no"), "{after}");
+    assert!(body(&after).contains("Voice-Message: 0/0"), "{after}");
+    server.stop().await;
+}

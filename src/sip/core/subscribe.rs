@@ -130,6 +130,9 @@ impl SipCore {
                 return;
             }
         };
+        // The first NOTIFY tells what is stored now: files may have changed
+        // without the server (restored from a backup, removed by hand).
+        self.mailbox_changed(now, &mailbox);
         let subscribed = self.mwi.subscriptions.subscribe(
             now,
             dialog,
