@@ -18,6 +18,7 @@ use crate::media::rtp_header;
 use crate::media::stats::{add, bump, set, MediaMetrics, SessionStats};
 use digits::SessionDigits;
 pub use digits::{SendDigitError, SENT_KEY_DURATION};
+use packet_time::PacketTime;
 pub use receive::playout_buffer;
 use receive::JitterEstimate;
 use recording::SessionRecording;
@@ -84,6 +85,8 @@ pub struct MediaSession {
     recording: Option<Box<SessionRecording>>,
     /// Recordings this session started, numbering them for the recorder.
     recordings_started: u32,
+    /// The peer's packet durations, followed when they differ from ptime.
+    packet_time: PacketTime,
 }
 
 /// Events held between two polls by the worker (which polls after every
@@ -154,6 +157,7 @@ impl MediaSession {
             conference: None,
             recording: None,
             recordings_started: 0,
+            packet_time: PacketTime::default(),
         })
         .inspect(|session| {
             session.publish_delay();
@@ -212,9 +216,9 @@ impl MediaSession {
             self.digits = SessionDigits::new(&params, ptime, self.digits.listening());
         }
         if params.codec != self.params.codec || params.ptime_ms != self.params.ptime_ms {
-            if self.records() {
-                // A WAV has one rate and the chunks are sized for one frame
-                // length: the recording ends here rather than mix them.
+            if self.records() && params.codec.audio_rate() != self.params.codec.audio_rate() {
+                // A WAV has one rate: the recording ends here rather than
+                // mix two.
                 self.stop_recording(RecordingEnd::Stopped);
                 self.push_event(SessionEvent::RecordingEnded(RecordingEnd::Stopped));
             }
@@ -288,6 +292,7 @@ impl MediaSession {
         if !self.params.receive || self.divert(datagram, &header, payload, ForwardKind::Audio) {
             return;
         }
+        self.follow_packet_time(now, payload.len());
         let info = PacketInfo {
             sequence: header.sequence,
             timestamp: header.timestamp,
@@ -498,6 +503,7 @@ impl MediaSession {
 mod bridged;
 mod conferenced;
 mod digits;
+mod packet_time;
 mod receive;
 mod recording;
 pub mod render;

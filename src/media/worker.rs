@@ -324,10 +324,18 @@ impl Worker {
             }
             false
         }));
+        let id = slot.session.id();
+        let relink = slot.session.take_packet_time_change();
         match drained {
-            Ok(done) => done,
+            Ok(done) => {
+                if relink {
+                    // New frame sizes: the bridge and the room adapt.
+                    self.relink(id);
+                    self.room_member_updated(id);
+                }
+                done
+            }
             Err(_) => {
-                let id = slot.session.id();
                 self.fail(id, "media session panicked on input");
                 true
             }

@@ -34,15 +34,19 @@ impl SessionRecording {
     fn push(&mut self, frame: &[i16]) -> Option<RecordingEnd> {
         let room = (self.max_samples - self.recorded) as usize;
         let frame = &frame[..frame.len().min(room)];
-        if self.len + frame.len() > self.chunk.len() {
-            self.flush();
+        // In pieces: the packet time may have grown past the chunk size.
+        let mut rest = frame;
+        while !rest.is_empty() {
+            let space = self.chunk.len() - self.len;
+            let n = rest.len().min(space);
+            self.chunk[self.len..self.len + n].copy_from_slice(&rest[..n]);
+            self.len += n;
+            rest = &rest[n..];
+            if self.len >= self.chunk_samples.min(self.chunk.len()) {
+                self.flush();
+            }
         }
-        self.chunk[self.len..self.len + frame.len()].copy_from_slice(frame);
-        self.len += frame.len();
         self.recorded += frame.len() as u64;
-        if self.len >= self.chunk_samples {
-            self.flush();
-        }
         if is_quiet(frame) {
             self.silent_run += frame.len() as u64;
         } else {

@@ -5,6 +5,7 @@ use crate::media::dtmf::DtmfDigit;
 
 mod digits;
 mod looping;
+mod packet_time;
 mod playout;
 mod recording;
 
