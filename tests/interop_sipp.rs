@@ -10,6 +10,9 @@ use std::time::Duration;
 
 use tokio::process::Command;
 
+use mediaplane::codec::{new_decoder, CodecKind};
+use mediaplane::config::MailboxConfig;
+
 use common::{metric, TestServer};
 
 fn free_udp_port() -> u16 {
@@ -148,5 +151,127 @@ async fn two_sipp_members_talk_in_a_conference_room() {
     );
     let released = server.ports_released().await;
     assert!(released, "ports returned after the members left");
+    server.stop().await;
+}
+
+/// The speech sipp ships and `voicemail_deposit.xml` leaves as a message.
+const SIPP_SPEECH: &str = "/usr/share/sip-tester/g711a.pcap";
+
+/// The audio of a capture of one G.711 A-law RTP stream over Ethernet,
+/// IPv4 and UDP (as sipp's recordings are), decoded at 8 kHz.
+fn pcap_alaw_audio(path: &str) -> Vec<i16> {
+    let data = std::fs::read(path).expect("sipp's recordings are installed with sip-tester");
+    let u32_at = |at: usize| u32::from_le_bytes(data[at..at + 4].try_into().unwrap());
+    assert_eq!(u32_at(0), 0xa1b2_c3d4, "a little-endian pcap: {path}");
+    assert_eq!(u32_at(20), 1, "Ethernet frames: {path}");
+    let mut decoder = new_decoder(CodecKind::Pcma).unwrap();
+    let mut audio = Vec::new();
+    let mut at = 24;
+    while at + 16 <= data.len() {
+        let captured = u32_at(at + 8) as usize;
+        let frame = &data[at + 16..at + 16 + captured];
+        at += 16 + captured;
+        let ip = &frame[14..];
+        let rtp = &ip[usize::from(ip[0] & 0x0f) * 4 + 8..];
+        assert_eq!(rtp[1] & 0x7f, 8, "PCMA packets only: {path}");
+        let header = 12 + 4 * usize::from(rtp[0] & 0x0f);
+        let mut decoded = [0i16; 960];
+        let n = decoder.decode(&rtp[header..], &mut decoded).unwrap();
+        audio.extend_from_slice(&decoded[..n]);
+    }
+    audio
+}
+
+/// How many 100 ms windows (at 8 kHz) of `audio` are louder than a mean
+/// absolute level of 100 (about -50 dBFS; A-law's quietest step is 8).
+fn loud_windows(audio: &[i16]) -> usize {
+    audio
+        .chunks_exact(800)
+        .filter(|window| {
+            let level = window
+                .iter()
+                .map(|&x| u64::from(x.unsigned_abs()))
+                .sum::<u64>();
+            level / window.len() as u64 > 100
+        })
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sipp_leaves_a_voicemail_message() {
+    let server = TestServer::start(|c| {
+        c.mailboxes = vec![MailboxConfig {
+            number: "1001".into(),
+            pin: "4321".into(),
+            owner: None,
+            email: None,
+            greeting: None,
+            max_messages: 10,
+            max_message_s: 60,
+        }];
+    })
+    .await;
+    run_sipp(&server, "voicemail_deposit.xml").await;
+
+    // sipp has answered the mailbox's BYE, which follows the saving of the
+    // message: everything below is already on disk and counted.
+    let inbox = server.data_dir().join("voicemail/1001/INBOX");
+    let mut files: Vec<_> = std::fs::read_dir(&inbox)
+        .unwrap_or_else(|e| panic!("{}: {e}", inbox.display()))
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    files.sort();
+    let json: Vec<_> = files
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    assert_eq!(
+        json.len(),
+        1,
+        "one message in {}: {files:?}",
+        inbox.display()
+    );
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(json[0]).unwrap()).unwrap();
+    assert_eq!(meta["complete"], true, "{meta}");
+    // The scenario offers PCMA, the codec of sipp's speech.
+    assert_eq!(meta["codec"], "PCMA", "{meta}");
+    assert_eq!(meta["rate_hz"], 8000, "{meta}");
+
+    let speech = pcap_alaw_audio(SIPP_SPEECH);
+    let speech_ms = speech.len() as u64 / 8;
+    // The recording runs from the beep to the #, which sipp sends right
+    // after its speech: not much shorter than the speech (a little of its
+    // near-silent start may come before the beep ends), not much longer
+    // (the scenario's 0.2 s of margin after the beep and 0.2 s before the
+    // #). Had the # been missed, the 5 s silence timeout would have ended
+    // it.
+    let duration_ms = meta["duration_ms"].as_u64().unwrap();
+    assert!(
+        duration_ms >= speech_ms * 8 / 10 && duration_ms <= speech_ms + 2000,
+        "{duration_ms} ms recorded of {speech_ms} ms sent"
+    );
+
+    let wav = json[0].with_extension("wav");
+    let mut reader = hound::WavReader::open(&wav).unwrap();
+    assert_eq!(reader.spec().sample_rate, 8000);
+    let recorded: Vec<i16> = reader.samples::<i16>().map(Result::unwrap).collect();
+    // The speech itself, not silence: about as many loud windows as in
+    // what sipp sent (some may be lost to the start before the beep or to
+    // the playout buffer's adjustments).
+    let sent_loud = loud_windows(&speech);
+    let recorded_loud = loud_windows(&recorded);
+    assert!(
+        recorded_loud * 10 >= sent_loud * 8,
+        "{recorded_loud} loud 100 ms windows recorded of {sent_loud} sent"
+    );
+
+    let metrics = server.metrics_text().await;
+    assert_eq!(
+        metric(&metrics, "mediaplane_voicemail_messages_deposited_total"),
+        1.0
+    );
+    let released = server.ports_released().await;
+    assert!(released, "ports returned after the mailbox hung up");
     server.stop().await;
 }
