@@ -152,3 +152,69 @@ async fn an_unknown_mailbox_is_asked_again_then_refused() {
     assert!(server.ports_released().await);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_or_unregistered_owner_takes_a_message_and_others_get_480() {
+    use common::callee::Callee;
+    use mediaplane::codec::CodecKind;
+    let server = voicemail_server(|_| {}).await;
+    // Nothing registered: alice's mailbox answers at once; bob, who owns
+    // none, is not available.
+    let (mut keypad, mut call, _ua) = dial(&server, "carol", "alice").await;
+    let greeted = keypad
+        .listen_until(Duration::from_secs(10), |heard| {
+            heard_prompt(heard, "not-available")
+        })
+        .await;
+    assert!(greeted, "alice's mailbox greets the caller");
+    call.bye(WAIT).await.unwrap();
+    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
+    let offer = sdp_offer("127.0.0.1:40000".parse().unwrap(), &[CodecKind::Pcmu]);
+    match ua
+        .invite(&format!("sip:bob@{}", server.sip_addr()), &offer)
+        .await
+    {
+        Err(UaError::Rejected { status, .. }) => assert_eq!(status, 480),
+        other => panic!("bob: {:?}", other.map(|c| c.state())),
+    }
+
+    // Alice's phone is busy: the caller is answered by her mailbox.
+    let phone = Callee::bind(CodecKind::Pcmu).await;
+    phone.register(server.sip_addr(), "alice", "alice-pw").await;
+    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
+    let mut caller = mediaplane::loadgen::rtp::RtpStream::bind(
+        mediaplane::loadgen::rtp::RtpStreamOptions::new(CodecKind::Pcmu),
+    )
+    .await
+    .unwrap();
+    let offer = sdp_offer(caller.local_addr(), &[CodecKind::Pcmu]);
+    let mut call = ua
+        .start_invite(
+            &format!("sip:alice@{}", server.sip_addr()),
+            &offer,
+            &Default::default(),
+        )
+        .await
+        .unwrap();
+    let invite = phone.expect("INVITE", WAIT).await;
+    phone
+        .respond(&invite, 486, "Busy Here", Some("busy1"), None)
+        .await;
+    phone.expect("ACK", WAIT).await;
+    let answered = call.wait_final(WAIT).await.unwrap();
+    assert_eq!(answered.status_code(), Some(200), "answered by the mailbox");
+    let answer = call.answer_sdp().unwrap();
+    caller.set_remote(answer.rtp_addr());
+    assert!(
+        caller
+            .wait_for_packets(50, Duration::from_secs(5))
+            .await
+            .is_ok(),
+        "the greeting streams"
+    );
+    call.bye(WAIT).await.unwrap();
+    // Hung up in the greeting: no message.
+    assert!(files_with(&inbox(&server, "1001"), "json").is_empty());
+    assert!(server.ports_released().await);
+    server.stop().await;
+}
