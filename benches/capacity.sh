@@ -65,8 +65,8 @@
 # then what is on disk once the server has stopped: message files, files
 # left unfinished (.part), seconds of audio in them, seconds of it heard
 # (20 ms frames not all zero: a tick with nothing received records
-# silence), the seconds streamed after the beep (calls set up x
-# (DURATION_S - GREETING_S)), and how much of that is missing from the
+# silence), the seconds streamed after the beep (packets sent x 20 ms -
+# calls set up x GREETING_S), and how much of that is missing from the
 # heard audio, in %.
 
 set -euo pipefail
@@ -148,11 +148,12 @@ printf '%s\n' "$header"
 
 # The VOICEMAIL=1 columns of one run, from its metrics and data folder.
 voicemail_columns() {
-    local files parts rec_s heard_s set_up streamed
+    local files parts rec_s heard_s set_up sent streamed
     metric() { awk -v m="$1" '$1 == m {print $2}' "$f-metrics.txt"; }
     read -r files parts rec_s heard_s < <(wav_totals "$f-data")
-    set_up=$(jq -r '.calls_set_up' "$f-loadgen.json")
-    streamed=$(awk -v n="$set_up" -v d="$DURATION_S" -v g="$GREETING_S" 'BEGIN {printf "%.1f", n * (d - g)}')
+    read -r set_up sent < <(jq -r '"\(.calls_set_up) \(.packets_sent)"' "$f-loadgen.json")
+    # What the load generator sent (20 ms frames), less each call's greeting.
+    streamed=$(awk -v n="$set_up" -v p="$sent" -v g="$GREETING_S" 'BEGIN {printf "%.1f", p / 50 - n * g}')
     echo "$(percent $((r1 - r0)) "$elapsed")" \
         "$(awk -v b=$((w1 - w0)) -v ns="$elapsed" 'BEGIN {printf "%.0f", (ns > 0 ? b / 1024 / (ns / 1e9) : 0)}')" \
         "$(metric mediaplane_recording_chunks_dropped_total)" \
@@ -203,7 +204,7 @@ for N in "$@"; do
         --rtp-ports 20000-29999 --max-calls 10000 >"$f-server.log" 2>&1 &
     server=$!
     for _ in $(seq 50); do
-        grep -q "mediaplane started" "$f-server.log" && break
+        grep -qs "mediaplane started" "$f-server.log" && break
         sleep 0.1
     done
     if ! grep -q "mediaplane started" "$f-server.log"; then
