@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Whole-server capacity: concurrent PCMU calls held by one media worker,
 # echoed (the default), bridged and transcoded (TRANSCODE=1), in an IVR
-# menu playing prompts (IVR=1), or all in one conference room (CONF=1).
+# menu playing prompts (IVR=1), leaving a voicemail message (VOICEMAIL=1),
+# or all in one conference room (CONF=1).
 #
 # For each call count N: starts the server pinned to one core (one media
 # worker; its tokio control-plane threads share that core), runs the load
@@ -27,6 +28,16 @@
 #                   playing 33 s of prompts while listening for inband keys
 #                   in the caller's audio. Nothing is echoed: read the loss
 #                   of the prompt streams and the CPU columns.
+#   VOICEMAIL       1: the calls dial `vm-load` (benches/voicemail.toml):
+#                   the greeting and beep (GREETING_S), then the caller's
+#                   audio is recorded until the hang-up, written to WAV files
+#                   in a fresh data folder ($OUT/RUN-N-data) by the server's
+#                   recorder thread. The window starts GREETING_S later, when
+#                   every call records. Use DURATION_S of 30 or more.
+#   GREETING_S      with VOICEMAIL=1: seconds from the answer to the start of
+#                   the recording (default 7.9, measured: one call of 20 s
+#                   leaves 12.1 s heard; the greeting "Mailbox A D. The
+#                   person ... after the tone" is 7.70 s, the beep 0.25 s)
 #   CONF            1: the calls all dial `conf-load`, one conference room:
 #                   every member's audio is decoded and mixed (the three
 #                   loudest), and each member gets its mix encoded.
@@ -45,6 +56,18 @@
 # largest total bytes seen queued in the UDP receive buffers of the server's
 # RTP ports and of the load generator's ports (five samples over the window);
 # then the server's resident memory before the calls and in the window.
+#
+# With VOICEMAIL=1, more columns: CPU % of one core of the recorder thread
+# (also in rest_cpu%), its file writes in kB/s over the window, the
+# server's counters at the end (recorded chunks dropped because the
+# recorder's queue was full, write errors, recordings started and finished,
+# messages kept),
+# then what is on disk once the server has stopped: message files, files
+# left unfinished (.part), seconds of audio in them, seconds of it heard
+# (20 ms frames not all zero: a tick with nothing received records
+# silence), the seconds streamed after the beep (packets sent x 20 ms -
+# calls set up x GREETING_S), and how much of that is missing from the
+# heard audio, in %.
 
 set -euo pipefail
 
@@ -54,6 +77,7 @@ LOAD_CPU=${LOAD_CPU:-0}
 DURATION_S=${DURATION_S:-20}
 RAMP_S=${RAMP_S:-5}
 OUT=${OUT:-${TMPDIR:-/tmp}/mediaplane-capacity}
+GREETING_S=${GREETING_S:-7.9}
 SIP=127.0.0.1:5060
 HTTP=127.0.0.1:8080
 
@@ -88,9 +112,58 @@ queued_bytes() {
         if (p >= 20000 && p <= 29999) s += $2; else if (p >= 32768) l += $2}
         END {print s + 0, l + 0}'
 }
+# The recorder thread's bytes written (write(2) and friends).
+thread_wchar() { awk '$1 == "wchar:" {print $2}' "/proc/$1/task/$2/io" 2>/dev/null || echo 0; }
+# Message files under a data folder: count, unfinished, seconds, heard
+# seconds (16-bit mono at RATE Hz after a 44-byte header; a frame is
+# FRAME samples).
+wav_totals() {
+    python3 - "$1" 8000 160 <<'PY'
+import os, sys
+root, rate, frame = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]) * 2
+files = parts = samples = heard = 0
+zero = bytes(frame)
+for folder, _, names in os.walk(root):
+    for name in names:
+        if not (name.endswith(".wav") or name.endswith(".part")):
+            continue
+        if name.endswith(".part"):
+            parts += 1
+        else:
+            files += 1
+        with open(os.path.join(folder, name), "rb") as f:
+            data = f.read()[44:]
+        samples += len(data) // 2
+        heard += sum(data[i:i + frame] != zero for i in range(0, len(data), frame))
+print(files, parts, f"{samples / rate:.1f}", f"{heard * frame / 2 / rate:.1f}")
+PY
+}
 percent() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", (b > 0 ? 100 * a / b : 0)}'; }
 
-printf '%s\n' "calls set_up sent loss% not_echoed% late rtt_p50 rtt_p99 rtt_max late_ticks media_cpu% rest_cpu% server_cpu% loadgen_cpu% core${SERVER_CPU}_busy% core${LOAD_CPU}_busy% udp_rcvbuf_err udp_sndbuf_err srv_calls srv_lost srv_late srv_concealed srv_rxq_max lg_rxq_max rss_start_kb rss_kb"
+header="calls set_up sent loss% not_echoed% late rtt_p50 rtt_p99 rtt_max late_ticks media_cpu% rest_cpu% server_cpu% loadgen_cpu% core${SERVER_CPU}_busy% core${LOAD_CPU}_busy% udp_rcvbuf_err udp_sndbuf_err srv_calls srv_lost srv_late srv_concealed srv_rxq_max lg_rxq_max rss_start_kb rss_kb"
+if [ "${VOICEMAIL:-0}" = 1 ]; then
+    header="$header rec_cpu% rec_write_kB/s chunks_dropped write_errors rec_started rec_finished deposited files parts rec_s heard_s streamed_s missing%"
+fi
+printf '%s\n' "$header"
+
+# The VOICEMAIL=1 columns of one run, from its metrics and data folder.
+voicemail_columns() {
+    local files parts rec_s heard_s set_up sent streamed
+    metric() { awk -v m="$1" '$1 == m {print $2}' "$f-metrics.txt"; }
+    read -r files parts rec_s heard_s < <(wav_totals "$f-data")
+    read -r set_up sent < <(jq -r '"\(.calls_set_up) \(.packets_sent)"' "$f-loadgen.json")
+    # What the load generator sent (20 ms frames), less each call's greeting.
+    streamed=$(awk -v n="$set_up" -v p="$sent" -v g="$GREETING_S" 'BEGIN {printf "%.1f", p / 50 - n * g}')
+    echo "$(percent $((r1 - r0)) "$elapsed")" \
+        "$(awk -v b=$((w1 - w0)) -v ns="$elapsed" 'BEGIN {printf "%.0f", (ns > 0 ? b / 1024 / (ns / 1e9) : 0)}')" \
+        "$(metric mediaplane_recording_chunks_dropped_total)" \
+        "$(metric mediaplane_recording_write_errors_total)" \
+        "$(metric mediaplane_recordings_started_total)" \
+        "$(metric mediaplane_recordings_finished_total)" \
+        "$(metric mediaplane_voicemail_messages_deposited_total)" \
+        "$files $parts $rec_s $heard_s $streamed" \
+        "$(awk -v s="$streamed" -v h="$heard_s" 'BEGIN {printf "%.2f", (s > 0 ? 100 * (s - h) / s : 0)}')"
+}
 
 run=0
 spread=()
@@ -113,6 +186,11 @@ for N in "$@"; do
         config=()
         target=conf-load
         [ -n "${ROOMS:-}" ] && spread=(--spread "$ROOMS")
+    elif [ "${VOICEMAIL:-0}" = 1 ]; then
+        far=""
+        rm -rf "$f-data"
+        config=(--config benches/voicemail.toml --data-dir "$f-data")
+        target=vm-load
     elif [ "${IVR:-0}" = 1 ]; then
         far=""
         config=(--config benches/ivr.toml)
@@ -126,7 +204,7 @@ for N in "$@"; do
         --rtp-ports 20000-29999 --max-calls 10000 >"$f-server.log" 2>&1 &
     server=$!
     for _ in $(seq 50); do
-        grep -q "mediaplane started" "$f-server.log" && break
+        grep -qs "mediaplane started" "$f-server.log" && break
         sleep 0.1
     done
     if ! grep -q "mediaplane started" "$f-server.log"; then
@@ -135,6 +213,12 @@ for N in "$@"; do
         exit 1
     fi
     media=$(grep -l '^media-0$' /proc/"$server"/task/*/comm | cut -d/ -f5)
+    # Recordings start after the greeting: the window starts that much later.
+    lead=0 recorder=""
+    if [ "${VOICEMAIL:-0}" = 1 ]; then
+        lead=$GREETING_S
+        recorder=$(grep -l '^recorder$' /proc/"$server"/task/*/comm | cut -d/ -f5)
+    fi
 
     read -r udp_rcv0 udp_snd0 < <(udp_errors)
     rss0=$(awk '/^VmRSS/ {print $2}' /proc/"$server"/status)
@@ -143,10 +227,12 @@ for N in "$@"; do
     loadgen=$!
 
     # The window: every call set up (ramp + 2 s) to 2 s before the first ends.
-    sleep "$(awk -v r="$ramp" 'BEGIN {print r + 2}')"
+    sleep "$(awk -v r="$ramp" -v g="$lead" 'BEGIN {print r + g + 2}')"
     # The first call stops streaming at about DURATION_S; end 2 s before.
-    window=$(awk -v r="$ramp" -v d="$DURATION_S" 'BEGIN {w = d - r - 4; print w < 1 ? 1 : w}')
+    window=$(awk -v r="$ramp" -v d="$DURATION_S" -v g="$lead" 'BEGIN {w = d - r - g - 4; print w < 1 ? 1 : w}')
     m0=$(thread_ns "$server" "$media"); s0=$(process_ns "$server"); l0=$(process_ns "$loadgen")
+    r0=0 w0=0
+    if [ -n "$recorder" ]; then r0=$(thread_ns "$server" "$recorder"); w0=$(thread_wchar "$server" "$recorder"); fi
     read -r sb0 st0 < <(core_jiffies "$SERVER_CPU"); read -r lb0 lt0 < <(core_jiffies "$LOAD_CPU")
     t0=$(date +%s%N)
     # Five queue samples spread over the window.
@@ -159,6 +245,8 @@ for N in "$@"; do
         [ "$ql" -gt "$ql_max" ] && ql_max=$ql
     done
     m1=$(thread_ns "$server" "$media"); s1=$(process_ns "$server"); l1=$(process_ns "$loadgen")
+    r1=0 w1=0
+    if [ -n "$recorder" ]; then r1=$(thread_ns "$server" "$recorder"); w1=$(thread_wchar "$server" "$recorder"); fi
     read -r sb1 st1 < <(core_jiffies "$SERVER_CPU"); read -r lb1 lt1 < <(core_jiffies "$LOAD_CPU")
     t1=$(date +%s%N)
     rss1=$(awk '/^VmRSS/ {print $2}' /proc/"$server"/status)
@@ -166,6 +254,16 @@ for N in "$@"; do
 
     wait "$loadgen" || true
     read -r udp_rcv1 udp_snd1 < <(udp_errors)
+    if [ "${VOICEMAIL:-0}" = 1 ]; then
+        # The last hang-ups' files are closed by the recorder shortly after.
+        for _ in $(seq 50); do
+            curl -s "http://$HTTP/metrics" >"$f-metrics.txt" || true
+            started=$(awk '$1 == "mediaplane_recordings_started_total" {print $2}' "$f-metrics.txt")
+            finished=$(awk '$1 == "mediaplane_recordings_finished_total" {print $2}' "$f-metrics.txt")
+            [ -n "$started" ] && [ "$started" = "$finished" ] && break
+            sleep 0.2
+        done
+    fi
     curl -s "http://$HTTP/metrics" >"$f-metrics.txt" || true
     kill -INT "$server"
     wait "$server" || true
@@ -196,6 +294,7 @@ for N in "$@"; do
         "$(percent $((sb1 - sb0)) $((st1 - st0)))" \
         "$(percent $((lb1 - lb0)) $((lt1 - lt0)))" \
         "$((udp_rcv1 - udp_rcv0)) $((udp_snd1 - udp_snd0))" \
-        "$server_view $qs_max $ql_max $rss0 $rss1"
+        "$server_view $qs_max $ql_max $rss0 $rss1" \
+        "$(if [ "${VOICEMAIL:-0}" = 1 ]; then voicemail_columns; fi)"
     sleep 2
 done

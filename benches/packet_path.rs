@@ -6,18 +6,34 @@
 //!
 //! Time is synthetic: an `Instant` taken once and advanced by one ptime per
 //! iteration, so the session sees a perfectly paced stream.
+//!
+//! The voicemail pair measures a leg recording what it hears (the deposit
+//! app's recording phase: nothing played, the caller's audio decoded and
+//! handed to the recorder thread in 100 ms chunks) against the same leg not
+//! recording; the recorder writes to a temporary folder, in RAM where
+//! `/dev/shm` exists so the disk does not slow the recorder thread down.
+//! Then, with the calls paced so the recorder keeps up as it does in real
+//! time, the steady-state recording path is checked to allocate nothing.
+
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
 
 use std::hint::black_box;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use counting_alloc::allocations;
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
 use mediaplane::codec::g711::ulaw_encode;
 use mediaplane::codec::CodecKind;
+use mediaplane::media::recorder::{Recorder, RecorderHandle};
 use mediaplane::media::session::{MediaParams, MediaSession, SessionEvent, SessionSetup, Source};
 use mediaplane::media::stats::{MediaMetrics, SessionStats};
+use mediaplane::media::{MediaEvent, MediaEventKind, RecordingSpec};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
 const PTIME: Duration = Duration::from_millis(20);
 const FRAME: usize = 160;
@@ -31,6 +47,7 @@ const WARM_UP_PACKETS: u32 = 50;
 struct Bench {
     session: MediaSession,
     stats: Arc<SessionStats>,
+    metrics: Arc<MediaMetrics>,
     now: Instant,
     from: SocketAddr,
     datagram: [u8; RTP_HEADER + FRAME],
@@ -64,8 +81,8 @@ impl Bench {
             media_timeout: Duration::from_secs(30),
             stats: stats.clone(),
         };
-        let mut session =
-            MediaSession::new(setup, now, Arc::new(MediaMetrics::default())).expect("PCMU session");
+        let metrics = Arc::new(MediaMetrics::default());
+        let mut session = MediaSession::new(setup, now, metrics.clone()).expect("PCMU session");
         session.set_source(source);
         let mut datagram = [0u8; RTP_HEADER + FRAME];
         datagram[0] = 0x80; // V=2, no padding, no extension, no CSRC
@@ -75,6 +92,7 @@ impl Bench {
         Bench {
             session,
             stats,
+            metrics,
             now,
             from: "127.0.0.1:5000".parse().expect("address"),
             datagram,
@@ -258,5 +276,200 @@ fn packet_path(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, packet_path);
+/// One minute of audio per file: the benchmark runs thousands of times
+/// faster than real time, so files are closed, deleted and started again
+/// to keep the temporary folder small.
+const RECORDING_MAX: Duration = Duration::from_secs(60);
+
+/// A recorder thread writing into a temporary folder, and what the session
+/// needs to record through it.
+struct Recording {
+    recorder: Recorder,
+    handle: RecorderHandle,
+    events: UnboundedReceiver<MediaEvent>,
+    folder: tempfile::TempDir,
+    files: u64,
+}
+
+impl Recording {
+    fn new(metrics: Arc<MediaMetrics>) -> Recording {
+        let (events_tx, events) = unbounded_channel();
+        let recorder = Recorder::start(events_tx, metrics).expect("recorder thread");
+        let shm = Path::new("/dev/shm");
+        let folder = if shm.is_dir() {
+            tempfile::tempdir_in(shm)
+        } else {
+            tempfile::tempdir()
+        }
+        .expect("temporary folder");
+        Recording {
+            handle: recorder.handle(),
+            recorder,
+            events,
+            folder,
+            files: 0,
+        }
+    }
+
+    fn next_spec(&mut self, max: Duration) -> RecordingSpec {
+        self.files += 1;
+        RecordingSpec {
+            path: self.folder.path().join(format!("{}.wav", self.files)),
+            max,
+            silence: None,
+        }
+    }
+
+    /// Deletes the files the recorder has finished; returns how many.
+    fn delete_finished(&mut self) -> usize {
+        let mut finished = 0;
+        while let Ok(event) = self.events.try_recv() {
+            if let MediaEventKind::Recorded(outcome) = event.kind {
+                assert_eq!(outcome.error, None, "the recording failed");
+                remove(&outcome.path);
+                finished += 1;
+            }
+        }
+        finished
+    }
+
+    /// Closes every recording and waits for the recorder to write them.
+    fn finish(mut self) {
+        self.recorder.shutdown();
+        self.delete_finished();
+    }
+}
+
+fn remove(path: &Path) {
+    std::fs::remove_file(path).expect("remove a finished recording");
+}
+
+/// A leg in the deposit app's recording phase: nothing played, the caller
+/// heard, decoded and recorded (or, for the baseline, not recorded).
+fn bench_voicemail(group: &mut BenchmarkGroup<'_, WallTime>) {
+    let mut bench = Bench::new(Source::Silence);
+    bench.warm_up(true);
+    group.bench_function("voicemail, not recording: rx + tick", |b| {
+        b.iter(|| {
+            bench.receive();
+            let len = bench.tick();
+            // As in the recording case, which watches for the end of a file.
+            black_box(bench.session.poll_event());
+            len
+        })
+    });
+    check_clean(&bench, "not recording");
+
+    let mut bench = Bench::new(Source::Silence);
+    let mut recording = Recording::new(bench.metrics.clone());
+    let spec = recording.next_spec(RECORDING_MAX);
+    bench.session.start_recording(&recording.handle, spec);
+    bench.warm_up(true);
+    let mut restarts = 0u64;
+    group.bench_function("voicemail, recording: rx + decode + record + tick", |b| {
+        b.iter(|| {
+            bench.receive();
+            let len = bench.tick();
+            // Once a minute of audio: the session ended the file at its
+            // maximum length; the next one starts (and allocates: not the
+            // steady state, one tick in 3,000).
+            if let Some(SessionEvent::RecordingEnded(_)) = bench.session.poll_event() {
+                restarts += 1;
+                recording.delete_finished();
+                let spec = recording.next_spec(RECORDING_MAX);
+                bench.session.start_recording(&recording.handle, spec);
+            }
+            len
+        })
+    });
+    check_clean(&bench, "recording");
+    let metrics = bench.metrics.snapshot();
+    // Not asserted: criterion's loop records thousands of times faster than
+    // real time, so the recorder thread may fall behind and the pool run dry.
+    eprintln!(
+        "voicemail, recording: {} files of {} s, {} chunk buffers allocated, {} chunks dropped",
+        restarts + 1,
+        RECORDING_MAX.as_secs(),
+        metrics.recording_buffer_allocations,
+        metrics.recording_chunks_dropped,
+    );
+    drop(bench);
+    recording.finish();
+}
+
+/// Nothing lost, late, duplicated or concealed: every tick heard a frame.
+fn check_clean(bench: &Bench, name: &str) {
+    let stats = bench.stats.snapshot();
+    assert_eq!(
+        (stats.lost, stats.late, stats.duplicates, stats.concealed),
+        (0, 0, 0, 0),
+        "{name}: the stream was not clean: {stats:?}"
+    );
+}
+
+/// Recording at the pace of real calls, so the recorder thread gives each
+/// chunk buffer back before the session needs the next: after the pool has
+/// filled, no tick allocates and no chunk is dropped.
+fn recording_allocates_nothing() {
+    // The allocator counts: a sanity check that it is the global one.
+    assert!(allocations(|| drop(black_box(vec![0u8; 16]))) > 0);
+    let mut bench = Bench::new(Source::Silence);
+    let mut recording = Recording::new(bench.metrics.clone());
+    let spec = recording.next_spec(Duration::from_secs(3600));
+    bench.session.start_recording(&recording.handle, spec);
+    // Warm-up: the playout buffer primes, the pool fills.
+    for _ in 0..10 {
+        for _ in 0..50 {
+            bench.receive();
+            bench.tick();
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let warm = bench.metrics.snapshot();
+    // 1,000 chunks (100 s of audio), one a millisecond of wall time: 100
+    // times faster than real time, and slow enough for the recorder thread
+    // to have given the last buffer back even on a busy machine.
+    const CHUNKS: u32 = 1000;
+    const TICKS_PER_CHUNK: u32 = 5;
+    let mut allocated = 0;
+    for _ in 0..CHUNKS {
+        allocated += allocations(|| {
+            for _ in 0..TICKS_PER_CHUNK {
+                bench.receive();
+                bench.tick();
+                assert_eq!(bench.session.poll_event(), None);
+            }
+        });
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let end = bench.metrics.snapshot();
+    check_clean(&bench, "recording, paced");
+    eprintln!(
+        "voicemail, recording paced: {} chunk buffers allocated while the pool filled, \
+         {} after, {allocated} allocations in {} ticks",
+        warm.recording_buffer_allocations,
+        end.recording_buffer_allocations - warm.recording_buffer_allocations,
+        CHUNKS * TICKS_PER_CHUNK,
+    );
+    assert_eq!(allocated, 0, "the recording path allocated in steady state");
+    assert_eq!(
+        end.recording_buffer_allocations, warm.recording_buffer_allocations,
+        "the pool ran dry in steady state"
+    );
+    assert_eq!(
+        end.recording_chunks_dropped, 0,
+        "recorded audio was dropped"
+    );
+    drop(bench);
+    recording.finish();
+}
+
+fn voicemail(c: &mut Criterion) {
+    recording_allocates_nothing();
+    let mut group = c.benchmark_group("session PCMU 20 ms");
+    bench_voicemail(&mut group);
+    group.finish();
+}
+
+criterion_group!(benches, packet_path, voicemail);
 criterion_main!(benches);
