@@ -299,6 +299,11 @@ async fn metrics(State(state): State<ApiState>) -> Response {
             media.recording_chunks_dropped,
         ),
         (
+            "recording_buffer_allocations_total",
+            "Recorded audio buffers allocated because none was spare",
+            media.recording_buffer_allocations,
+        ),
+        (
             "recording_write_errors_total",
             "Recording files that could not be written",
             media.recording_write_errors,

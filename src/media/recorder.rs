@@ -24,9 +24,10 @@ use crate::media::SessionId;
 use crate::store::recording::WavRecorder;
 
 /// Chunks queued to the recorder before audio is dropped (and counted):
-/// at 10 chunks a second per recording, 20 s of backlog for 1,000
-/// recordings. Only the pointer-sized messages are preallocated.
-const QUEUE_CHUNKS: usize = 200_000;
+/// at 10 chunks a second per recording, 5 s of backlog for 1,200
+/// recordings. The queue's slots (about 56 bytes each, 3.5 MB) are
+/// allocated up front; the audio buffers travel by pointer.
+const QUEUE_CHUNKS: usize = 65_536;
 /// Spare chunk buffers kept for reuse.
 const POOL_CHUNKS: usize = 4096;
 /// How often a file's header is brought up to date with its audio.

@@ -47,10 +47,12 @@ impl SessionRecording {
             }
         }
         self.recorded += frame.len() as u64;
-        if is_quiet(frame) {
-            self.silent_run += frame.len() as u64;
-        } else {
-            self.silent_run = 0;
+        if self.silence_samples.is_some() {
+            if is_quiet(frame) {
+                self.silent_run += frame.len() as u64;
+            } else {
+                self.silent_run = 0;
+            }
         }
         if self.recorded >= self.max_samples {
             Some(RecordingEnd::MaxLength)

@@ -211,9 +211,36 @@ impl MessageStore for FsMessageStore {
         Ok(listing)
     }
 
+    /// From the folder listings alone, without opening a file: counted on
+    /// every deposit and every call to a mailbox, so it must stay cheap as
+    /// a mailbox fills. A message is an ID with both `ID.json` and `ID.wav`
+    /// (one being recorded has `ID.wav.part`); unlike [`Self::list`], a
+    /// message whose files are corrupt is counted.
     fn counts(&self, mailbox: &str) -> Result<MailboxCounts, StoreError> {
+        check_name("mailbox", mailbox)?;
         let count = |folder| -> Result<u32, StoreError> {
-            let n = self.list(mailbox, folder)?.messages.len();
+            let dir = self.folder_dir(mailbox, folder);
+            let entries = match fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+                Err(e) => return Err(io_err("list", &dir)(e)),
+            };
+            let mut json = std::collections::HashSet::new();
+            let mut wav = std::collections::HashSet::new();
+            for entry in entries {
+                let entry = entry.map_err(io_err("list", &dir))?;
+                let name = entry.file_name();
+                let Some(name) = name.to_str() else { continue };
+                if let Some(id) = name.strip_suffix(".json") {
+                    json.insert(id.to_string());
+                } else if let Some(id) = name.strip_suffix(".wav") {
+                    wav.insert(id.to_string());
+                }
+            }
+            let n = json
+                .iter()
+                .filter(|id| is_safe_name(id) && wav.contains(*id))
+                .count();
             Ok(u32::try_from(n).unwrap_or(u32::MAX))
         };
         Ok(MailboxCounts {
