@@ -59,9 +59,14 @@ impl SipCore {
         }
         tracing::info!(room, member = id, "joined the room");
         super::metrics::bump(&self.metrics.room_joins);
-        let _ = self
-            .media
-            .send(worker, WorkerCommand::JoinRoom { id, room });
+        let _ = self.media.send(
+            worker,
+            WorkerCommand::JoinRoom {
+                id,
+                room,
+                record: None,
+            },
+        );
     }
 
     /// Leg `id` left `room` (its call ended).
