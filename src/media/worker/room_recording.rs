@@ -12,6 +12,7 @@
 
 use crate::codec::resample::FrameResampler;
 use crate::media::conference::ROOM_PTIME_MS;
+use crate::media::mixer::Mixer;
 use crate::media::recorder::{RecorderHandle, RecordingEnd, RecordingStream, RoomRecordingSpec};
 use crate::media::recorder::{RecordingKey, RecordingOutcome};
 use crate::media::worker::MediaEventKind;
@@ -36,7 +37,11 @@ fn key(spec: &RoomRecordingSpec) -> RecordingKey {
 }
 
 impl RoomRecording {
-    fn start(recorder: &RecorderHandle, spec: RoomRecordingSpec, rate: u32) -> Self {
+    /// Starts recording what `mixer` mixes, at its rate.
+    fn start(recorder: &RecorderHandle, spec: RoomRecordingSpec, mixer: &mut Mixer) -> Self {
+        // Both members may be speaking: nobody listens to the shared mix.
+        mixer.keep_full_mix(true);
+        let rate = mixer.config().sample_rate;
         let frame = room_frame_len(rate);
         let stream = RecordingStream::open(recorder, key(&spec), spec.path, rate, frame);
         RoomRecording {
@@ -48,9 +53,11 @@ impl RoomRecording {
         }
     }
 
-    /// The room now mixes at `room_rate` (allocates the resampler: a join,
-    /// not a tick).
-    pub(super) fn set_room_rate(&mut self, room_rate: u32) {
+    /// The room now mixes with `mixer`, maybe at a higher rate (allocates
+    /// the resampler: a join, not a tick).
+    pub(super) fn set_mixer(&mut self, mixer: &mut Mixer) {
+        mixer.keep_full_mix(true);
+        let room_rate = mixer.config().sample_rate;
         self.room_rate = room_rate;
         self.resampler = None;
         if room_rate != self.rate {
@@ -104,8 +111,7 @@ impl Worker {
         let Some(room) = self.rooms.get_mut(room_index).and_then(Option::as_mut) else {
             return;
         };
-        room.mixer.keep_full_mix(true);
-        room.recording = Some(RoomRecording::start(&recorder, spec, room.rate));
+        room.recording = Some(RoomRecording::start(&recorder, spec, &mut room.mixer));
     }
 }
 
@@ -145,13 +151,17 @@ mod tests {
         2.0 * power / energy.max(1.0)
     }
 
-    /// Two members speak for `ticks` into a mixer at `rate` that keeps its
-    /// full mix, which goes to the recording.
-    fn speak(recording: &mut RoomRecording, rate: u32, ticks: std::ops::Range<usize>) {
+    /// A room's mixer at `rate` with two members.
+    fn mixer(rate: u32) -> Mixer {
         let mut mixer = Mixer::new(MixerConfig::new(rate)).unwrap();
-        mixer.keep_full_mix(true);
         mixer.add_member(1).unwrap();
         mixer.add_member(2).unwrap();
+        mixer
+    }
+
+    /// Both members speak for `ticks`; the room's full mix is recorded.
+    fn speak(recording: &mut RoomRecording, mixer: &mut Mixer, ticks: std::ops::Range<usize>) {
+        let rate = mixer.config().sample_rate;
         for tick in ticks {
             mixer.push(1, &tone(400.0, rate, tick));
             mixer.push(2, &tone(1000.0, rate, tick));
@@ -170,10 +180,12 @@ mod tests {
             id: 77,
             path: path.clone(),
         };
-        let mut recording = RoomRecording::start(&recorder.handle(), spec, 8000);
-        speak(&mut recording, 8000, 0..100);
-        recording.set_room_rate(16_000);
-        speak(&mut recording, 16_000, 100..200);
+        let mut narrow = mixer(8000);
+        let mut recording = RoomRecording::start(&recorder.handle(), spec, &mut narrow);
+        speak(&mut recording, &mut narrow, 0..100);
+        let mut wide = mixer(16_000);
+        recording.set_mixer(&mut wide);
+        speak(&mut recording, &mut wide, 100..200);
         drop(recording);
         recorder.shutdown();
         let event = events.try_recv().expect("the recording is reported");

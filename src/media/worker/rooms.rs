@@ -242,8 +242,7 @@ impl Worker {
             }
         }
         if let Some(recording) = room.recording.as_mut() {
-            mixer.keep_full_mix(true);
-            recording.set_room_rate(rate);
+            recording.set_mixer(&mut mixer);
         }
         room.mixer = mixer;
         room.rate = rate;
