@@ -124,6 +124,7 @@ impl Server {
         let mut core = SipCore::new(settings, dialplan, prompts, pool);
         core.set_menus(IvrMenus::new(&config.menus));
         core.set_rooms(&config.rooms);
+        core.set_room_recordings_dir(config.storage.data_dir.join("conferences"));
         core.set_mailboxes(&config.mailboxes, &config.voicemail);
         let voicemail = Arc::new(Voicemail::new(
             messages.clone(),

@@ -17,6 +17,8 @@ pub struct RoomConfig {
     pub pin: Option<String>,
     /// Callers beyond this many members hear that the room is full.
     pub max_members: Option<u32>,
+    /// The room's mix is recorded to `DATA/conferences/NAME/` while it is open.
+    pub record: bool,
 }
 
 /// Reads `[[rooms]]`; entries that could not be read are `None`.
@@ -30,11 +32,13 @@ pub(crate) fn read_rooms(r: &mut Reader, root: &mut Table) -> Option<Vec<Option<
                 let name = r.required_string(&mut t, "name");
                 let pin = r.string(&mut t, "pin");
                 let max_members = r.integer(&mut t, "max_members");
+                let record = r.boolean(&mut t, "record").unwrap_or(false);
                 r.finish(t);
                 Some(RoomConfig {
                     name: name?,
                     pin,
                     max_members,
+                    record,
                 })
             })
             .collect(),
@@ -101,11 +105,13 @@ mod tests {
     #[test]
     fn rooms_are_read_and_checked() {
         let config =
-            load("[[rooms]]\nname = \"board\"\npin = \"4321\"\nmax_members = 8\n").unwrap();
+            load("[[rooms]]\nname = \"board\"\npin = \"4321\"\nmax_members = 8\nrecord = true\n")
+                .unwrap();
         assert_eq!(config.rooms[0].pin.as_deref(), Some("4321"));
+        assert!(config.rooms[0].record);
         assert_eq!(config.rooms[0].max_members, Some(8));
         let errors = load(
-            "[[rooms]]\nname = \"a b\"\n[[rooms]]\nname = \"x\"\npin = \"12a\"\nmax_members = 1\n\
+            "[[rooms]]\nname = \"a b\"\n[[rooms]]\nname = \"x\"\npin = \"12a\"\nmax_members = 1\nrecord = 1\n\
              [[rooms]]\nname = \"x\"\ncolour = 1\n",
         )
         .unwrap_err();
@@ -117,6 +123,7 @@ mod tests {
                 Some("rooms[0].name"),
                 Some("rooms[1].max_members"),
                 Some("rooms[1].pin"),
+                Some("rooms[1].record"),
                 Some("rooms[2].colour"),
                 Some("rooms[2].name"),
             ]

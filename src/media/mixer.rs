@@ -182,6 +182,8 @@ pub struct Mixer {
     events: VecDeque<MixerEvent>,
     event_capacity: usize,
     dropped_events: u64,
+    /// The 0 dB shared mix is made every tick, listened to or not.
+    keep_full_mix: bool,
 }
 
 impl Mixer {
@@ -214,6 +216,7 @@ impl Mixer {
             events: VecDeque::with_capacity(event_capacity),
             event_capacity,
             dropped_events: 0,
+            keep_full_mix: false,
             config,
         })
     }
@@ -329,6 +332,11 @@ impl Mixer {
         for m in self.members.iter().filter(|m| !m.speaker) {
             self.variants[m.variant].listeners += 1;
         }
+        if self.keep_full_mix {
+            // The full mix is the 0 dB shared one: no extra work when a
+            // non-speaker at 0 dB hears it anyway.
+            self.variants[0].listeners += 1;
+        }
         for v in &mut self.variants {
             if v.listeners == 0 {
                 // Heard by nobody: start afresh when next heard.
@@ -377,6 +385,19 @@ impl Mixer {
                 variant: m.variant as u32,
             }
         })
+    }
+
+    /// Whether [`Mixer::full_mix`] is made every tick (for a recording of
+    /// the room), even when every member is a speaker.
+    pub fn keep_full_mix(&mut self, on: bool) {
+        self.keep_full_mix = on;
+    }
+
+    /// All current speakers mixed at 0 dB, nobody left out, as of the last
+    /// [`Mixer::mix`]; kept up to date only with [`Mixer::keep_full_mix`]
+    /// (or while a non-speaker at 0 dB hears it).
+    pub fn full_mix(&self) -> &[i16] {
+        &self.variants[0].samples
     }
 
     /// The current speakers (at most `max_speakers`), in the order they

@@ -15,6 +15,6 @@ pub mod worker;
 
 pub use pool::MediaPool;
 pub use ports::PortAllocator;
-pub use recorder::{RecordingEnd, RecordingOutcome, RecordingSpec};
+pub use recorder::{RecordingEnd, RecordingOutcome, RecordingSpec, RoomRecordingSpec};
 pub use session::{MediaParams, SessionId, SessionSetup, Source};
 pub use worker::{MediaEvent, MediaEventKind, WorkerCommand};

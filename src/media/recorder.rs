@@ -23,6 +23,10 @@ use crate::media::worker::{MediaEvent, MediaEventKind};
 use crate::media::SessionId;
 use crate::store::recording::WavRecorder;
 
+mod stream;
+
+pub(crate) use stream::RecordingStream;
+
 /// Chunks queued to the recorder before audio is dropped (and counted):
 /// at 10 chunks a second per recording, 5 s of backlog for 1,200
 /// recordings. The queue's slots (about 56 bytes each, 3.5 MB) are
@@ -45,6 +49,15 @@ pub struct RecordingSpec {
     pub silence: Option<Duration>,
 }
 
+/// A conference room's recording of its mix, from the control plane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomRecordingSpec {
+    /// Reported with the outcome in place of a session: an id the control
+    /// plane set aside for this recording, never a leg's.
+    pub id: SessionId,
+    pub path: PathBuf,
+}
+
 /// Why a recording ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecordingEnd {
@@ -54,6 +67,9 @@ pub enum RecordingEnd {
     Silence,
     /// The leg went away (hang-up) while recording.
     SessionClosed,
+    /// The conference room closed (its last member left, or the server
+    /// stopped).
+    RoomClosed,
 }
 
 /// A finished recording, reported to the control plane.
@@ -218,6 +234,10 @@ impl Writer {
 
     fn open(&mut self, key: RecordingKey, path: PathBuf, rate_hz: u32) {
         bump(&self.metrics.recordings_started);
+        // A room's folder is made on its first recording.
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
         let file = WavRecorder::create(&path, rate_hz)
             .map(|file| file.with_checkpoint_interval(CHECKPOINT_EVERY))
             .map_err(|e| {

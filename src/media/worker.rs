@@ -25,13 +25,16 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::media::ports::{PortAllocator, PortPair};
-use crate::media::recorder::{RecorderHandle, RecordingEnd, RecordingOutcome, RecordingSpec};
+use crate::media::recorder::{
+    RecorderHandle, RecordingEnd, RecordingOutcome, RecordingSpec, RoomRecordingSpec,
+};
 use crate::media::session::{
     MediaParams, MediaSession, SessionEvent, SessionId, SessionSetup, Source, PENDING_EVENTS,
 };
 use crate::media::stats::{bump, MediaMetrics};
 
 mod bridging;
+mod room_recording;
 mod rooms;
 
 use bridging::two_slots;
@@ -83,10 +86,12 @@ pub enum WorkerCommand {
         b: SessionId,
     },
     /// Puts a leg in conference room `room` of this worker, created on the
-    /// first join; the leg then sends the room's mix.
+    /// first join; the leg then sends the room's mix. `record` (sent with
+    /// the first member) records the room's mix until the room closes.
     JoinRoom {
         id: SessionId,
         room: String,
+        record: Option<RoomRecordingSpec>,
     },
     /// Whether the others in its room hear this member.
     SetMuted {
@@ -417,7 +422,7 @@ impl Worker {
                 }
             }
             WorkerCommand::Unbridge { id } => self.unbridge(id),
-            WorkerCommand::JoinRoom { id, room } => self.join_room(now, id, room),
+            WorkerCommand::JoinRoom { id, room, record } => self.join_room(now, id, room, record),
             WorkerCommand::SetMuted { id, muted } => self.set_member_muted(id, muted),
             WorkerCommand::SetVolume { id, gain_db } => self.set_member_volume(id, gain_db),
             WorkerCommand::Destroy { id } => self.destroy(id),

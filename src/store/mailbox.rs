@@ -4,7 +4,7 @@
 //! a crash at any point leaves something [`MessageStore::recover`] can make
 //! whole at the next start.
 
-mod clock;
+pub(crate) mod clock;
 mod error;
 mod files;
 mod fs_store;

@@ -6,9 +6,7 @@
 use std::time::Duration;
 
 use super::{MediaSession, SessionEvent};
-use crate::media::recorder::{
-    RecorderHandle, RecorderInput, RecordingEnd, RecordingKey, RecordingSpec,
-};
+use crate::media::recorder::{RecorderHandle, RecordingEnd, RecordingSpec, RecordingStream};
 
 /// A frame quieter than this (mean square against a full-scale sine) counts
 /// as silence: about −45 dBFS, above a phone's comfort noise and well below
@@ -16,17 +14,11 @@ use crate::media::recorder::{
 const SILENCE_DBFS: f64 = -45.0;
 
 pub(super) struct SessionRecording {
-    key: RecordingKey,
-    recorder: RecorderHandle,
-    chunk: Box<[i16]>,
-    len: usize,
-    /// Samples per chunk: 100 ms at the leg's rate, at least one frame.
-    chunk_samples: usize,
+    stream: RecordingStream,
     recorded: u64,
     max_samples: u64,
     silence_samples: Option<u64>,
     silent_run: u64,
-    closed: bool,
 }
 
 impl SessionRecording {
@@ -34,18 +26,7 @@ impl SessionRecording {
     fn push(&mut self, frame: &[i16]) -> Option<RecordingEnd> {
         let room = (self.max_samples - self.recorded) as usize;
         let frame = &frame[..frame.len().min(room)];
-        // In pieces: the packet time may have grown past the chunk size.
-        let mut rest = frame;
-        while !rest.is_empty() {
-            let space = self.chunk.len() - self.len;
-            let n = rest.len().min(space);
-            self.chunk[self.len..self.len + n].copy_from_slice(&rest[..n]);
-            self.len += n;
-            rest = &rest[n..];
-            if self.len >= self.chunk_samples.min(self.chunk.len()) {
-                self.flush();
-            }
-        }
+        self.stream.push(frame);
         self.recorded += frame.len() as u64;
         if self.silence_samples.is_some() {
             if is_quiet(frame) {
@@ -66,36 +47,8 @@ impl SessionRecording {
         }
     }
 
-    fn flush(&mut self) {
-        if self.len == 0 {
-            return;
-        }
-        let next = self.recorder.buffer(self.chunk.len());
-        let chunk = std::mem::replace(&mut self.chunk, next);
-        self.recorder.send(RecorderInput::Audio {
-            key: self.key,
-            chunk,
-            len: self.len,
-        });
-        self.len = 0;
-    }
-
     fn close(&mut self, end: RecordingEnd) {
-        if self.closed {
-            return;
-        }
-        self.closed = true;
-        self.flush();
-        self.recorder
-            .send(RecorderInput::Close { key: self.key, end });
-    }
-}
-
-impl Drop for SessionRecording {
-    /// A session destroyed while recording (the caller hung up) still
-    /// hands over its last audio and closes the file.
-    fn drop(&mut self) {
-        self.close(RecordingEnd::SessionClosed);
+        self.stream.close(end);
     }
 }
 
@@ -120,23 +73,13 @@ impl MediaSession {
         let rate = self.params.codec.audio_rate();
         self.recordings_started = self.recordings_started.wrapping_add(1);
         let key = (self.id, self.recordings_started);
-        recorder.send(RecorderInput::Open {
-            key,
-            path: spec.path,
-            rate_hz: rate,
-        });
-        let chunk_samples = (rate as usize / 10).max(self.frame_samples);
+        let stream = RecordingStream::open(recorder, key, spec.path, rate, self.frame_samples);
         self.recording = Some(Box::new(SessionRecording {
-            key,
-            recorder: recorder.clone(),
-            chunk: recorder.buffer(chunk_samples + self.frame_samples),
-            len: 0,
-            chunk_samples,
+            stream,
             recorded: 0,
             max_samples: samples_in(spec.max, rate).max(1),
             silence_samples: spec.silence.map(|s| samples_in(s, rate).max(1)),
             silent_run: 0,
-            closed: false,
         }));
     }
 

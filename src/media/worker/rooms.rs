@@ -4,11 +4,13 @@
 
 use std::time::{Duration, Instant};
 
+use super::room_recording::RoomRecording;
 use super::Worker;
 use super::{MediaEvent, MediaEventKind};
 use crate::media::bridge::fifo::{FifoPop, PcmFifo};
 use crate::media::conference::{RoomTone, ROOM_PTIME_MS};
 use crate::media::mixer::{MemberOutput, Mixer, MixerConfig, MixerEvent};
+use crate::media::recorder::RoomRecordingSpec;
 use crate::media::session::{SessionEvent, SessionId};
 
 /// The highest room rate: members above it are resampled down.
@@ -18,8 +20,8 @@ const ROOM_PTIME: Duration = Duration::from_millis(ROOM_PTIME_MS as u64);
 
 pub(super) struct Room {
     pub name: String,
-    rate: u32,
-    mixer: Mixer,
+    pub(super) rate: u32,
+    pub(super) mixer: Mixer,
     /// One room frame, read out of a member's input queue.
     frame: Box<[i16]>,
     members: Vec<RoomMember>,
@@ -28,6 +30,8 @@ pub(super) struct Room {
     tone: Option<RoomTone>,
     /// One member's output with the tone added.
     with_tone: Box<[i16]>,
+    /// The room's mix going to a file; closed when the room is dropped.
+    pub(super) recording: Option<RoomRecording>,
 }
 
 struct RoomMember {
@@ -38,7 +42,7 @@ struct RoomMember {
     input: PcmFifo,
 }
 
-fn room_frame_len(rate: u32) -> usize {
+pub(super) fn room_frame_len(rate: u32) -> usize {
     (rate * ROOM_PTIME_MS / 1000) as usize
 }
 
@@ -55,14 +59,23 @@ impl Room {
             next_tick: now + ROOM_PTIME,
             tone: None,
             with_tone: vec![0; frame_len].into_boxed_slice(),
+            recording: None,
         })
     }
 }
 
 impl Worker {
     /// Puts session `id` in room `name`, creating the room; a member whose
-    /// audio rate is above the room's raises the room's rate for all.
-    pub(super) fn join_room(&mut self, now: Instant, id: SessionId, name: String) {
+    /// audio rate is above the room's raises the room's rate for all. With
+    /// `record`, a room not recorded yet starts recording its mix once the
+    /// member is in.
+    pub(super) fn join_room(
+        &mut self,
+        now: Instant,
+        id: SessionId,
+        name: String,
+        record: Option<RoomRecordingSpec>,
+    ) {
         let Some(index) = self.by_id.get(&id).copied() else {
             return;
         };
@@ -124,6 +137,9 @@ impl Worker {
             room.tone = Some(RoomTone::join());
         }
         slot.room = Some(room_index);
+        if let Some(spec) = record.filter(|_| room.recording.is_none()) {
+            self.start_room_recording(room_index, spec);
+        }
     }
 
     /// Takes session `id` out of its room; the last member out closes it.
@@ -225,6 +241,9 @@ impl Worker {
                 }
             }
         }
+        if let Some(recording) = room.recording.as_mut() {
+            recording.set_mixer(&mut mixer);
+        }
         room.mixer = mixer;
         room.rate = rate;
         room.frame = vec![0; frame_len].into_boxed_slice();
@@ -277,6 +296,9 @@ impl Worker {
                 }
             }
             room.mixer.mix();
+            if let Some(recording) = room.recording.as_mut() {
+                recording.push(room.mixer.full_mix());
+            }
             // The tone's next frame, added to what every member hears.
             let mut tone_frame = None;
             if let Some(tone) = room.tone.as_mut() {

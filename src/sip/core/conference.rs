@@ -18,6 +18,8 @@ use crate::prompts::say_count;
 pub struct RoomInfo {
     pub room: String,
     pub locked: bool,
+    /// The file the room's mix is being recorded to.
+    pub recording: Option<String>,
     pub members: Vec<MemberInfo>,
 }
 
@@ -54,6 +56,11 @@ impl SipCore {
             return;
         }
         entry.1 += 1;
+        let record = if entry.1 == 1 {
+            self.start_room_recording(&room)
+        } else {
+            None
+        };
         if let Some(leg) = self.legs.get_mut(&id) {
             leg.room = Some(room.clone());
         }
@@ -61,7 +68,7 @@ impl SipCore {
         super::metrics::bump(&self.metrics.room_joins);
         let _ = self
             .media
-            .send(worker, WorkerCommand::JoinRoom { id, room });
+            .send(worker, WorkerCommand::JoinRoom { id, room, record });
     }
 
     /// Leg `id` left `room` (its call ended).
@@ -74,6 +81,7 @@ impl SipCore {
                 // The room closes; a new one of that name starts unlocked.
                 self.room_workers.remove(room);
                 self.locked_rooms.remove(room);
+                self.room_closed_recording(room);
             }
         }
     }
@@ -148,6 +156,10 @@ impl SipCore {
                 RoomInfo {
                     room: room.to_string(),
                     locked: self.locked_rooms.contains(room),
+                    recording: self
+                        .room_recordings
+                        .path(room)
+                        .map(|p| p.display().to_string()),
                     members,
                 }
             })

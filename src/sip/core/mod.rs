@@ -14,6 +14,7 @@ mod invite;
 mod leg;
 mod metrics;
 mod reinvite;
+mod room_recording;
 mod subscribe;
 mod teardown;
 mod voicemail;
@@ -135,6 +136,8 @@ pub struct SipCore {
     room_options: HashMap<String, crate::config::RoomConfig>,
     /// Rooms the API locked: nobody new joins.
     locked_rooms: std::collections::HashSet<String>,
+    /// Rooms being recorded, and their recordings until reported.
+    room_recordings: room_recording::RoomRecordings,
     /// IVR menus from the configuration; none until [`SipCore::set_menus`].
     menus: Arc<IvrMenus>,
     /// Users and their bindings (RFC 3261 §10); none until [`SipCore::set_registrar`].
@@ -185,6 +188,7 @@ impl SipCore {
             room_workers: HashMap::new(),
             room_options: HashMap::new(),
             locked_rooms: Default::default(),
+            room_recordings: Default::default(),
         }
     }
 
@@ -280,7 +284,11 @@ impl SipCore {
                 self.end_call(now, event.session, 500);
             }
             MediaEventKind::Closed => {}
-            MediaEventKind::Recorded(outcome) => self.recorded(now, event.session, outcome),
+            MediaEventKind::Recorded(outcome) => {
+                if !self.room_recorded(event.session, &outcome) {
+                    self.recorded(now, event.session, outcome);
+                }
+            }
         }
         self.drain_layer(now);
     }

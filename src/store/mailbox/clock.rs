@@ -5,7 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::prompts::CalendarDate;
 
 /// Seconds since the Unix epoch (negative before it).
-pub(super) fn unix_seconds(t: SystemTime) -> i64 {
+pub(crate) fn unix_seconds(t: SystemTime) -> i64 {
     match t.duration_since(UNIX_EPOCH) {
         Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
         Err(e) => i64::try_from(e.duration().as_secs()).map_or(i64::MIN, |s| -s),
@@ -46,15 +46,19 @@ pub(super) fn rfc3339(unix_s: i64) -> String {
 /// A message ID: UTC time then a counter, so names sort by deposit time,
 /// e.g. `20261121-214500-0001`.
 pub(super) fn message_id(unix_s: i64, counter: u32) -> String {
+    format!("{}-{:04}", compact_utc(unix_s), counter % 10_000)
+}
+
+/// UTC time for file names that sort by time, e.g. `20261121-214500`.
+pub(crate) fn compact_utc(unix_s: i64) -> String {
     let t = utc(unix_s);
     format!(
-        "{:04}{:02}{:02}-{:02}{:02}{:02}-{:04}",
+        "{:04}{:02}{:02}-{:02}{:02}{:02}",
         t.date.year(),
         t.date.month(),
         t.date.day(),
         t.hour,
         t.minute,
-        t.second,
-        counter % 10_000
+        t.second
     )
 }

@@ -130,6 +130,36 @@ fn every_member_hears_the_others_but_not_itself() {
 }
 
 #[test]
+fn the_full_mix_holds_every_speaker_even_with_no_listener() {
+    let mut m = mixer(3);
+    m.add_member(0).expect("add");
+    m.add_member(1).expect("add");
+    let full = |m: &mut Mixer, tick: usize| {
+        m.push(0, &tone(400.0, 6000.0, tick));
+        m.push(1, &tone(1000.0, 6000.0, tick));
+        m.mix();
+        m.full_mix().to_vec()
+    };
+    // Both members speak: nobody hears the shared mix, so it is not made.
+    let mut unkept = Vec::new();
+    for tick in 0..50 {
+        unkept.extend(full(&mut m, tick));
+    }
+    assert_eq!(speakers(&m), vec![0, 1]);
+    assert!(amplitude_at(&unkept[unkept.len() - 1600..], 400.0) < 1.0);
+    m.keep_full_mix(true);
+    let mut kept = Vec::new();
+    for tick in 50..100 {
+        kept.extend(full(&mut m, tick));
+    }
+    let last = &kept[kept.len() - 1600..];
+    for hz in [400.0, 1000.0] {
+        let a = amplitude_at(last, hz);
+        assert!((a - 6000.0).abs() < 60.0, "{hz} Hz at {a}");
+    }
+}
+
+#[test]
 fn listeners_share_one_buffer_and_speakers_get_their_own() {
     let mut m = mixer(3);
     for id in 0..6 {
