@@ -14,6 +14,7 @@ mod invite;
 mod leg;
 mod metrics;
 mod reinvite;
+mod room_wait;
 mod subscribe;
 mod teardown;
 mod voicemail;
@@ -135,6 +136,8 @@ pub struct SipCore {
     room_options: HashMap<String, crate::config::RoomConfig>,
     /// Rooms the API locked: nobody new joins.
     locked_rooms: std::collections::HashSet<String>,
+    /// Rooms waiting for their first moderator, with the members waiting.
+    waiting_rooms: HashMap<String, Vec<SessionId>>,
     /// IVR menus from the configuration; none until [`SipCore::set_menus`].
     menus: Arc<IvrMenus>,
     /// Users and their bindings (RFC 3261 §10); none until [`SipCore::set_registrar`].
@@ -185,6 +188,7 @@ impl SipCore {
             room_workers: HashMap::new(),
             room_options: HashMap::new(),
             locked_rooms: Default::default(),
+            waiting_rooms: HashMap::new(),
         }
     }
 
