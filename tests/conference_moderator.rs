@@ -157,6 +157,14 @@ async fn members(server: &TestServer, room: &str) -> Vec<(u64, bool, bool)> {
         .collect()
 }
 
+/// The room's members' `muted` flags, from the API.
+async fn muted(server: &TestServer, room: &str) -> Vec<bool> {
+    let (_, body) = http_get(server.http_addr(), &format!("/api/v1/conferences/{room}")).await;
+    let room: Value = serde_json::from_str(&body).unwrap_or_default();
+    let members = room["members"].as_array().cloned().unwrap_or_default();
+    members.iter().map(|m| m["muted"] == true).collect()
+}
+
 /// Waits until the API lists `expected` (moderator, waiting) flags, in
 /// the order the members joined.
 async fn flags_become(server: &TestServer, room: &str, expected: &[(bool, bool)]) -> bool {
@@ -247,6 +255,21 @@ async fn members_hear_music_until_the_moderator_joins_then_each_other() {
         assert!(share(heard, other) < 0.01, "the other member is not heard");
     }
 
+    // A third one waits and hangs up: it is listed no more.
+    let mut quitter = dial(&server, "mod", 1500.0).await;
+    send_keys(&quitter, "#").await;
+    assert!(flags_become(&server, "mod", &[(false, true); 3]).await);
+    quitter.call.bye(WAIT).await.unwrap();
+    assert!(flags_become(&server, "mod", &waiting).await);
+
+    // b mutes itself while waiting (key 0); the mute holds in the room.
+    send_keys(&b, "0").await;
+    let b_muted = wait_for(WAIT, || async {
+        muted(&server, "mod").await == [false, true]
+    })
+    .await;
+    assert!(b_muted, "b is muted");
+
     // The moderator comes with its PIN: the members are put in the room.
     let mut moderator = dial(&server, "mod", 400.0).await;
     send_keys(&moderator, "99#").await;
@@ -259,11 +282,16 @@ async fn members_hear_music_until_the_moderator_joins_then_each_other() {
     let (heard_a, heard_b, heard_m) =
         tokio::join!(speak(&a, 60), speak(&b, 60), speak(&moderator, 60));
     assert!(share(&heard_a, MUSIC_HZ) < 0.01, "the music stops");
-    assert!(share(&heard_a, 1100.0) > 0.25, "a hears b");
     assert!(share(&heard_a, 400.0) > 0.25, "a hears the moderator");
+    assert!(share(&heard_a, 1100.0) < 0.01, "b is still muted");
     assert!(share(&heard_b, 700.0) > 0.25, "b hears a");
     assert!(share(&heard_m, 700.0) > 0.25, "the moderator hears a");
-    assert!(share(&heard_m, 1100.0) > 0.25, "the moderator hears b");
+    assert!(share(&heard_m, 1100.0) < 0.01, "b is still muted");
+    send_keys(&b, "0").await;
+    let b_unmuted = wait_for(WAIT, || async { muted(&server, "mod").await == [false; 3] }).await;
+    assert!(b_unmuted, "b unmuted");
+    let (heard_a, _, _) = tokio::join!(speak(&a, 50), speak(&b, 50), speak(&moderator, 50));
+    assert!(share(&heard_a, 1100.0) > 0.25, "a hears b");
 
     // The moderator leaves: the members stay together, and a newcomer joins
     // them at once.
