@@ -438,7 +438,7 @@ async fn a_pin_room_admits_the_right_pin_and_ends_a_guesser_after_three_tries() 
             name: "board".into(),
             pin: Some("1234".into()),
             max_members: None,
-            record: false,
+            ..RoomConfig::default()
         })
     })
     .await;
@@ -473,7 +473,7 @@ async fn a_full_or_locked_room_turns_callers_away() {
             name: "small".into(),
             pin: None,
             max_members: Some(2),
-            record: false,
+            ..RoomConfig::default()
         })
     })
     .await;

@@ -74,9 +74,8 @@ fn wavs(dir: &Path) -> Vec<PathBuf> {
 fn room(name: &str, record: bool) -> RoomConfig {
     RoomConfig {
         name: name.into(),
-        pin: None,
-        max_members: None,
         record,
+        ..RoomConfig::default()
     }
 }
 

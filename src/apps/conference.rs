@@ -1,10 +1,19 @@
 //! `conf-ROOM`: joins a conference room (the media plane mixes it, see
-//! `crate::media::conference`). A room with a PIN asks for it first (ended
-//! by `#`, three tries, then goodbye); a full or locked room says so and
-//! hangs up. Keys while in the room: single keys on this single-purpose
-//! line: `0` mutes or unmutes oneself (with a spoken confirmation), `4` and
-//! `6` turn what one hears down and up by 3 dB, `#` says how many are in the
-//! room.
+//! `crate::media::conference`). A room with a PIN or a moderator PIN asks
+//! for it first (ended by `#`, three tries, then goodbye; see [`pin`] for
+//! who an entry makes the caller); a full or locked room says so and hangs
+//! up. In a room that waits for its moderator, the core may tell a member
+//! to wait: it hears a request to wait, then music, until the core puts it
+//! in the room. Keys while in the room (or waiting): single keys on this
+//! single-purpose line: `0` mutes or unmutes oneself (with a spoken
+//! confirmation), `4` and `6` turn what one hears down and up by 3 dB, `#`
+//! says how many are in the room.
+
+mod pin;
+#[cfg(test)]
+mod tests;
+
+pub use pin::{Role, RoomPins};
 
 use std::time::{Duration, Instant};
 
@@ -20,11 +29,31 @@ pub const PIN_TRIES: u32 = 3;
 const PIN_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Whether the room can be joined, as the control plane found it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum RoomAdmission {
+    #[default]
     Open,
     Full,
     Locked,
+}
+
+/// How a caller enters a room.
+#[derive(Debug, Clone, Default)]
+pub struct RoomOptions {
+    pub pins: RoomPins,
+    pub admission: RoomAdmission,
+    /// The prompt looped to a member waiting for the moderator (music on
+    /// hold); silence without one.
+    pub wait_music: Option<String>,
+}
+
+/// What the core tells a member of a room that waits for its moderator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoomEvent {
+    /// No moderator has come yet: the member is not mixed, and waits.
+    Waiting,
+    /// A moderator came: the member is in the room now.
+    Admitted,
 }
 
 #[derive(Debug)]
@@ -37,6 +66,9 @@ enum Phase {
     },
     /// In the room.
     Joined,
+    /// Joined, but waiting for the moderator (hearing the wait prompt,
+    /// then music).
+    Waiting,
     /// Saying why not, then hanging up.
     Refused,
 }
@@ -48,8 +80,7 @@ const VOLUME_LIMIT_DB: i8 = 12;
 pub struct ConferenceApp {
     room: String,
     prompts: PromptFetch,
-    pin: Option<String>,
-    admission: RoomAdmission,
+    options: RoomOptions,
     phase: Phase,
     muted: bool,
     volume_db: i8,
@@ -57,30 +88,42 @@ pub struct ConferenceApp {
 
 impl ConferenceApp {
     pub fn new(room: String, prompts: PromptFetch) -> Self {
-        Self::with_options(room, prompts, None, RoomAdmission::Open)
+        Self::with_options(room, prompts, RoomOptions::default())
     }
 
-    /// A room asking for `pin`, found `admission` when the call came.
-    pub fn with_options(
-        room: String,
-        prompts: PromptFetch,
-        pin: Option<String>,
-        admission: RoomAdmission,
-    ) -> Self {
+    pub fn with_options(room: String, prompts: PromptFetch, options: RoomOptions) -> Self {
         ConferenceApp {
             room,
             prompts,
-            pin,
-            admission,
+            options,
             phase: Phase::Refused,
             muted: false,
             volume_db: 0,
         }
     }
 
-    fn join(&mut self) -> Vec<AppAction> {
+    fn join(&mut self, role: Role) -> Vec<AppAction> {
         self.phase = Phase::Joined;
-        vec![AppAction::JoinRoom(self.room.clone())]
+        vec![AppAction::JoinRoom {
+            room: self.room.clone(),
+            moderator: role == Role::Moderator,
+        }]
+    }
+
+    /// What a waiting member hears once a prompt has ended.
+    fn wait_music(&self) -> AppAction {
+        let music = self
+            .options
+            .wait_music
+            .as_deref()
+            .and_then(|name| (self.prompts)(name));
+        AppAction::SetSource(match music {
+            Some(samples) if !samples.is_empty() => Source::Loop {
+                samples,
+                position: 0,
+            },
+            _ => Source::Silence,
+        })
     }
 
     /// Says `name`, then hangs up (when it has played).
@@ -97,8 +140,8 @@ impl ConferenceApp {
         let Phase::Pin { entered, tries, .. } = &mut self.phase else {
             return Vec::new();
         };
-        if Some(entered.as_str()) == self.pin.as_deref() {
-            return self.join();
+        if let Some(role) = self.options.pins.check(entered) {
+            return self.join(role);
         }
         *tries += 1;
         let tries = *tries;
@@ -134,20 +177,20 @@ impl CallApp for ConferenceApp {
     }
 
     fn start(&mut self, now: Instant) -> Vec<AppAction> {
-        match self.admission {
+        match self.options.admission {
             RoomAdmission::Full => return self.refuse(phrases::CONF_FULL),
             RoomAdmission::Locked => return self.refuse(phrases::CONF_LOCKED),
             RoomAdmission::Open => {}
         }
-        if self.pin.is_none() {
-            return self.join();
+        if !self.options.pins.asked() {
+            return self.join(Role::Member);
         }
         self.phase = Phase::Pin {
             entered: String::new(),
             tries: 0,
             deadline: now + PIN_TIMEOUT,
         };
-        self.say(phrases::ENTER_PIN).into_iter().collect()
+        self.say(self.options.pins.prompt()).into_iter().collect()
     }
 
     fn on_media_event(&mut self, _now: Instant, event: SessionEvent) -> Vec<AppAction> {
@@ -155,6 +198,7 @@ impl CallApp for ConferenceApp {
             (SessionEvent::PlaybackFinished, Phase::Joined) => {
                 vec![AppAction::SetSource(Source::Conference)]
             }
+            (SessionEvent::PlaybackFinished, Phase::Waiting) => vec![self.wait_music()],
             (SessionEvent::PlaybackFinished, Phase::Refused) => vec![AppAction::Hangup],
             _ => Vec::new(),
         }
@@ -186,7 +230,7 @@ impl CallApp for ConferenceApp {
                 return Vec::new();
             }
             Phase::Refused => return Vec::new(),
-            Phase::Joined => {}
+            Phase::Joined | Phase::Waiting => {}
         }
         match digit {
             DtmfDigit::Digit0 => {
@@ -217,115 +261,26 @@ impl CallApp for ConferenceApp {
     fn wants_digits(&self) -> bool {
         true
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::Arc;
-
-    fn app() -> ConferenceApp {
-        let fetch: PromptFetch =
-            Arc::new(|name: &str| Some(Arc::from(vec![name.len() as i16; 160])));
-        ConferenceApp::new("100".into(), fetch)
-    }
-
-    fn keys(app: &mut ConferenceApp, now: Instant, keys: &str) -> Vec<AppAction> {
-        keys.chars()
-            .flat_map(|c| app.on_digit(now, DtmfDigit::from_char(c).unwrap()))
-            .collect()
-    }
-
-    #[test]
-    fn a_pin_is_asked_three_times_then_goodbye() {
-        let now = Instant::now();
-        let fetch: PromptFetch = Arc::new(|name: &str| Some(Arc::from(vec![1i16; name.len()])));
-        let mut app = ConferenceApp::with_options(
-            "b".into(),
-            fetch.clone(),
-            Some("42".into()),
-            RoomAdmission::Open,
-        );
-        // "enter-pin" is 9 samples long in this fake catalogue.
-        assert!(
-            matches!(&app.start(now)[..], [AppAction::SetSource(Source::Prompt { samples, .. })] if samples.len() == 9)
-        );
-        assert!(matches!(
-            &keys(&mut app, now, "41#")[..],
-            [AppAction::SetSource(_)]
-        ));
-        // The time running out is a wrong try too.
-        let later = app.poll_timeout().unwrap();
-        assert!(matches!(
-            &app.handle_timeout(later)[..],
-            [AppAction::SetSource(_)]
-        ));
-        assert!(app
-            .on_media_event(later, SessionEvent::PlaybackFinished)
-            .is_empty());
-        // Third wrong PIN: goodbye, then the hang-up.
-        assert!(
-            matches!(&keys(&mut app, later, "4#")[..], [AppAction::SetSource(Source::Prompt { samples, .. })] if samples.len() == 7)
-        );
-        assert!(
-            keys(&mut app, later, "42#").is_empty(),
-            "keys after goodbye do nothing"
-        );
-        assert!(matches!(
-            &app.on_media_event(later, SessionEvent::PlaybackFinished)[..],
-            [AppAction::Hangup]
-        ));
-
-        let mut app = ConferenceApp::with_options(
-            "b".into(),
-            fetch.clone(),
-            Some("42".into()),
-            RoomAdmission::Open,
-        );
-        app.start(now);
-        assert!(matches!(&keys(&mut app, now, "42#")[..], [AppAction::JoinRoom(r)] if r == "b"));
-        assert_eq!(app.poll_timeout(), None);
-
-        for (admission, said) in [(RoomAdmission::Full, 9), (RoomAdmission::Locked, 11)] {
-            let mut app = ConferenceApp::with_options("b".into(), fetch.clone(), None, admission);
-            assert!(
-                matches!(&app.start(now)[..], [AppAction::SetSource(Source::Prompt { samples, .. })] if samples.len() == said)
-            );
-            assert!(matches!(
-                &app.on_media_event(now, SessionEvent::PlaybackFinished)[..],
-                [AppAction::Hangup]
-            ));
+    fn on_room_event(&mut self, _now: Instant, event: RoomEvent) -> Vec<AppAction> {
+        match (event, &self.phase) {
+            (RoomEvent::Waiting, Phase::Joined) => {
+                self.phase = Phase::Waiting;
+                match self.say(phrases::CONF_WAIT_MODERATOR) {
+                    Some(say) => vec![say],
+                    None => vec![self.wait_music()],
+                }
+            }
+            (RoomEvent::Admitted, Phase::Waiting) => {
+                self.phase = Phase::Joined;
+                // The mix starts this member at 0 dB; what it chose while
+                // waiting carries over.
+                match self.volume_db {
+                    0 => Vec::new(),
+                    db => vec![AppAction::SetVolume(db)],
+                }
+            }
+            _ => Vec::new(),
         }
-    }
-
-    #[test]
-    fn joins_its_room_and_keys_mute_and_set_the_volume() {
-        let now = Instant::now();
-        let mut app = app();
-        assert!(matches!(app.start(now).as_slice(), [AppAction::JoinRoom(r)] if r == "100"));
-        let actions = app.on_digit(now, DtmfDigit::Digit0);
-        assert!(matches!(actions[0], AppAction::SetMuted(true)));
-        assert!(matches!(
-            actions[1],
-            AppAction::SetSource(Source::Prompt { .. })
-        ));
-        assert!(matches!(
-            app.on_media_event(now, SessionEvent::PlaybackFinished)
-                .as_slice(),
-            [AppAction::SetSource(Source::Conference)]
-        ));
-        assert!(matches!(
-            app.on_digit(now, DtmfDigit::Digit0)[0],
-            AppAction::SetMuted(false)
-        ));
-        for _ in 0..10 {
-            app.on_digit(now, DtmfDigit::Digit6);
-        }
-        assert_eq!(app.volume_db, VOLUME_LIMIT_DB);
-        assert!(matches!(
-            app.on_digit(now, DtmfDigit::Digit4).as_slice(),
-            [AppAction::SetVolume(9)]
-        ));
-        assert!(app.on_digit(now, DtmfDigit::Digit5).is_empty());
     }
 }

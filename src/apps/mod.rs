@@ -38,9 +38,10 @@ pub enum AppAction {
     /// Hand the call on as if the caller had dialled `user`: the dial plan
     /// picks the next application, or a bridge target.
     Dial(String),
-    /// Join a conference room (created on first join); the leg then sends
-    /// the room's mix.
-    JoinRoom(String),
+    /// Join a conference room (created on first join) as a member or a
+    /// moderator; the leg then sends the room's mix, unless the room waits
+    /// for its moderator ([`CallApp::on_room_event`]).
+    JoinRoom { room: String, moderator: bool },
     /// In a room: whether the others hear this member.
     SetMuted(bool),
     /// In a room: the gain, in dB, of what this member hears.
@@ -96,6 +97,11 @@ pub trait CallApp: Send {
     /// for on a leg without telephone-event.
     fn wants_digits(&self) -> bool {
         false
+    }
+    /// In a conference room that waits for its moderator: this member
+    /// waits, or has been put in the room.
+    fn on_room_event(&mut self, _now: Instant, _event: conference::RoomEvent) -> Vec<AppAction> {
+        Vec::new()
     }
     /// A recording this application asked for is written; `kept` is false
     /// when it was discarded (too short, or failed).

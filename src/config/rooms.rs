@@ -9,7 +9,7 @@ use super::reader::{Reader, Table};
 /// Longest PIN accepted (keys before `#`).
 pub const MAX_PIN_DIGITS: usize = 16;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RoomConfig {
     /// The room, as in `conf-NAME`.
     pub name: String,
@@ -19,6 +19,13 @@ pub struct RoomConfig {
     pub max_members: Option<u32>,
     /// The room's mix is recorded to `DATA/conferences/NAME/` while it is open.
     pub record: bool,
+    /// Entered instead of the PIN, makes the caller a moderator. With it
+    /// and no `pin`, callers are asked for it but may press `#` alone to
+    /// join as members.
+    pub moderator_pin: Option<String>,
+    /// Members who come before any moderator wait with music until one
+    /// joins. Needs a `moderator_pin`.
+    pub wait_for_moderator: bool,
 }
 
 /// Reads `[[rooms]]`; entries that could not be read are `None`.
@@ -33,12 +40,16 @@ pub(crate) fn read_rooms(r: &mut Reader, root: &mut Table) -> Option<Vec<Option<
                 let pin = r.string(&mut t, "pin");
                 let max_members = r.integer(&mut t, "max_members");
                 let record = r.boolean(&mut t, "record").unwrap_or(false);
+                let moderator_pin = r.string(&mut t, "moderator_pin");
+                let wait_for_moderator = r.boolean(&mut t, "wait_for_moderator");
                 r.finish(t);
                 Some(RoomConfig {
                     name: name?,
                     pin,
                     max_members,
                     record,
+                    moderator_pin,
+                    wait_for_moderator: wait_for_moderator.unwrap_or(false),
                 })
             })
             .collect(),
@@ -70,16 +81,28 @@ pub(crate) fn check_rooms<'a>(
                 format!("room `{}` is configured twice", room.name),
             ));
         }
-        if let Some(pin) = &room.pin {
-            if pin.is_empty()
-                || pin.len() > MAX_PIN_DIGITS
-                || !pin.chars().all(|c| c.is_ascii_digit())
-            {
+        for (name, pin) in [("pin", &room.pin), ("moderator_pin", &room.moderator_pin)] {
+            if pin.as_deref().is_some_and(|pin| !valid_pin(pin)) {
                 problems.push(ConfigError::invalid(
-                    key("pin"),
+                    key(name),
                     format!("must be 1 to {MAX_PIN_DIGITS} digits 0-9"),
                 ));
             }
+        }
+        if room.moderator_pin.is_some() && room.moderator_pin == room.pin {
+            problems.push(ConfigError::invalid(
+                key("moderator_pin"),
+                "must differ from `pin` (the PIN tells a moderator from a member)",
+            ));
+        }
+        if room.wait_for_moderator
+            && room.moderator_pin.is_none()
+            && !failed.contains(&key("moderator_pin"))
+        {
+            problems.push(ConfigError::invalid(
+                key("wait_for_moderator"),
+                "needs a `moderator_pin`: without one no moderator can come, and members would wait for ever",
+            ));
         }
         if let Some(max) = room.max_members {
             if !(2..=10_000).contains(&max) && !failed.contains(&key("max_members")) {
@@ -91,6 +114,10 @@ pub(crate) fn check_rooms<'a>(
         }
     }
     problems
+}
+
+fn valid_pin(pin: &str) -> bool {
+    !pin.is_empty() && pin.len() <= MAX_PIN_DIGITS && pin.chars().all(|c| c.is_ascii_digit())
 }
 
 #[cfg(test)]
@@ -128,5 +155,40 @@ mod tests {
                 Some("rooms[2].name"),
             ]
         );
+    }
+
+    #[test]
+    fn a_moderator_pin_differs_from_the_pin_and_waiting_needs_one() {
+        let config = load(
+            "[[rooms]]\nname = \"m\"\npin = \"1\"\nmoderator_pin = \"99\"\nwait_for_moderator = true\n",
+        )
+        .unwrap();
+        assert_eq!(config.rooms[0].moderator_pin.as_deref(), Some("99"));
+        assert!(config.rooms[0].wait_for_moderator);
+        let config = load("[[rooms]]\nname = \"m\"\n").unwrap();
+        assert_eq!(config.rooms[0].moderator_pin, None);
+        assert!(!config.rooms[0].wait_for_moderator);
+
+        let errors = load(
+            "[[rooms]]\nname = \"a\"\npin = \"12\"\nmoderator_pin = \"12\"\n\
+             [[rooms]]\nname = \"b\"\nwait_for_moderator = true\n\
+             [[rooms]]\nname = \"c\"\nmoderator_pin = \"x1\"\n\
+             [[rooms]]\nname = \"d\"\nwait_for_moderator = \"yes\"\n",
+        )
+        .unwrap_err();
+        let mut keys = errors.keys();
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                Some("rooms[0].moderator_pin"),
+                Some("rooms[1].wait_for_moderator"),
+                Some("rooms[2].moderator_pin"),
+                Some("rooms[3].wait_for_moderator"),
+            ]
+        );
+        let text: String = (&errors).into_iter().map(|e| format!("{e}\n")).collect();
+        assert!(text.contains("must differ from `pin`"), "{text}");
+        assert!(text.contains("needs a `moderator_pin`"), "{text}");
     }
 }

@@ -65,6 +65,11 @@ pub const CONF_UNMUTED: &str = "conf-unmuted";
 pub const CONF_ONLY_PERSON: &str = "conf-only-person";
 pub const CONF_LOCKED: &str = "conf-locked";
 pub const CONF_FULL: &str = "conf-full";
+/// "Please wait. The conference will begin when the moderator joins."
+pub const CONF_WAIT_MODERATOR: &str = "conf-wait-moderator";
+/// "To join as the moderator, enter the moderator PIN, followed by hash.
+/// To join now, press hash."
+pub const CONF_ENTER_PIN_OR_JOIN: &str = "conf-enter-pin-or-join";
 /// "participant in this conference" (after "one"; joined to a number).
 pub const CONF_PARTICIPANT: &str = "conf-participant";
 /// "participants in this conference" (after a number).
@@ -124,6 +129,8 @@ pub const ALL: &[&str] = &[
     CONF_ONLY_PERSON,
     CONF_LOCKED,
     CONF_FULL,
+    CONF_WAIT_MODERATOR,
+    CONF_ENTER_PIN_OR_JOIN,
     CONF_PARTICIPANT,
     CONF_PARTICIPANTS,
 ];

@@ -99,6 +99,17 @@ impl SessionDigits {
         self.listening
     }
 
+    /// Starts or stops listening. Only the tone detector is made or
+    /// dropped: a key press the event receiver is in the middle of stays
+    /// one key (rebuilding it would count its next packet as a new press).
+    pub(super) fn set_listening(&mut self, on: bool, params: &MediaParams) {
+        self.listening = on;
+        let events = params.telephone_event_pt.is_some();
+        self.detector = (on && !events)
+            .then(|| DtmfDetector::new(params.codec.audio_rate()).ok())
+            .flatten();
+    }
+
     /// The decoded audio must pass through the tone detector.
     pub(super) fn detects_inband(&self) -> bool {
         self.detector.is_some()
@@ -318,7 +329,7 @@ impl MediaSession {
     /// telephone-event), or stop.
     pub fn listen_for_digits(&mut self, on: bool) {
         if on != self.digits.listening() {
-            self.digits = SessionDigits::new(&self.params, self.ptime, on);
+            self.digits.set_listening(on, &self.params);
         }
     }
 

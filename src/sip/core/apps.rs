@@ -59,7 +59,9 @@ impl SipCore {
                         .send(worker, WorkerCommand::SendDigits { id, digits });
                 }
                 AppAction::Dial(user) => self.dial_from(now, id, &user),
-                AppAction::JoinRoom(room) => self.join_room(now, id, worker, room),
+                AppAction::JoinRoom { room, moderator } => {
+                    self.join_room(now, id, worker, room, moderator)
+                }
                 AppAction::SayRoomCount => self.say_room_count(id),
                 AppAction::SetMuted(muted) => {
                     if let Some(leg) = self.legs.get_mut(&id) {

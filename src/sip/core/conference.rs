@@ -27,6 +27,9 @@ pub struct RoomInfo {
 pub struct MemberInfo {
     pub muted: bool,
     pub speaking: bool,
+    pub moderator: bool,
+    /// Not mixed yet: waiting for the moderator.
+    pub waiting: bool,
     #[serde(flatten)]
     pub call: CallInfo,
 }
@@ -44,7 +47,15 @@ impl SipCore {
     /// the worker of its first member; a leg on another worker (one that
     /// reached the room through an IVR, its media made before the room was
     /// chosen) cannot join it, as a session does not move between workers.
-    pub(super) fn join_room(&mut self, now: Instant, id: SessionId, worker: usize, room: String) {
+    pub(super) fn join_room(
+        &mut self,
+        now: Instant,
+        id: SessionId,
+        worker: usize,
+        room: String,
+        moderator: bool,
+    ) {
+        let new_room = !self.room_workers.contains_key(&room);
         let entry = self.room_workers.entry(room.clone()).or_insert((worker, 0));
         if entry.0 != worker {
             tracing::warn!(
@@ -56,25 +67,28 @@ impl SipCore {
             return;
         }
         entry.1 += 1;
-        let record = if entry.1 == 1 {
-            self.start_room_recording(&room)
-        } else {
-            None
-        };
         if let Some(leg) = self.legs.get_mut(&id) {
             leg.room = Some(room.clone());
+            leg.moderator = moderator;
         }
-        tracing::info!(room, member = id, "joined the room");
+        tracing::info!(room, member = id, moderator, "joined the room");
         super::metrics::bump(&self.metrics.room_joins);
-        let _ = self
-            .media
-            .send(worker, WorkerCommand::JoinRoom { id, room, record });
+        if self.must_wait(&room, new_room, moderator) {
+            self.start_waiting(now, id, room);
+            return;
+        }
+        let command = self.room_join_command(id, &room);
+        let _ = self.media.send(worker, command);
+        if moderator {
+            self.moderator_arrived(now, &room);
+        }
     }
 
     /// Leg `id` left `room` (its call ended).
     pub(super) fn left_room(&mut self, id: SessionId, room: &str) {
         tracing::info!(room, member = id, "left the room");
         super::metrics::bump(&self.metrics.room_leaves);
+        self.left_waiting(id, room);
         if let Some(entry) = self.room_workers.get_mut(room) {
             entry.1 = entry.1.saturating_sub(1);
             if entry.1 == 0 {
@@ -82,6 +96,7 @@ impl SipCore {
                 self.room_workers.remove(room);
                 self.locked_rooms.remove(room);
                 self.room_closed_recording(room);
+                self.waiting_rooms.remove(room);
             }
         }
     }
@@ -145,6 +160,8 @@ impl SipCore {
                 rooms.entry(room).or_default().push(MemberInfo {
                     muted: leg.muted,
                     speaking: leg.speaking,
+                    moderator: leg.moderator,
+                    waiting: self.is_waiting(room, leg.id),
                     call: leg.info(now),
                 });
             }

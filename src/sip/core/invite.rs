@@ -10,6 +10,7 @@ use rsip::Request;
 use super::bridge::{self, BridgePlan};
 use super::voicemail::deposit_target;
 use super::{metrics, Leg, LegState, SipCore, ALLOW};
+use crate::apps::conference::{RoomOptions, RoomPins};
 use crate::apps::{BridgeApp, CallApp, ConferenceApp, EchoApp, IvrApp, PlaybackApp, PromptFetch};
 use crate::codec::CodecKind;
 use crate::config::Application;
@@ -223,6 +224,7 @@ impl SipCore {
             dtmf_info: false,
             room: None,
             muted: false,
+            moderator: false,
             speaking: false,
             held_by_peer: false,
             moh_missing_logged: false,
@@ -279,15 +281,16 @@ impl SipCore {
             Application::Conference { room } => {
                 let catalogue = self.prompts.clone();
                 let fetch: PromptFetch = Arc::new(move |name: &str| catalogue.get(name, rate));
-                let options = self.room_options.get(room);
-                let pin = options.and_then(|o| o.pin.clone());
-                let admission = self.room_admission(room);
-                Box::new(ConferenceApp::with_options(
-                    room.clone(),
-                    fetch,
-                    pin,
-                    admission,
-                ))
+                let config = self.room_options.get(room);
+                let options = RoomOptions {
+                    pins: RoomPins {
+                        member: config.and_then(|o| o.pin.clone()),
+                        moderator: config.and_then(|o| o.moderator_pin.clone()),
+                    },
+                    admission: self.room_admission(room),
+                    wait_music: self.settings.moh_prompt.clone(),
+                };
+                Box::new(ConferenceApp::with_options(room.clone(), fetch, options))
             }
             Application::Ivr { menu } => {
                 let catalogue = self.prompts.clone();

@@ -78,6 +78,8 @@ pub struct Leg {
     pub room: Option<String>,
     /// In a room: the others do not hear this member.
     pub muted: bool,
+    /// In a room: joined with the moderator PIN.
+    pub moderator: bool,
     /// In a room: among the members being mixed (the media plane says).
     pub speaking: bool,
 }

@@ -15,6 +15,7 @@ mod leg;
 mod metrics;
 mod reinvite;
 mod room_recording;
+mod room_wait;
 mod subscribe;
 mod teardown;
 mod voicemail;
@@ -138,6 +139,8 @@ pub struct SipCore {
     locked_rooms: std::collections::HashSet<String>,
     /// Rooms being recorded, and their recordings until reported.
     room_recordings: room_recording::RoomRecordings,
+    /// Rooms waiting for their first moderator, with the members waiting.
+    waiting_rooms: HashMap<String, Vec<SessionId>>,
     /// IVR menus from the configuration; none until [`SipCore::set_menus`].
     menus: Arc<IvrMenus>,
     /// Users and their bindings (RFC 3261 §10); none until [`SipCore::set_registrar`].
@@ -189,6 +192,7 @@ impl SipCore {
             room_options: HashMap::new(),
             locked_rooms: Default::default(),
             room_recordings: Default::default(),
+            waiting_rooms: HashMap::new(),
         }
     }
 

@@ -3,12 +3,12 @@
 //! when the room opened), and the room's worker records its mix until the
 //! room closes. The outcome is only logged: no application waits for it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use super::SipCore;
-use crate::media::{RecordingOutcome, RoomRecordingSpec, SessionId};
+use crate::media::{RecordingOutcome, RoomRecordingSpec, SessionId, WorkerCommand};
 use crate::store::mailbox::clock::{compact_utc, unix_seconds};
 
 /// The rooms being recorded, and recordings not reported yet.
@@ -18,6 +18,9 @@ pub(super) struct RoomRecordings {
     dir: Option<PathBuf>,
     /// The file of each open room being recorded.
     open: HashMap<String, PathBuf>,
+    /// Rooms their worker has been told to open (members waiting for a
+    /// moderator do not open it).
+    opened: HashSet<String>,
     /// By the id the outcome comes back with: the room and the file.
     pending: HashMap<SessionId, (String, PathBuf)>,
 }
@@ -56,7 +59,7 @@ impl SipCore {
 
     /// What the worker records when `room` opens: its file, or none when
     /// the room is not recorded.
-    pub(super) fn start_room_recording(&mut self, room: &str) -> Option<RoomRecordingSpec> {
+    fn start_room_recording(&mut self, room: &str) -> Option<RoomRecordingSpec> {
         let recorded = self.room_options.get(room).is_some_and(|o| o.record);
         let dir = self.room_recordings.dir.as_ref().filter(|_| recorded)?;
         let stamp = compact_utc(unix_seconds(SystemTime::now()));
@@ -76,6 +79,22 @@ impl SipCore {
     /// `room` closed: its recording is ending (the worker reports it).
     pub(super) fn room_closed_recording(&mut self, room: &str) {
         self.room_recordings.open.remove(room);
+        self.room_recordings.opened.remove(room);
+    }
+
+    /// The command that puts leg `id` in `room` on its worker. The first
+    /// opens the room there, and with it the room's recording.
+    pub(super) fn room_join_command(&mut self, id: SessionId, room: &str) -> WorkerCommand {
+        let record = if self.room_recordings.opened.insert(room.to_string()) {
+            self.start_room_recording(room)
+        } else {
+            None
+        };
+        WorkerCommand::JoinRoom {
+            id,
+            room: room.to_string(),
+            record,
+        }
     }
 
     /// A room recording's outcome, if `id` names one (else false).

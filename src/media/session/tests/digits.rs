@@ -284,3 +284,25 @@ fn time_the_sender_skipped_between_two_presses_separates_them() {
     }
     assert_eq!(heard, "55");
 }
+
+#[test]
+fn listening_starting_in_the_middle_of_a_press_keeps_it_one_key() {
+    let now = Instant::now();
+    let mut s = session_with(Some(101), now);
+    let from = CALLER.parse().unwrap();
+    // The first packet of a "9" arrives before the application asks for
+    // keys (it was answered a moment ago), the rest after.
+    s.handle_rtp(now, from, &event_packet(1, 800, true, 9, false, 160));
+    s.listen_for_digits(true);
+    for (i, duration) in [320u16, 480, 640].into_iter().enumerate() {
+        s.handle_rtp(
+            now,
+            from,
+            &event_packet(2 + i as u16, 800, false, 9, false, duration),
+        );
+    }
+    for seq in 5..8 {
+        s.handle_rtp(now, from, &event_packet(seq, 800, false, 9, true, 800));
+    }
+    assert_eq!(digits_of(&mut s), "9");
+}

@@ -205,6 +205,7 @@ impl SipCore {
             dtmf_info: pending.dtmf_info,
             room: None,
             muted: false,
+            moderator: false,
             speaking: false,
             held_by_peer: false,
             moh_missing_logged: false,
