@@ -1,16 +1,27 @@
 //! Driving call applications: carrying out their actions, running their
 //! timers, giving them the caller's key presses (from the media plane and
-//! from SIP INFO), and handing a call on to the next application through
-//! the dial plan.
+//! from SIP INFO), handing a call on to the next application through the
+//! dial plan, and making the application a route names.
 
 use std::cmp::Reverse;
+use std::sync::Arc;
 use std::time::Instant;
 
+use rsip::Request;
+
+use super::invite::Refusal;
 use super::{LegState, SipCore};
-use crate::apps::{AppAction, BridgeApp, CallApp, RecordingRequest};
+use crate::apps::conference::{RoomOptions, RoomPins};
+use crate::apps::{
+    AppAction, BridgeApp, CallApp, ConferenceApp, EchoApp, IvrApp, PlaybackApp, PromptFetch,
+    RecordingRequest,
+};
+use crate::codec::CodecKind;
+use crate::config::Application;
 use crate::media::dtmf::DtmfDigit;
 use crate::media::session::Source;
 use crate::media::{SessionId, WorkerCommand};
+use crate::routing::RouteTarget;
 
 impl SipCore {
     /// Starts a leg's application: it listens for digits if it wants them.
@@ -208,5 +219,49 @@ impl SipCore {
             }
             None => self.start_app(now, id),
         }
+    }
+
+    /// The application a route names, for a leg whose audio is at `rate`.
+    pub(super) fn make_app(
+        &self,
+        target: &RouteTarget,
+        request: &Request,
+        codec: CodecKind,
+    ) -> Result<Box<dyn CallApp>, Refusal> {
+        let rate = codec.audio_rate();
+        Ok(match &target.application {
+            Application::Echo => Box::new(EchoApp),
+            Application::Bridge { .. } => Box::new(BridgeApp),
+            Application::Play { prompt } => match self.prompts.get(prompt, rate) {
+                Some(samples) => Box::new(PlaybackApp::new(samples)),
+                None => return Err(Refusal::new(404, Some(format!("No prompt {prompt}")))),
+            },
+            Application::Conference { room } => {
+                let catalogue = self.prompts.clone();
+                let fetch: PromptFetch = Arc::new(move |name: &str| catalogue.get(name, rate));
+                let config = self.room_options.get(room);
+                let options = RoomOptions {
+                    pins: RoomPins {
+                        member: config.and_then(|o| o.pin.clone()),
+                        moderator: config.and_then(|o| o.moderator_pin.clone()),
+                    },
+                    admission: self.room_admission(room),
+                    wait_music: self.settings.moh_prompt.clone(),
+                };
+                Box::new(ConferenceApp::with_options(room.clone(), fetch, options))
+            }
+            Application::Ivr { menu } => {
+                let catalogue = self.prompts.clone();
+                let fetch: PromptFetch = Arc::new(move |name: &str| catalogue.get(name, rate));
+                match IvrApp::new(self.menus.clone(), menu, fetch) {
+                    Ok(app) => Box::new(app),
+                    Err(e) => return Err(Refusal::new(404, Some(e.to_string()))),
+                }
+            }
+            Application::Deposit { mailbox } => self.deposit_app(mailbox, request, codec)?,
+            Application::Voicemail { mailbox } => {
+                self.retrieval_app(mailbox.as_deref(), request, codec)?
+            }
+        })
     }
 }

@@ -10,9 +10,6 @@ use rsip::Request;
 use super::bridge::{self, BridgePlan};
 use super::voicemail::deposit_target;
 use super::{metrics, Leg, LegState, SipCore, ALLOW};
-use crate::apps::conference::{RoomOptions, RoomPins};
-use crate::apps::{BridgeApp, CallApp, ConferenceApp, EchoApp, IvrApp, PlaybackApp, PromptFetch};
-use crate::codec::CodecKind;
 use crate::config::Application;
 use crate::media::session::{MediaParams, SessionSetup};
 use crate::media::stats::SessionStats;
@@ -261,50 +258,6 @@ impl SipCore {
             self.answer_timers.push(std::cmp::Reverse((now + ring, id)));
         }
         Ok(())
-    }
-
-    /// The application a route names, for a leg whose audio is at `rate`.
-    pub(super) fn make_app(
-        &self,
-        target: &RouteTarget,
-        request: &Request,
-        codec: CodecKind,
-    ) -> Result<Box<dyn CallApp>, Refusal> {
-        let rate = codec.audio_rate();
-        Ok(match &target.application {
-            Application::Echo => Box::new(EchoApp),
-            Application::Bridge { .. } => Box::new(BridgeApp),
-            Application::Play { prompt } => match self.prompts.get(prompt, rate) {
-                Some(samples) => Box::new(PlaybackApp::new(samples)),
-                None => return Err(Refusal::new(404, Some(format!("No prompt {prompt}")))),
-            },
-            Application::Conference { room } => {
-                let catalogue = self.prompts.clone();
-                let fetch: PromptFetch = Arc::new(move |name: &str| catalogue.get(name, rate));
-                let config = self.room_options.get(room);
-                let options = RoomOptions {
-                    pins: RoomPins {
-                        member: config.and_then(|o| o.pin.clone()),
-                        moderator: config.and_then(|o| o.moderator_pin.clone()),
-                    },
-                    admission: self.room_admission(room),
-                    wait_music: self.settings.moh_prompt.clone(),
-                };
-                Box::new(ConferenceApp::with_options(room.clone(), fetch, options))
-            }
-            Application::Ivr { menu } => {
-                let catalogue = self.prompts.clone();
-                let fetch: PromptFetch = Arc::new(move |name: &str| catalogue.get(name, rate));
-                match IvrApp::new(self.menus.clone(), menu, fetch) {
-                    Ok(app) => Box::new(app),
-                    Err(e) => return Err(Refusal::new(404, Some(e.to_string()))),
-                }
-            }
-            Application::Deposit { mailbox } => self.deposit_app(mailbox, request, codec)?,
-            Application::Voicemail { mailbox } => {
-                self.retrieval_app(mailbox.as_deref(), request, codec)?
-            }
-        })
     }
 
     /// Where the call goes: a dial-plan route, or a registered user. A

@@ -9,6 +9,7 @@
 mod apps;
 mod bridge;
 mod conference;
+mod events;
 mod info;
 mod invite;
 mod leg;
@@ -32,8 +33,7 @@ use rsip::Request;
 
 use crate::apps::IvrMenus;
 use crate::codec::CodecKind;
-use crate::media::session::SessionEvent;
-use crate::media::{MediaEvent, MediaEventKind, MediaPool, SessionId};
+use crate::media::{MediaPool, SessionId};
 use crate::prompts::PromptCatalogue;
 use crate::routing::DialPlan;
 use crate::sip::dialog::DialogKey;
@@ -245,87 +245,6 @@ impl SipCore {
         }
     }
 
-    /// A media worker reported something about a session.
-    pub fn handle_media_event(&mut self, now: Instant, event: MediaEvent) {
-        match event.kind {
-            MediaEventKind::Session(session_event) => {
-                let Some(leg) = self.legs.get_mut(&event.session) else {
-                    return;
-                };
-                match session_event {
-                    SessionEvent::MediaTimeout => {
-                        tracing::info!(call_id = %leg.dialog.call_id, "media timeout, hanging up");
-                        self.end_call(now, event.session, 408);
-                    }
-                    SessionEvent::Digit(digit) => self.digit_pressed(now, event.session, digit),
-                    SessionEvent::PeerDigit(digit) => {
-                        self.send_info_digit(now, event.session, digit)
-                    }
-                    SessionEvent::Speaking(speaking) => {
-                        leg.speaking = speaking;
-                        if speaking {
-                            metrics::bump(&self.metrics.room_speaking_starts);
-                        }
-                        tracing::info!(
-                            room = leg.room.as_deref().unwrap_or(""),
-                            member = event.session,
-                            speaking,
-                            "speaking"
-                        );
-                    }
-                    SessionEvent::PlaybackFinished if event.generation != leg.source_generation => {
-                        // The end of a prompt the application already replaced.
-                    }
-                    _ if !leg.app_started => {}
-                    _ => {
-                        let actions = leg.app.on_media_event(now, session_event);
-                        self.apply_actions(now, event.session, actions);
-                    }
-                }
-            }
-            MediaEventKind::Failed(reason) => {
-                tracing::warn!(session = event.session, %reason, "media session failed");
-                self.end_call(now, event.session, 500);
-            }
-            MediaEventKind::Closed => {}
-            MediaEventKind::Recorded(outcome) => {
-                if !self.room_recorded(event.session, &outcome) {
-                    self.recorded(now, event.session, outcome);
-                }
-            }
-        }
-        self.drain_layer(now);
-    }
-
-    pub fn handle_timeout(&mut self, now: Instant) {
-        self.layer.handle_timeout(now);
-        while let Some(&Reverse((at, id))) = self.answer_timers.peek() {
-            if at > now {
-                break;
-            }
-            self.answer_timers.pop();
-            self.answer(now, id);
-        }
-        while let Some(&Reverse((at, id))) = self.no_answer_timers.peek() {
-            if at > now {
-                break;
-            }
-            self.no_answer_timers.pop();
-            self.bridge_deadline(now, id);
-        }
-        self.expire_cancelled(now);
-        self.run_app_timers(now);
-        self.run_subscription_timers(now);
-        while let Some(&Reverse((at, id))) = self.relay_retries.peek() {
-            if at > now {
-                break;
-            }
-            self.relay_retries.pop();
-            self.retry_relay(now, id);
-        }
-        self.drain_layer(now);
-    }
-
     /// Ends every call before the process stops: BYE to answered legs, 503
     /// to ringing ones (RFC 3261 §21.5.4).
     pub fn shutdown(&mut self, now: Instant) {
@@ -499,43 +418,6 @@ impl SipCore {
         }
         if let Some(wish) = queued_relay {
             self.relay_offer(now, id, wish);
-        }
-    }
-
-    fn handle_bye(&mut self, now: Instant, key: TransactionKey, request: Request) {
-        let Some(id) = self.leg_for(&request) else {
-            self.respond(now, &key, &request, 481, None, vec![], None);
-            return;
-        };
-        self.respond(now, &key, &request, 200, None, vec![], None);
-        // RFC 3261 §15.1.2: a BYE in an early dialog ends the INVITE with 487.
-        self.end_leg(now, id, 487);
-    }
-
-    fn handle_cancel(&mut self, now: Instant, key: TransactionKey, request: Request) {
-        let invite_key = self.layer.find_invite_for_cancel(&request);
-        let leg = invite_key
-            .as_ref()
-            .and_then(|k| self.by_invite.get(k).copied());
-        if invite_key.is_none() {
-            // RFC 3261 §9.2: no matching transaction.
-            self.respond(now, &key, &request, 481, None, vec![], None);
-            return;
-        }
-        // §9.2: the 200 to CANCEL carries the To tag the 487 will have.
-        let tag = leg
-            .and_then(|id| self.legs.get(&id))
-            .map(|l| l.dialog.local_tag.clone());
-        self.respond(now, &key, &request, 200, None, vec![], tag.as_deref());
-        if let Some(id) = leg {
-            // Answered already: the CANCEL has no effect (§9.2).
-            if self
-                .legs
-                .get(&id)
-                .is_some_and(|l| l.state == LegState::Ringing)
-            {
-                self.end_leg(now, id, 487);
-            }
         }
     }
 

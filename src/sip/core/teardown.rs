@@ -3,8 +3,11 @@
 
 use std::time::Instant;
 
+use rsip::Request;
+
 use super::{metrics, uri_host, LegState, SipCore};
 use crate::media::{SessionId, WorkerCommand};
+use crate::sip::transaction::TransactionKey;
 
 impl SipCore {
     /// Ends a leg from our side: BYE if a dialog exists, media torn down.
@@ -76,5 +79,44 @@ impl SipCore {
         let _ = self.media.send(leg.worker, WorkerCommand::Destroy { id });
         metrics::bump(&self.metrics.calls_ended);
         self.unbridge(now, id, leg.bridge_peer);
+    }
+
+    /// BYE: the dialog ends, and with it the leg (and its bridged peer).
+    pub(super) fn handle_bye(&mut self, now: Instant, key: TransactionKey, request: Request) {
+        let Some(id) = self.leg_for(&request) else {
+            self.respond(now, &key, &request, 481, None, vec![], None);
+            return;
+        };
+        self.respond(now, &key, &request, 200, None, vec![], None);
+        // RFC 3261 §15.1.2: a BYE in an early dialog ends the INVITE with 487.
+        self.end_leg(now, id, 487);
+    }
+
+    /// CANCEL of a ringing INVITE (RFC 3261 §9.2).
+    pub(super) fn handle_cancel(&mut self, now: Instant, key: TransactionKey, request: Request) {
+        let invite_key = self.layer.find_invite_for_cancel(&request);
+        let leg = invite_key
+            .as_ref()
+            .and_then(|k| self.by_invite.get(k).copied());
+        if invite_key.is_none() {
+            // RFC 3261 §9.2: no matching transaction.
+            self.respond(now, &key, &request, 481, None, vec![], None);
+            return;
+        }
+        // §9.2: the 200 to CANCEL carries the To tag the 487 will have.
+        let tag = leg
+            .and_then(|id| self.legs.get(&id))
+            .map(|l| l.dialog.local_tag.clone());
+        self.respond(now, &key, &request, 200, None, vec![], tag.as_deref());
+        if let Some(id) = leg {
+            // Answered already: the CANCEL has no effect (§9.2).
+            if self
+                .legs
+                .get(&id)
+                .is_some_and(|l| l.state == LegState::Ringing)
+            {
+                self.end_leg(now, id, 487);
+            }
+        }
     }
 }
