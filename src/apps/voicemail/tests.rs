@@ -11,7 +11,7 @@ use crate::config::{MailboxConfig, VoicemailConfig};
 use crate::media::dtmf::DtmfDigit;
 use crate::media::session::{SessionEvent, Source};
 use crate::media::{RecordingEnd, RecordingOutcome};
-use crate::store::{Folder, FsMessageStore, MessageStore, NewMessage, WavRecorder};
+use crate::store::{Folder, FsMessageStore, MessageDraft, MessageStore, NewMessage, WavRecorder};
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -70,26 +70,32 @@ fn plays(actions: &[AppAction]) -> bool {
         .any(|a| matches!(a, AppAction::SetSource(Source::Prompt { .. })))
 }
 
-/// Stores a complete 2 s message of a 440 Hz-ish ramp; returns its id.
-fn stored_message(store: &dyn MessageStore) -> String {
-    let draft = store
-        .begin(
-            "1001",
-            NewMessage {
-                caller: "1002".into(),
-                called: "1001".into(),
-                codec: "PCMU".into(),
-                rate_hz: 8000,
-                start: SystemTime::now(),
-            },
-        )
-        .unwrap();
+/// A deposit begun in mailbox 1001: metadata written, no audio yet.
+fn begin(store: &dyn MessageStore) -> MessageDraft {
+    let message = NewMessage {
+        caller: "1002".into(),
+        called: "1001".into(),
+        codec: "PCMU".into(),
+        rate_hz: 8000,
+        start: SystemTime::now(),
+    };
+    store.begin("1001", message).unwrap()
+}
+
+/// Writes `samples` as the draft's finished WAV.
+fn record(draft: &MessageDraft, samples: &[i16]) {
     let mut wav = WavRecorder::create(&draft.wav_path, 8000).unwrap();
+    wav.write(samples).unwrap();
+    wav.finish().unwrap();
+}
+
+/// Stores a complete 2 s message of a ramp; returns its id.
+fn stored_message(store: &dyn MessageStore) -> String {
+    let draft = begin(store);
     let samples: Vec<i16> = (0..16_000)
         .map(|i| ((i % 40) * 500 - 10_000) as i16)
         .collect();
-    wav.write(&samples).unwrap();
-    wav.finish().unwrap();
+    record(&draft, &samples);
     store.complete(&draft, 2000).unwrap();
     draft.id
 }
@@ -129,9 +135,7 @@ fn a_deposit_greets_beeps_records_until_hash_and_hangs_up_after_saving() {
     ));
 
     // The recorder reports 3 s: kept, the message complete and counted.
-    let mut wav = WavRecorder::create(&draft.wav_path, 8000).unwrap();
-    wav.write(&[1000; 24_000]).unwrap();
-    wav.finish().unwrap();
+    record(&draft, &[1000; 24_000]);
     let outcome = RecordingOutcome {
         path: draft.wav_path.clone(),
         duration: Duration::from_secs(3),
@@ -155,22 +159,8 @@ fn a_deposit_greets_beeps_records_until_hash_and_hangs_up_after_saving() {
 #[test]
 fn a_recording_under_the_minimum_is_discarded() {
     let f = fixture(100);
-    let draft = f
-        .store
-        .begin(
-            "1001",
-            NewMessage {
-                caller: "x".into(),
-                called: "1001".into(),
-                codec: "PCMU".into(),
-                rate_hz: 8000,
-                start: SystemTime::now(),
-            },
-        )
-        .unwrap();
-    let mut wav = WavRecorder::create(&draft.wav_path, 8000).unwrap();
-    wav.write(&[1000; 4000]).unwrap();
-    wav.finish().unwrap();
+    let draft = begin(f.store.as_ref());
+    record(&draft, &[1000; 4000]);
     let outcome = RecordingOutcome {
         path: draft.wav_path.clone(),
         duration: Duration::from_millis(500),

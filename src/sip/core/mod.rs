@@ -373,16 +373,7 @@ impl SipCore {
             (rsip::Method::Subscribe, _) => self.handle_subscribe(now, key, request, source),
             (rsip::Method::Register, _) => {
                 let answer = self.registrar.handle_register(now, &request, source);
-                let reason = answer.reason.as_deref();
-                self.respond(
-                    now,
-                    &key,
-                    &request,
-                    answer.code,
-                    reason,
-                    answer.headers,
-                    None,
-                );
+                self.respond_registrar(now, &key, &request, answer);
             }
             (_, true) if self.leg_for(&request).is_none() => {
                 // RFC 3261 §12.2.2: no such dialog.
@@ -457,6 +448,18 @@ impl SipCore {
             tracing::debug!(error = %e, code, "response not sent");
         }
         metrics::count_response(&self.metrics, code);
+    }
+
+    /// Sends what the registrar (or its digest check) answered.
+    fn respond_registrar(
+        &mut self,
+        now: Instant,
+        key: &TransactionKey,
+        request: &Request,
+        answer: crate::sip::registrar::RegisterAnswer,
+    ) {
+        let reason = answer.reason.as_deref();
+        self.respond(now, key, request, answer.code, reason, answer.headers, None);
     }
 
     /// Our address as the peer should see it.

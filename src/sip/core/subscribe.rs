@@ -108,16 +108,7 @@ impl SipCore {
         let owner = self.mwi.mailboxes.owner(&mailbox).map(str::to_string);
         if let Some(owner) = owner.filter(|o| self.registrar.is_user(o)) {
             if let Err(answer) = self.registrar.authenticate_as(now, &request, &owner) {
-                let reason = answer.reason.as_deref();
-                self.respond(
-                    now,
-                    &key,
-                    &request,
-                    answer.code,
-                    reason,
-                    answer.headers,
-                    None,
-                );
+                self.respond_registrar(now, &key, &request, answer);
                 return;
             }
         }

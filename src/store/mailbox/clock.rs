@@ -12,35 +12,10 @@ pub(crate) fn unix_seconds(t: SystemTime) -> i64 {
     }
 }
 
-struct Utc {
-    date: CalendarDate,
-    hour: i64,
-    minute: i64,
-    second: i64,
-}
-
-fn utc(unix_s: i64) -> Utc {
-    let secs = unix_s.rem_euclid(86_400);
-    Utc {
-        date: CalendarDate::from_days_since_epoch(unix_s.div_euclid(86_400)),
-        hour: secs / 3600,
-        minute: secs % 3600 / 60,
-        second: secs % 60,
-    }
-}
-
 /// RFC 3339 in UTC, e.g. `2026-11-21T21:45:00Z`.
 pub(super) fn rfc3339(unix_s: i64) -> String {
-    let t = utc(unix_s);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.date.year(),
-        t.date.month(),
-        t.date.day(),
-        t.hour,
-        t.minute,
-        t.second
-    )
+    let [y, mo, d, h, mi, se] = fields(unix_s);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{se:02}Z")
 }
 
 /// A message ID: UTC time then a counter, so names sort by deposit time,
@@ -51,14 +26,20 @@ pub(super) fn message_id(unix_s: i64, counter: u32) -> String {
 
 /// UTC time for file names that sort by time, e.g. `20261121-214500`.
 pub(crate) fn compact_utc(unix_s: i64) -> String {
-    let t = utc(unix_s);
-    format!(
-        "{:04}{:02}{:02}-{:02}{:02}{:02}",
-        t.date.year(),
-        t.date.month(),
-        t.date.day(),
-        t.hour,
-        t.minute,
-        t.second
-    )
+    let [y, mo, d, h, mi, se] = fields(unix_s);
+    format!("{y:04}{mo:02}{d:02}-{h:02}{mi:02}{se:02}")
+}
+
+/// Year, month, day, hour, minute and second of `unix_s` in UTC.
+fn fields(unix_s: i64) -> [i64; 6] {
+    let date = CalendarDate::from_days_since_epoch(unix_s.div_euclid(86_400));
+    let secs = unix_s.rem_euclid(86_400);
+    [
+        i64::from(date.year()),
+        i64::from(date.month()),
+        i64::from(date.day()),
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60,
+    ]
 }

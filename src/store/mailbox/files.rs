@@ -49,45 +49,53 @@ pub(super) fn replace_json(dir: &Path, id: &str, meta: &StoredMeta) -> Result<Pa
 /// Writes `meta` to the open temporary file, syncs it, renames it over
 /// `ID.json` and syncs the folder. The temporary file is removed on failure.
 pub(super) fn commit_json(
-    mut file: File,
+    file: File,
     dir: &Path,
     id: &str,
     meta: &StoredMeta,
 ) -> Result<PathBuf, StoreError> {
     let tmp = tmp_json_path(dir, id);
     let target = json_path(dir, id);
-    let result = (|| {
-        let text = serde_json::to_vec_pretty(meta).map_err(|e| StoreError::Corrupt {
-            path: target.clone(),
-            reason: format!("cannot encode metadata: {e}"),
-        })?;
-        file.write_all(&text).map_err(io_err("write", &tmp))?;
-        file.sync_all().map_err(io_err("sync", &tmp))?;
-        drop(file);
-        fs::rename(&tmp, &target).map_err(io_err("rename", &tmp))?;
-        sync_dir(dir)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result.map(|()| target)
+    let text = match serde_json::to_vec_pretty(meta) {
+        Ok(text) => text,
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            return Err(StoreError::Corrupt {
+                path: target,
+                reason: format!("cannot encode metadata: {e}"),
+            });
+        }
+    };
+    commit(file, &tmp, &target, dir, &text).map(|()| target)
 }
 
 /// Replaces `dir/NAME` atomically with `bytes` (temporary file, sync,
 /// rename, folder sync).
 pub(super) fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
     let tmp = dir.join(format!(".{name}.tmp"));
-    let target = dir.join(name);
+    let file = File::create(&tmp).map_err(io_err("create", &tmp))?;
+    commit(file, &tmp, &dir.join(name), dir, bytes)
+}
+
+/// Writes `bytes` to the open temporary file `tmp`, syncs it, renames it
+/// over `target` and syncs `dir`: readers see the old or the new file,
+/// never a half-written one. The temporary file is removed on failure.
+fn commit(
+    mut file: File,
+    tmp: &Path,
+    target: &Path,
+    dir: &Path,
+    bytes: &[u8],
+) -> Result<(), StoreError> {
     let result = (|| {
-        let mut file = File::create(&tmp).map_err(io_err("create", &tmp))?;
-        file.write_all(bytes).map_err(io_err("write", &tmp))?;
-        file.sync_all().map_err(io_err("sync", &tmp))?;
+        file.write_all(bytes).map_err(io_err("write", tmp))?;
+        file.sync_all().map_err(io_err("sync", tmp))?;
         drop(file);
-        fs::rename(&tmp, &target).map_err(io_err("rename", &tmp))?;
+        fs::rename(tmp, target).map_err(io_err("rename", tmp))?;
         sync_dir(dir)
     })();
     if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+        let _ = fs::remove_file(tmp);
     }
     result
 }
