@@ -3,74 +3,22 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use mediaplane::codec::CodecKind;
 use mediaplane::config::RoomConfig;
-use mediaplane::loadgen::simple_sdp::{sdp_offer, OfferFormat, SdpAnswer};
-use mediaplane::loadgen::ua::{Call, TestUserAgent};
+use mediaplane::loadgen::simple_sdp::{sdp_offer, SdpAnswer};
 use serde_json::Value;
-use tokio::net::UdpSocket;
 
 use common::bridging::all_codecs;
-use common::callee::{exchange_tone_from, tone_purity};
+use common::callee::tone_purity;
+use common::room::{
+    dial, first_frame_of, guess_wrong_pins, join, join_with_events, member_ids, send_keys, share,
+    speak, Member,
+};
 use common::{http_get, http_request, metric, TestServer};
 
 const WAIT: Duration = Duration::from_secs(5);
-
-struct Member {
-    codec: CodecKind,
-    tone_hz: f64,
-    rtp: UdpSocket,
-    call: Call,
-    payload_type: u8,
-    remote: SocketAddr,
-    /// Frames sent so far: the stream goes on from there.
-    sent: std::cell::Cell<u32>,
-    _ua: TestUserAgent,
-}
-
-async fn join(server: &TestServer, room: &str, codec: CodecKind, tone_hz: f64) -> Member {
-    join_offering(server, room, &[codec], tone_hz).await
-}
-
-/// A PCMU member that also offers telephone-event (for keys).
-async fn join_with_events(server: &TestServer, room: &str, tone_hz: f64) -> Member {
-    let codecs = [CodecKind::Pcmu, CodecKind::TelephoneEvent];
-    join_offering(server, room, &codecs, tone_hz).await
-}
-
-async fn join_offering(
-    server: &TestServer,
-    room: &str,
-    codecs: &[CodecKind],
-    tone_hz: f64,
-) -> Member {
-    dial(server, &format!("conf-{room}"), codecs, tone_hz).await
-}
-
-/// A caller of `user`, answered, offering `codecs` (the first one used).
-async fn dial(server: &TestServer, user: &str, codecs: &[CodecKind], tone_hz: f64) -> Member {
-    let codec = codecs[0];
-    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
-    let rtp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let offer = sdp_offer(rtp.local_addr().unwrap(), codecs);
-    let uri = format!("sip:{user}@{}", server.sip_addr());
-    let call = ua.invite(&uri, &offer).await.expect("joined");
-    let answer = SdpAnswer::parse(&call.final_response().unwrap().body_text()).unwrap();
-    assert_eq!(answer.codec, Some(codec));
-    Member {
-        codec,
-        tone_hz,
-        rtp,
-        call,
-        payload_type: answer.payload_type,
-        remote: answer.rtp_addr(),
-        sent: std::cell::Cell::new(0),
-        _ua: ua,
-    }
-}
 
 /// Three members send their tones for `frames` 20 ms frames; returns what
 /// each heard meanwhile.
@@ -81,45 +29,6 @@ async fn talk(members: &[Member; 3], frames: u32) -> [Vec<i16>; 3] {
         speak(&members[2], frames)
     );
     [a, b, c]
-}
-
-async fn speak(m: &Member, frames: u32) -> Vec<i16> {
-    let from = m.sent.get();
-    m.sent.set(from + frames);
-    let range = from..from + frames;
-    exchange_tone_from(&m.rtp, m.codec, m.payload_type, m.remote, m.tone_hz, range).await
-}
-
-/// One RFC 4733 key press (event `code`) from a member that offered
-/// telephone-event: start, two updates, three ends, at the 20 ms pace.
-async fn send_key(m: &Member, code: u8) {
-    let pt = OfferFormat::new(CodecKind::TelephoneEvent).payload_type;
-    let timestamp: u32 = rand::random();
-    for (i, (end, duration)) in [
-        (false, 160u16),
-        (false, 320),
-        (false, 480),
-        (true, 640),
-        (true, 640),
-        (true, 640),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let mut packet = [0u8; 16];
-        packet[0] = 0x80;
-        packet[1] = (u8::from(i == 0) << 7) | pt;
-        packet[2..4].copy_from_slice(&(1000 + i as u16).to_be_bytes());
-        packet[4..8].copy_from_slice(&timestamp.to_be_bytes());
-        packet[8..12].copy_from_slice(&0x6b65_7973u32.to_be_bytes());
-        packet[12] = code;
-        packet[13] = (u8::from(end) << 7) | 10;
-        packet[14..16].copy_from_slice(&duration.to_be_bytes());
-        m.rtp.send_to(&packet, m.remote).await.unwrap();
-        if !end {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
 }
 
 #[tokio::test]
@@ -171,27 +80,6 @@ async fn three_callers_with_different_codecs_hear_each_other_and_not_themselves(
     let released = server.ports_released().await;
     assert!(released, "ports returned after the members left");
     server.stop().await;
-}
-
-/// The ids of a room's members, from the API.
-async fn member_ids(server: &TestServer, room: &str) -> Vec<u64> {
-    let (status, body) = http_get(server.http_addr(), &format!("/api/v1/conferences/{room}")).await;
-    if status == 404 {
-        return Vec::new();
-    }
-    assert_eq!(status, 200, "{body}");
-    let room: Value = serde_json::from_str(&body).unwrap();
-    room["members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["id"].as_u64().unwrap())
-        .collect()
-}
-
-fn share(heard: &[i16], codec: CodecKind, hz: f64) -> f64 {
-    let rate = codec.audio_rate();
-    tone_purity(heard, rate, hz, rate as usize / 2)
 }
 
 #[tokio::test]
@@ -262,7 +150,7 @@ async fn key_0_mutes_and_unmutes_a_member_for_the_others() {
         join(&server, "keys", CodecKind::Pcmu, 700.0).await,
         join(&server, "keys", CodecKind::Pcmu, 1100.0).await,
     ];
-    send_key(&members[0], 0).await;
+    send_keys(&members[0], "0").await;
     let heard = talk(&members, 60).await;
     assert!(
         share(&heard[1], CodecKind::Pcmu, 400.0) < 0.01,
@@ -272,7 +160,7 @@ async fn key_0_mutes_and_unmutes_a_member_for_the_others() {
         share(&heard[2], CodecKind::Pcmu, 400.0) < 0.01,
         "muted by key 0"
     );
-    send_key(&members[0], 0).await;
+    send_keys(&members[0], "0").await;
     let heard = talk(&members, 60).await;
     assert!(
         share(&heard[1], CodecKind::Pcmu, 400.0) > 0.25,
@@ -297,12 +185,8 @@ async fn members_hear_a_rising_tone_when_someone_joins_and_a_falling_one_when_th
         second.call.bye(WAIT).await.unwrap();
     });
     let order = |heard: &[i16]| {
-        let at = |hz: f64| {
-            heard
-                .chunks(160)
-                .position(|frame| tone_purity(frame, 8000, hz, 160) > 0.5)
-                .unwrap_or_else(|| panic!("{hz} Hz never heard"))
-        };
+        let at =
+            |hz: f64| first_frame_of(heard, hz).unwrap_or_else(|| panic!("{hz} Hz never heard"));
         (at(600.0), at(900.0))
     };
     let (low, high) = order(&heard_join);
@@ -342,7 +226,7 @@ async fn a_caller_sent_by_an_ivr_and_a_direct_caller_meet_in_one_room() {
         400.0,
     )
     .await;
-    send_key(&via_ivr, 1).await;
+    send_keys(&via_ivr, "1").await;
     let joined = common::wait_for(WAIT, || async {
         member_ids(&server, "200").await.len() == 1
     })
@@ -419,18 +303,6 @@ async fn garbage_silence_and_a_codec_change_do_not_disturb_the_room() {
     server.stop().await;
 }
 
-/// Keys as RFC 4733 events (`#` is event 11).
-async fn send_keys(m: &Member, keys: &str) {
-    for key in keys.chars() {
-        let code = match key {
-            '#' => 11,
-            '*' => 10,
-            digit => digit.to_digit(10).unwrap() as u8,
-        };
-        send_key(m, code).await;
-    }
-}
-
 #[tokio::test]
 async fn a_pin_room_admits_the_right_pin_and_ends_a_guesser_after_three_tries() {
     let server = TestServer::start(|c| {
@@ -443,14 +315,7 @@ async fn a_pin_room_admits_the_right_pin_and_ends_a_guesser_after_three_tries() 
     })
     .await;
     let mut guesser = join_with_events(&server, "board", 400.0).await;
-    for guess in ["1111#", "4321#", "9#"] {
-        send_keys(&guesser, guess).await;
-    }
-    guesser
-        .call
-        .wait_bye(WAIT)
-        .await
-        .expect("three wrong PINs end the call");
+    guess_wrong_pins(&mut guesser, &["1111#", "4321#", "9#"], WAIT).await;
     assert!(
         member_ids(&server, "board").await.is_empty(),
         "never joined"
@@ -536,7 +401,7 @@ async fn key_hash_tells_a_member_how_many_are_in_the_room() {
         share(&before[0], CodecKind::Pcmu, 700.0) > 0.25,
         "the room first"
     );
-    send_key(&members[0], 11).await;
+    send_keys(&members[0], "#").await;
     // "Three participants in this conference": speech, not the room.
     let during = talk(&members, 40).await;
     let room =

@@ -6,19 +6,18 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
 use mediaplane::codec::{new_decoder, CodecKind};
 use mediaplane::config::RoomConfig;
-use mediaplane::loadgen::simple_sdp::{sdp_offer, OfferFormat, SdpAnswer};
-use mediaplane::loadgen::ua::{Call, TestUserAgent};
-use serde_json::Value;
-use tokio::net::UdpSocket;
 
-use common::callee::{exchange_tone_from, tone_purity};
-use common::{http_get, wait_for, write_tone, TestServer};
+use common::callee::tone_purity;
+use common::room::{
+    self, first_frame_of, guess_wrong_pins, join_with_events, members_json, send_keys, speak,
+    Member,
+};
+use common::{wait_for, write_tone, TestServer};
 
 const WAIT: Duration = Duration::from_secs(5);
 const RATE: u32 = 8000;
@@ -27,21 +26,10 @@ const MUSIC_HZ: f64 = 440.0;
 const WAIT_PROMPT_HZ: f64 = 300.0;
 const PIN_PROMPT_HZ: f64 = 2000.0;
 
-/// A PCMU caller that offers telephone-event, sending a tone.
-struct Member {
-    tone_hz: f64,
-    rtp: UdpSocket,
-    call: Call,
-    payload_type: u8,
-    remote: SocketAddr,
-    sent: std::cell::Cell<u32>,
-    _ua: TestUserAgent,
-}
-
 /// A caller, answered, once it hears the PIN prompt: from then on the
 /// server listens for its keys (the prompt is started after that).
 async fn dial(server: &TestServer, room: &str, tone_hz: f64) -> Member {
-    let member = answered(server, room, tone_hz).await;
+    let member = join_with_events(server, room, tone_hz).await;
     let mut decoder = new_decoder(CodecKind::Pcmu).unwrap();
     let (mut buf, mut pcm) = ([0u8; 1500], [0i16; 1000]);
     let prompt = tokio::time::timeout(WAIT, async {
@@ -61,91 +49,10 @@ async fn dial(server: &TestServer, room: &str, tone_hz: f64) -> Member {
     member
 }
 
-async fn answered(server: &TestServer, room: &str, tone_hz: f64) -> Member {
-    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
-    let rtp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let codecs = [CodecKind::Pcmu, CodecKind::TelephoneEvent];
-    let offer = sdp_offer(rtp.local_addr().unwrap(), &codecs);
-    let uri = format!("sip:conf-{room}@{}", server.sip_addr());
-    let call = ua.invite(&uri, &offer).await.expect("answered");
-    let answer = SdpAnswer::parse(&call.final_response().unwrap().body_text()).unwrap();
-    assert_eq!(answer.codec, Some(CodecKind::Pcmu));
-    Member {
-        tone_hz,
-        rtp,
-        call,
-        payload_type: answer.payload_type,
-        remote: answer.rtp_addr(),
-        sent: std::cell::Cell::new(0),
-        _ua: ua,
-    }
-}
-
-/// Sends `frames` 20 ms frames of the member's tone; returns what it heard
-/// meanwhile (and what was waiting in its socket).
-async fn speak(m: &Member, frames: u32) -> Vec<i16> {
-    let from = m.sent.get();
-    m.sent.set(from + frames);
-    let range = from..from + frames;
-    exchange_tone_from(
-        &m.rtp,
-        CodecKind::Pcmu,
-        m.payload_type,
-        m.remote,
-        m.tone_hz,
-        range,
-    )
-    .await
-}
-
-/// Keys as RFC 4733 events (`#` is event 11): start, two updates, three
-/// ends each, at the 20 ms pace.
-async fn send_keys(m: &Member, keys: &str) {
-    let pt = OfferFormat::new(CodecKind::TelephoneEvent).payload_type;
-    for key in keys.chars() {
-        let code = match key {
-            '#' => 11,
-            digit => digit.to_digit(10).unwrap() as u8,
-        };
-        let timestamp: u32 = rand::random();
-        let steps = [
-            (false, 160u16),
-            (false, 320),
-            (false, 480),
-            (true, 640),
-            (true, 640),
-            (true, 640),
-        ];
-        for (i, (end, duration)) in steps.into_iter().enumerate() {
-            let mut packet = [0u8; 16];
-            packet[0] = 0x80;
-            packet[1] = (u8::from(i == 0) << 7) | pt;
-            packet[2..4].copy_from_slice(&(1000 + i as u16).to_be_bytes());
-            packet[4..8].copy_from_slice(&timestamp.to_be_bytes());
-            packet[8..12].copy_from_slice(&0x6b65_7973u32.to_be_bytes());
-            packet[12] = code;
-            packet[13] = (u8::from(end) << 7) | 10;
-            packet[14..16].copy_from_slice(&duration.to_be_bytes());
-            m.rtp.send_to(&packet, m.remote).await.unwrap();
-            if !end {
-                // RFC 4733 pacing: the sender's clock, not a wait for the server.
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        }
-    }
-}
-
 /// The room's members from the API: (id, moderator, waiting).
 async fn members(server: &TestServer, room: &str) -> Vec<(u64, bool, bool)> {
-    let (status, body) = http_get(server.http_addr(), &format!("/api/v1/conferences/{room}")).await;
-    if status == 404 {
-        return Vec::new();
-    }
-    assert_eq!(status, 200, "{body}");
-    let room: Value = serde_json::from_str(&body).unwrap();
-    room["members"]
-        .as_array()
-        .unwrap()
+    let members = members_json(server, room).await;
+    members
         .iter()
         .map(|m| {
             (
@@ -159,9 +66,7 @@ async fn members(server: &TestServer, room: &str) -> Vec<(u64, bool, bool)> {
 
 /// The room's members' `muted` flags, from the API.
 async fn muted(server: &TestServer, room: &str) -> Vec<bool> {
-    let (_, body) = http_get(server.http_addr(), &format!("/api/v1/conferences/{room}")).await;
-    let room: Value = serde_json::from_str(&body).unwrap_or_default();
-    let members = room["members"].as_array().cloned().unwrap_or_default();
+    let members = members_json(server, room).await;
     members.iter().map(|m| m["muted"] == true).collect()
 }
 
@@ -179,15 +84,9 @@ async fn flags_become(server: &TestServer, room: &str, expected: &[(bool, bool)]
     .await
 }
 
+/// The share of `hz` in the last half second a (PCMU) member heard.
 fn share(heard: &[i16], hz: f64) -> f64 {
-    tone_purity(heard, RATE, hz, RATE as usize / 2)
-}
-
-/// The first 20 ms frame of `heard` that is mostly `hz`.
-fn first_frame_of(heard: &[i16], hz: f64) -> Option<usize> {
-    heard
-        .chunks(160)
-        .position(|frame| tone_purity(frame, RATE, hz, 160) > 0.5)
+    room::share(heard, CodecKind::Pcmu, hz)
 }
 
 /// A prompts folder with a tone for music on hold and another for the
@@ -320,14 +219,7 @@ async fn a_wrong_pin_is_refused_and_a_moderator_first_opens_the_room() {
 
     // Three wrong entries: goodbye, never listed.
     let mut guesser = dial(&server, "mod", 700.0).await;
-    for guess in ["1#", "98#", "999#"] {
-        send_keys(&guesser, guess).await;
-    }
-    guesser
-        .call
-        .wait_bye(WAIT)
-        .await
-        .expect("three wrong PINs end the call");
+    guess_wrong_pins(&mut guesser, &["1#", "98#", "999#"], WAIT).await;
     assert!(members(&server, "mod").await.is_empty(), "never joined");
 
     // A moderator first: the member after it does not wait.

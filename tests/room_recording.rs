@@ -4,60 +4,31 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use mediaplane::codec::CodecKind;
 use mediaplane::config::RoomConfig;
-use mediaplane::loadgen::simple_sdp::{sdp_offer, SdpAnswer};
-use mediaplane::loadgen::ua::{Call, TestUserAgent};
 use serde_json::Value;
-use tokio::net::UdpSocket;
 
 use common::bridging::all_codecs;
-use common::callee::{exchange_tone, tone_purity};
-use common::{http_get, TestServer};
+use common::callee::tone_purity;
+use common::room::{self, join, Member};
+use common::TestServer;
 
 const WAIT: Duration = Duration::from_secs(5);
 /// Frames each member speaks (2 s).
 const FRAMES: u32 = 100;
 
-struct Member {
-    codec: CodecKind,
-    rtp: UdpSocket,
-    call: Call,
-    payload_type: u8,
-    remote: SocketAddr,
-    _ua: TestUserAgent,
+/// The member's tone for [`FRAMES`] frames.
+async fn speak(m: &Member) {
+    room::speak(m, FRAMES).await;
 }
 
-async fn join(server: &TestServer, room: &str, codec: CodecKind) -> Member {
-    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
-    let rtp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let offer = sdp_offer(rtp.local_addr().unwrap(), &[codec]);
-    let uri = format!("sip:conf-{room}@{}", server.sip_addr());
-    let call = ua.invite(&uri, &offer).await.expect("joined");
-    let answer = SdpAnswer::parse(&call.final_response().unwrap().body_text()).unwrap();
-    assert_eq!(answer.codec, Some(codec));
-    Member {
-        codec,
-        rtp,
-        call,
-        payload_type: answer.payload_type,
-        remote: answer.rtp_addr(),
-        _ua: ua,
-    }
-}
-
-async fn speak(m: &Member, hz: f64) {
-    exchange_tone(&m.rtp, m.codec, m.payload_type, m.remote, hz, FRAMES).await;
-}
-
-async fn room_json(server: &TestServer, room: &str) -> Value {
-    let (status, body) = http_get(server.http_addr(), &format!("/api/v1/conferences/{room}")).await;
-    assert_eq!(status, 200, "{body}");
-    serde_json::from_str(&body).unwrap()
+async fn room_json(server: &TestServer, name: &str) -> Value {
+    room::room_json(server, name)
+        .await
+        .expect("the room is listed")
 }
 
 /// The finished recordings (not `.wav.part`) in `dir`.
@@ -90,18 +61,18 @@ async fn a_recorded_room_leaves_its_mix_and_an_unrecorded_one_nothing() {
     let conferences = server.data_dir().join("conferences");
 
     // A room without `record`.
-    let mut a = join(&server, "plain", CodecKind::Pcmu).await;
-    let mut b = join(&server, "plain", CodecKind::Pcmu).await;
+    let mut a = join(&server, "plain", CodecKind::Pcmu, 400.0).await;
+    let mut b = join(&server, "plain", CodecKind::Pcmu, 1000.0).await;
     assert_eq!(room_json(&server, "plain").await["recording"], Value::Null);
-    tokio::join!(speak(&a, 400.0), speak(&b, 1000.0));
+    tokio::join!(speak(&a), speak(&b));
     a.call.bye(WAIT).await.unwrap();
     b.call.bye(WAIT).await.unwrap();
 
     // A recorded room: narrowband first, then a wideband member raises the
     // room's rate; the file keeps the first.
-    let mut a = join(&server, "rec", CodecKind::Pcmu).await;
+    let mut a = join(&server, "rec", CodecKind::Pcmu, 400.0).await;
     let opened = Instant::now();
-    let mut b = join(&server, "rec", CodecKind::G722).await;
+    let mut b = join(&server, "rec", CodecKind::G722, 1000.0).await;
     let shown = room_json(&server, "rec").await["recording"]
         .as_str()
         .expect("the API shows the recording")
@@ -114,7 +85,7 @@ async fn a_recorded_room_leaves_its_mix_and_an_unrecorded_one_nothing() {
         name.len() == 19 && name.ends_with(".wav") && name.as_bytes()[8] == b'-',
         "{name}"
     );
-    tokio::join!(speak(&a, 400.0), speak(&b, 1000.0));
+    tokio::join!(speak(&a), speak(&b));
     let spoken = opened.elapsed();
     a.call.bye(WAIT).await.unwrap();
     b.call.bye(WAIT).await.unwrap();

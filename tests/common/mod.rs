@@ -7,6 +7,7 @@ pub mod bridging;
 pub mod callee;
 pub mod keypad;
 pub mod mailboxes;
+pub mod room;
 pub mod subscriber;
 pub mod voice;
 
