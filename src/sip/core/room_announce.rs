@@ -14,9 +14,12 @@ use crate::config::RoomAnnounce;
 use crate::media::{RecordingOutcome, SessionId, WorkerCommand};
 use crate::prompts::{decode_file, phrases};
 
-/// A shorter recording is the caller saying nothing (the silence that
-/// ends it is not kept).
+/// Less sound than this (silence trimmed) is the caller saying nothing.
 pub const MIN_NAME: Duration = Duration::from_millis(300);
+
+/// A 20 ms piece quieter than this (mean square) is silence: −45 dBFS, as
+/// the recorder's silence detection.
+const QUIET_MEAN_SQUARE: f64 = 32767.0 * 32767.0 / 2.0 * 3.162e-5;
 
 /// A member's recorded name, as read back.
 #[derive(Debug)]
@@ -59,18 +62,29 @@ impl SipCore {
         path: PathBuf,
         outcome: &RecordingOutcome,
     ) -> bool {
-        let usable = outcome.error.is_none() && outcome.duration >= MIN_NAME;
-        let decoded = usable && self.legs.contains_key(&id);
-        let name = decoded.then(|| decode_file(&path)).and_then(|r| {
-            r.map_err(|e| tracing::warn!(path = %path.display(), error = %e, "cannot read a name"))
+        let usable = outcome.error.is_none() && self.legs.contains_key(&id);
+        let name = usable
+            .then(|| decode_file(&path))
+            .and_then(|r| {
+                r.map_err(
+                    |e| tracing::warn!(path = %path.display(), error = %e, "cannot read a name"),
+                )
                 .ok()
-        });
+            })
+            .and_then(|decoded| {
+                // The silence that ended the recording (and any before the
+                // name) is not played.
+                let voiced = voiced(&decoded.samples, decoded.rate_hz);
+                let long_enough = voiced.len() as u64 * 1000
+                    >= MIN_NAME.as_millis() as u64 * u64::from(decoded.rate_hz);
+                long_enough.then(|| (Arc::<[i16]>::from(voiced), decoded.rate_hz))
+            });
         match name {
-            Some(decoded) => {
+            Some((samples, rate_hz)) => {
                 let name = RoomName {
                     path,
-                    samples: decoded.samples.into(),
-                    rate_hz: decoded.rate_hz,
+                    samples,
+                    rate_hz,
                 };
                 self.room_names.insert(id, name);
                 true
@@ -124,10 +138,40 @@ impl SipCore {
     }
 }
 
+/// `samples` without the silence before and after the sound in them.
+fn voiced(samples: &[i16], rate_hz: u32) -> &[i16] {
+    let piece = (rate_hz / 50).max(1) as usize;
+    let loud = |chunk: &[i16]| {
+        let energy: f64 = chunk.iter().map(|&s| f64::from(s) * f64::from(s)).sum();
+        energy / chunk.len() as f64 >= QUIET_MEAN_SQUARE
+    };
+    let pieces: Vec<&[i16]> = samples.chunks(piece).collect();
+    let Some(first) = pieces.iter().position(|c| loud(c)) else {
+        return &[];
+    };
+    let last = pieces.iter().rposition(|c| loud(c)).unwrap_or(first);
+    let end = ((last + 1) * piece).min(samples.len());
+    &samples[first * piece..end]
+}
+
 fn remove_name(path: &std::path::Path) {
     if let Err(e) = std::fs::remove_file(path) {
         if e.kind() != std::io::ErrorKind::NotFound {
             tracing::warn!(path = %path.display(), error = %e, "cannot delete a recorded name");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::voiced;
+
+    #[test]
+    fn the_silence_around_a_name_is_trimmed() {
+        let mut samples = vec![0i16; 800];
+        samples.extend((0..1600).map(|i| if i % 2 == 0 { 3000 } else { -3000 }));
+        samples.extend(vec![20i16; 8000]);
+        assert_eq!(voiced(&samples, 8000), &samples[800..2400]);
+        assert!(voiced(&[0; 8000], 8000).is_empty());
     }
 }
