@@ -17,6 +17,10 @@
 //!   queued in its [`ConferenceLink::fifo`];
 //! * the member's next tick encodes one frame from that queue.
 //!
+//! Over the mix the room plays its announcements one after another
+//! ([`AnnouncementQueue`]): join and leave tones, or audio the control plane
+//! sends ("NAME has joined"), resampled to the room's rate when it arrives.
+//!
 //! Everything is sized when a member joins or the room's rate changes;
 //! nothing allocates on the tick.
 
