@@ -4,7 +4,9 @@
 //! who an entry makes the caller); a full or locked room says so and hangs
 //! up. In a room that waits for its moderator, the core may tell a member
 //! to wait: it hears a request to wait, then music, until the core puts it
-//! in the room. Keys while in the room (or waiting): single keys on this
+//! in the room. In a room that announces members by name, the caller says
+//! its name (after any PIN), recorded before joining; the core plays it to
+//! the room. Keys while in the room (or waiting): single keys on this
 //! single-purpose line: `0` mutes or unmutes oneself (with a spoken
 //! confirmation), `4` and `6` turn what one hears down and up by 3 dB, `#`
 //! says how many are in the room.
@@ -15,18 +17,24 @@ mod tests;
 
 pub use pin::{Role, RoomPins};
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::ivr::PromptFetch;
-use super::{AppAction, CallApp};
+use super::voicemail::RecordingPurpose;
+use super::{join_prompts, play, AppAction, CallApp, RecordingRequest};
 use crate::media::dtmf::DtmfDigit;
 use crate::media::session::{SessionEvent, Source};
+use crate::media::{RecordingOutcome, RecordingSpec};
 use crate::prompts::phrases;
 
 /// Wrong PINs before the call is ended.
 pub const PIN_TRIES: u32 = 3;
 /// Time to enter a PIN (from the prompt's start); running out is a wrong try.
 const PIN_TIMEOUT: Duration = Duration::from_secs(15);
+/// A recorded name: at most this long, ended sooner by this much silence.
+pub const NAME_MAX: Duration = Duration::from_millis(2500);
+pub const NAME_SILENCE: Duration = Duration::from_secs(1);
 
 /// Whether the room can be joined, as the control plane found it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -45,6 +53,9 @@ pub struct RoomOptions {
     /// The prompt looped to a member waiting for the moderator (music on
     /// hold); silence without one.
     pub wait_music: Option<String>,
+    /// Where the caller's name is recorded before joining, in a room that
+    /// announces members by name.
+    pub name_path: Option<PathBuf>,
 }
 
 /// What the core tells a member of a room that waits for its moderator.
@@ -64,6 +75,10 @@ enum Phase {
         tries: u32,
         deadline: Instant,
     },
+    /// Asking for the caller's name, then the beep.
+    AskName { role: Role },
+    /// Recording the name; joins when the core reports it.
+    RecordingName { role: Role },
     /// In the room.
     Joined,
     /// Joined, but waiting for the moderator (hearing the wait prompt,
@@ -100,6 +115,35 @@ impl ConferenceApp {
             muted: false,
             volume_db: 0,
         }
+    }
+
+    /// The caller may come in: it joins, or first records its name.
+    fn enter(&mut self, role: Role) -> Vec<AppAction> {
+        if self.options.name_path.is_none() {
+            return self.join(role);
+        }
+        self.phase = Phase::AskName { role };
+        let asked = [phrases::CONF_SAY_NAME, phrases::BEEP];
+        match join_prompts(&self.prompts, asked.into_iter()) {
+            Some(samples) => vec![play(samples)],
+            None => self.record_name(role),
+        }
+    }
+
+    fn record_name(&mut self, role: Role) -> Vec<AppAction> {
+        let Some(path) = self.options.name_path.clone() else {
+            return self.join(role);
+        };
+        self.phase = Phase::RecordingName { role };
+        let spec = RecordingSpec {
+            path: path.clone(),
+            max: NAME_MAX,
+            silence: Some(NAME_SILENCE),
+        };
+        vec![AppAction::Record(Box::new(RecordingRequest {
+            spec,
+            purpose: RecordingPurpose::Name { path },
+        }))]
     }
 
     fn join(&mut self, role: Role) -> Vec<AppAction> {
@@ -141,7 +185,7 @@ impl ConferenceApp {
             return Vec::new();
         };
         if let Some(role) = self.options.pins.check(entered) {
-            return self.join(role);
+            return self.enter(role);
         }
         *tries += 1;
         let tries = *tries;
@@ -183,7 +227,7 @@ impl CallApp for ConferenceApp {
             RoomAdmission::Open => {}
         }
         if !self.options.pins.asked() {
-            return self.join(Role::Member);
+            return self.enter(Role::Member);
         }
         self.phase = Phase::Pin {
             entered: String::new(),
@@ -195,6 +239,7 @@ impl CallApp for ConferenceApp {
 
     fn on_media_event(&mut self, _now: Instant, event: SessionEvent) -> Vec<AppAction> {
         match (event, &self.phase) {
+            (SessionEvent::PlaybackFinished, &Phase::AskName { role }) => self.record_name(role),
             (SessionEvent::PlaybackFinished, Phase::Joined) => {
                 vec![AppAction::SetSource(Source::Conference)]
             }
@@ -229,7 +274,9 @@ impl CallApp for ConferenceApp {
                 }
                 return Vec::new();
             }
-            Phase::Refused => return Vec::new(),
+            Phase::Refused | Phase::AskName { .. } | Phase::RecordingName { .. } => {
+                return Vec::new()
+            }
             Phase::Joined | Phase::Waiting => {}
         }
         match digit {
@@ -280,6 +327,20 @@ impl CallApp for ConferenceApp {
                     db => vec![AppAction::SetVolume(db)],
                 }
             }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The name is recorded (or the caller said nothing; the core then
+    /// announces the join by a tone): into the room.
+    fn on_recorded(
+        &mut self,
+        _now: Instant,
+        _outcome: &RecordingOutcome,
+        _kept: bool,
+    ) -> Vec<AppAction> {
+        match self.phase {
+            Phase::RecordingName { role } => self.join(role),
             _ => Vec::new(),
         }
     }

@@ -30,7 +30,7 @@ pub use mailboxes::{is_safe_name, MailboxConfig, VoicemailConfig, MAX_MAILBOX_CH
 pub use menus::{expand, MenuAction, MenuConfig, MenuKey, ACTION_FORMS};
 pub use overrides::{ConfigOverrides, PortRange, PortRangeError};
 pub use registrar::RegistrarConfig;
-pub use rooms::{RoomConfig, MAX_PIN_DIGITS};
+pub use rooms::{RoomAnnounce, RoomConfig, MAX_PIN_DIGITS};
 pub use routes::{Application, DtmfMode, RouteConfig};
 pub use sections::{
     HttpConfig, LimitsConfig, MediaConfig, PromptsConfig, SipConfig, StorageConfig,

@@ -26,6 +26,37 @@ pub struct RoomConfig {
     /// Members who come before any moderator wait with music until one
     /// joins. Needs a `moderator_pin`.
     pub wait_for_moderator: bool,
+    /// What the others hear when a member joins or leaves.
+    pub announce: RoomAnnounce,
+}
+
+/// `announce`: how a room tells its members of arrivals and departures.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RoomAnnounce {
+    /// A rising tone on a join, a falling one on a leave.
+    #[default]
+    Tone,
+    /// Each caller records its name before joining; the room says "NAME
+    /// has joined" and "NAME has left" (the tone for one who said nothing).
+    Name,
+    /// Nothing.
+    None,
+}
+
+/// The values of `announce`, for check-config.
+pub const ANNOUNCE_VALUES: &str = "one of \"tone\", \"name\", \"none\"";
+
+impl std::str::FromStr for RoomAnnounce {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "tone" => Ok(RoomAnnounce::Tone),
+            "name" => Ok(RoomAnnounce::Name),
+            "none" => Ok(RoomAnnounce::None),
+            _ => Err(()),
+        }
+    }
 }
 
 /// Reads `[[rooms]]`; entries that could not be read are `None`.
@@ -42,6 +73,7 @@ pub(crate) fn read_rooms(r: &mut Reader, root: &mut Table) -> Option<Vec<Option<
                 let record = r.boolean(&mut t, "record").unwrap_or(false);
                 let moderator_pin = r.string(&mut t, "moderator_pin");
                 let wait_for_moderator = r.boolean(&mut t, "wait_for_moderator");
+                let announce = r.parsed(&mut t, "announce", ANNOUNCE_VALUES);
                 r.finish(t);
                 Some(RoomConfig {
                     name: name?,
@@ -50,6 +82,7 @@ pub(crate) fn read_rooms(r: &mut Reader, root: &mut Table) -> Option<Vec<Option<
                     record,
                     moderator_pin,
                     wait_for_moderator: wait_for_moderator.unwrap_or(false),
+                    announce: announce.unwrap_or_default(),
                 })
             })
             .collect(),
@@ -122,6 +155,7 @@ fn valid_pin(pin: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::RoomAnnounce;
     use crate::config::Config;
 
     fn load(rooms: &str) -> Result<Config, crate::config::ConfigErrors> {
@@ -137,6 +171,7 @@ mod tests {
         assert_eq!(config.rooms[0].pin.as_deref(), Some("4321"));
         assert!(config.rooms[0].record);
         assert_eq!(config.rooms[0].max_members, Some(8));
+        assert_eq!(config.rooms[0].announce, RoomAnnounce::Tone, "the default");
         let errors = load(
             "[[rooms]]\nname = \"a b\"\n[[rooms]]\nname = \"x\"\npin = \"12a\"\nmax_members = 1\nrecord = 1\n\
              [[rooms]]\nname = \"x\"\ncolour = 1\n",
@@ -190,5 +225,27 @@ mod tests {
         let text: String = (&errors).into_iter().map(|e| format!("{e}\n")).collect();
         assert!(text.contains("must differ from `pin`"), "{text}");
         assert!(text.contains("needs a `moderator_pin`"), "{text}");
+    }
+
+    #[test]
+    fn announce_is_tone_name_or_none() {
+        let config = load(
+            "[[rooms]]\nname = \"a\"\nannounce = \"name\"\n\
+             [[rooms]]\nname = \"b\"\nannounce = \"none\"\n\
+             [[rooms]]\nname = \"c\"\nannounce = \"tone\"\n",
+        )
+        .unwrap();
+        let announce: Vec<_> = config.rooms.iter().map(|r| r.announce).collect();
+        assert_eq!(
+            announce,
+            [RoomAnnounce::Name, RoomAnnounce::None, RoomAnnounce::Tone]
+        );
+        let errors = load("[[rooms]]\nname = \"a\"\nannounce = \"names\"\n").unwrap_err();
+        assert_eq!(errors.keys(), [Some("rooms[0].announce")]);
+        let text: String = (&errors).into_iter().map(|e| format!("{e}\n")).collect();
+        assert!(
+            text.contains("`names` is not one of \"tone\", \"name\", \"none\""),
+            "{text}"
+        );
     }
 }

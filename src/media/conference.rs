@@ -17,12 +17,19 @@
 //!   queued in its [`ConferenceLink::fifo`];
 //! * the member's next tick encodes one frame from that queue.
 //!
+//! Over the mix the room plays its announcements one after another
+//! ([`AnnouncementQueue`]): join and leave tones, or audio the control plane
+//! sends ("NAME has joined"), resampled to the room's rate when it arrives.
+//!
 //! Everything is sized when a member joins or the room's rate changes;
 //! nothing allocates on the tick.
 
-use crate::codec::resample::{FrameResampler, ResampleError};
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use crate::codec::resample::{self, FrameResampler, ResampleError};
 use crate::media::bridge::fifo::PcmFifo;
-use crate::media::session::MediaParams;
+use crate::media::session::{MediaParams, SessionId};
 
 /// The room's frame: 20 ms, whatever the members' ptimes.
 pub const ROOM_PTIME_MS: u32 = 20;
@@ -132,6 +139,139 @@ impl RoomTone {
     }
 }
 
+/// Announcements waiting beyond the one playing; more are dropped (a
+/// burst of joins must not queue minutes of audio).
+pub const MAX_QUEUED_ANNOUNCEMENTS: usize = 8;
+
+/// Something the room plays over what its members hear: a join or leave
+/// tone, or prepared audio at the room's rate ("NAME has joined").
+#[derive(Debug, Clone)]
+pub enum RoomAnnouncement {
+    Tone(RoomTone),
+    Audio {
+        /// The audio as it came, kept to follow a change of the room's rate.
+        source: Arc<[i16]>,
+        source_rate: u32,
+        /// At the room's rate.
+        samples: Arc<[i16]>,
+        position: usize,
+        /// The member it is about, who does not hear it.
+        except: Option<SessionId>,
+    },
+}
+
+impl RoomAnnouncement {
+    /// `samples` at `rate`, prepared for a room at `room_rate`.
+    pub fn audio(
+        samples: Arc<[i16]>,
+        rate: u32,
+        room_rate: u32,
+        except: Option<SessionId>,
+    ) -> Result<Self, ResampleError> {
+        let mut announcement = RoomAnnouncement::Audio {
+            samples: samples.clone(),
+            source: samples,
+            source_rate: rate,
+            position: 0,
+            except,
+        };
+        announcement.set_rate(room_rate)?;
+        Ok(announcement)
+    }
+
+    /// The room's rate changed: audio not played yet follows it.
+    pub fn set_rate(&mut self, room_rate: u32) -> Result<(), ResampleError> {
+        if let RoomAnnouncement::Audio {
+            source,
+            source_rate,
+            samples,
+            position,
+            ..
+        } = self
+        {
+            let played = *position as f64 / samples.len().max(1) as f64;
+            *samples = if *source_rate == room_rate {
+                source.clone()
+            } else {
+                resample::resample(source, *source_rate, room_rate)?.into()
+            };
+            *position = (played * samples.len() as f64) as usize;
+        }
+        Ok(())
+    }
+
+    /// The member who does not hear it.
+    pub fn except(&self) -> Option<SessionId> {
+        match self {
+            RoomAnnouncement::Tone(_) => None,
+            RoomAnnouncement::Audio { except, .. } => *except,
+        }
+    }
+
+    /// Adds the next `out.len()` samples at `rate` (the room's) to `out`;
+    /// false once it is over.
+    pub fn add_to(&mut self, out: &mut [i16], rate: u32) -> bool {
+        match self {
+            RoomAnnouncement::Tone(tone) => tone.add_to(out, rate),
+            RoomAnnouncement::Audio {
+                samples, position, ..
+            } => {
+                let rest = &samples[(*position).min(samples.len())..];
+                for (o, &s) in out.iter_mut().zip(rest) {
+                    *o = o.saturating_add(s);
+                }
+                *position += out.len().min(rest.len());
+                *position < samples.len()
+            }
+        }
+    }
+}
+
+/// A room's announcements, played one after another.
+#[derive(Debug, Default)]
+pub struct AnnouncementQueue {
+    queue: VecDeque<RoomAnnouncement>,
+}
+
+impl AnnouncementQueue {
+    pub fn new() -> Self {
+        AnnouncementQueue {
+            queue: VecDeque::with_capacity(MAX_QUEUED_ANNOUNCEMENTS + 1),
+        }
+    }
+
+    /// Queues `announcement` after those already queued; false (dropped)
+    /// when the queue is full.
+    pub fn push(&mut self, announcement: RoomAnnouncement) -> bool {
+        if self.queue.len() > MAX_QUEUED_ANNOUNCEMENTS {
+            return false;
+        }
+        self.queue.push_back(announcement);
+        true
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    pub fn set_rate(&mut self, room_rate: u32) {
+        self.queue.retain_mut(|a| a.set_rate(room_rate).is_ok());
+    }
+
+    /// Writes the next frame of the announcement playing into `out`
+    /// (silence around it); the member it is about, if any. None when
+    /// nothing plays.
+    pub fn next_frame(&mut self, out: &mut [i16], rate: u32) -> Option<Option<SessionId>> {
+        let current = self.queue.front_mut()?;
+        out.fill(0);
+        let except = current.except();
+        if !current.add_to(out, rate) {
+            self.queue.pop_front();
+        }
+        Some(except)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,5 +300,38 @@ mod tests {
         let mut first = vec![0i16; 800];
         leave.add_to(&mut first, rate);
         assert!(crossings(&first) > crossings(&frames[..800]), "falling");
+    }
+
+    #[test]
+    fn announcements_play_in_turn_at_the_room_rate() {
+        let mut queue = AnnouncementQueue::new();
+        queue.push(RoomAnnouncement::Tone(RoomTone::join()));
+        // 30 ms of a constant at 8 kHz, for a room at 16 kHz.
+        let audio = RoomAnnouncement::audio(Arc::from(vec![1000i16; 240]), 8000, 16000, Some(7));
+        assert!(queue.push(audio.unwrap()));
+        let mut out = vec![0i16; 320];
+        let mut frames = Vec::new();
+        while let Some(except) = queue.next_frame(&mut out, 16000) {
+            frames.push((except, out.clone()));
+        }
+        // The tone (240 ms) whole, then the audio: 60 ms at 16 kHz are
+        // 960 samples, two frames, the second half silent.
+        assert_eq!(frames.len(), 12 + 2);
+        assert!(frames[..12].iter().all(|(except, _)| except.is_none()));
+        let (except, first) = &frames[12];
+        assert_eq!(*except, Some(7));
+        assert!(first[20..300].iter().all(|&s| (900..=1100).contains(&s)));
+        let (_, second) = &frames[13];
+        assert!(second[20..140].iter().all(|&s| (900..=1100).contains(&s)));
+        assert!(second[180..].iter().all(|&s| s == 0), "the audio ended");
+        assert!(queue.is_empty());
+
+        for _ in 0..=MAX_QUEUED_ANNOUNCEMENTS {
+            assert!(queue.push(RoomAnnouncement::Tone(RoomTone::leave())));
+        }
+        assert!(
+            !queue.push(RoomAnnouncement::Tone(RoomTone::leave())),
+            "full"
+        );
     }
 }

@@ -91,6 +91,16 @@ pub enum WorkerCommand {
         id: SessionId,
         room: String,
         record: Option<RoomRecordingSpec>,
+        /// The room tells this member's join and leave by a tone.
+        tone: bool,
+    },
+    /// Plays `samples` (at `rate_hz`) to everyone in `room` but `except`,
+    /// after any announcement already playing.
+    AnnounceInRoom {
+        room: String,
+        samples: std::sync::Arc<[i16]>,
+        rate_hz: u32,
+        except: Option<SessionId>,
     },
     /// Whether the others in its room hear this member.
     SetMuted {

@@ -70,6 +70,11 @@ pub const CONF_WAIT_MODERATOR: &str = "conf-wait-moderator";
 /// "To join as the moderator, enter the moderator PIN, followed by hash.
 /// To join now, press hash."
 pub const CONF_ENTER_PIN_OR_JOIN: &str = "conf-enter-pin-or-join";
+/// Asked before joining a room that announces members by name.
+pub const CONF_SAY_NAME: &str = "conf-say-name";
+/// Played to the room after a member's recorded name.
+pub const CONF_HAS_JOINED: &str = "conf-has-joined";
+pub const CONF_HAS_LEFT: &str = "conf-has-left";
 /// "participant in this conference" (after "one"; joined to a number).
 pub const CONF_PARTICIPANT: &str = "conf-participant";
 /// "participants in this conference" (after a number).
@@ -131,6 +136,9 @@ pub const ALL: &[&str] = &[
     CONF_FULL,
     CONF_WAIT_MODERATOR,
     CONF_ENTER_PIN_OR_JOIN,
+    CONF_SAY_NAME,
+    CONF_HAS_JOINED,
+    CONF_HAS_LEFT,
     CONF_PARTICIPANT,
     CONF_PARTICIPANTS,
 ];

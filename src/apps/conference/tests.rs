@@ -144,6 +144,7 @@ fn moderated(member: Option<&str>) -> ConferenceApp {
         },
         admission: RoomAdmission::Open,
         wait_music: Some("music-on-hold".into()),
+        name_path: None,
     };
     ConferenceApp::with_options("m".into(), tagged(), options)
 }
@@ -257,4 +258,92 @@ fn without_music_a_waiting_member_hears_silence_after_the_prompt() {
     app.start(now);
     assert!(app.on_room_event(now, RoomEvent::Waiting).is_empty());
     assert!(app.poll_timeout().is_some(), "still asking");
+}
+
+fn named(pin: Option<&str>) -> ConferenceApp {
+    let options = RoomOptions {
+        pins: RoomPins {
+            member: pin.map(Into::into),
+            moderator: None,
+        },
+        name_path: Some("/data/conferences/n/names/x.wav".into()),
+        ..RoomOptions::default()
+    };
+    ConferenceApp::with_options("n".into(), tagged(), options)
+}
+
+fn recorded(app: &mut ConferenceApp, now: Instant, kept: bool) -> Vec<AppAction> {
+    let outcome = RecordingOutcome {
+        path: "/data/conferences/n/names/x.wav".into(),
+        duration: Duration::from_millis(if kept { 900 } else { 0 }),
+        end: crate::media::RecordingEnd::Silence,
+        error: None,
+    };
+    app.on_recorded(now, &outcome, kept)
+}
+
+#[test]
+fn a_room_announcing_names_records_the_name_after_the_pin_then_joins() {
+    let now = Instant::now();
+    let mut app = named(Some("12"));
+    assert_eq!(said(&app.start(now)[0]), tag(phrases::ENTER_PIN));
+    // The PIN accepted: "say your name" and the beep, as one prompt.
+    let asked = keys(&mut app, now, "12#");
+    let [AppAction::SetSource(Source::Prompt { samples, .. })] = &asked[..] else {
+        panic!("{asked:?}");
+    };
+    assert_eq!(
+        &samples[..],
+        [
+            phrases::CONF_SAY_NAME.len() as i16,
+            phrases::BEEP.len() as i16
+        ]
+    );
+    assert!(
+        keys(&mut app, now, "0#").is_empty(),
+        "no keys before joining"
+    );
+    // The beep over: the name is recorded, short, to the path given.
+    let record = app.on_media_event(now, SessionEvent::PlaybackFinished);
+    let [AppAction::Record(request)] = &record[..] else {
+        panic!("{record:?}");
+    };
+    let expected = std::path::PathBuf::from("/data/conferences/n/names/x.wav");
+    assert_eq!(request.spec.path, expected);
+    assert_eq!(request.spec.max, NAME_MAX);
+    assert_eq!(request.spec.silence, Some(NAME_SILENCE));
+    assert!(matches!(&request.purpose, RecordingPurpose::Name { path } if *path == expected));
+    assert!(app
+        .on_media_event(
+            now,
+            SessionEvent::RecordingEnded(crate::media::RecordingEnd::Silence)
+        )
+        .is_empty());
+    // Reported: into the room.
+    assert!(matches!(
+        &recorded(&mut app, now, true)[..],
+        [AppAction::JoinRoom { room, moderator: false }] if room == "n"
+    ));
+    assert!(recorded(&mut app, now, true).is_empty(), "joined once");
+}
+
+#[test]
+fn a_caller_who_says_nothing_joins_all_the_same() {
+    let now = Instant::now();
+    let mut app = named(None);
+    assert_eq!(said(&app.start(now)[0]).map(|_| ()), Some(()));
+    app.on_media_event(now, SessionEvent::PlaybackFinished);
+    assert!(matches!(
+        &recorded(&mut app, now, false)[..],
+        [AppAction::JoinRoom { .. }]
+    ));
+    // Without a name path (announce = "tone" or "none"), no recording.
+    assert!(matches!(
+        &app_without_names().start(now)[..],
+        [AppAction::JoinRoom { .. }]
+    ));
+}
+
+fn app_without_names() -> ConferenceApp {
+    ConferenceApp::with_options("n".into(), tagged(), RoomOptions::default())
 }

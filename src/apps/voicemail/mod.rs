@@ -59,6 +59,9 @@ pub enum RecordingPurpose {
     Message { draft: MessageDraft },
     /// The owner's greeting: recorded aside, then put in place.
     Greeting { staging: PathBuf, target: PathBuf },
+    /// A conference member's name: kept as recorded, deleted when the
+    /// member leaves its room.
+    Name { path: PathBuf },
 }
 
 impl Voicemail {
@@ -226,6 +229,8 @@ impl Voicemail {
                 }
                 (kept, None)
             }
+            // The core settles names itself (its rooms, not a mailbox).
+            RecordingPurpose::Name { .. } => (outcome.error.is_none(), None),
         }
     }
 }

@@ -65,7 +65,18 @@ impl Worker {
                 }
             }
             WorkerCommand::Unbridge { id } => self.unbridge(id),
-            WorkerCommand::JoinRoom { id, room, record } => self.join_room(now, id, room, record),
+            WorkerCommand::JoinRoom {
+                id,
+                room,
+                record,
+                tone,
+            } => self.join_room(now, id, room, record, tone),
+            WorkerCommand::AnnounceInRoom {
+                room,
+                samples,
+                rate_hz,
+                except,
+            } => self.announce_in_room(&room, samples, rate_hz, except),
             WorkerCommand::SetMuted { id, muted } => self.set_member_muted(id, muted),
             WorkerCommand::SetVolume { id, gain_db } => self.set_member_volume(id, gain_db),
             WorkerCommand::Destroy { id } => self.destroy(id),

@@ -8,7 +8,7 @@ use super::room_recording::RoomRecording;
 use super::Worker;
 use super::{MediaEvent, MediaEventKind};
 use crate::media::bridge::fifo::{FifoPop, PcmFifo};
-use crate::media::conference::{RoomTone, ROOM_PTIME_MS};
+use crate::media::conference::{AnnouncementQueue, RoomAnnouncement, RoomTone, ROOM_PTIME_MS};
 use crate::media::mixer::{MemberOutput, Mixer, MixerConfig, MixerEvent};
 use crate::media::recorder::RoomRecordingSpec;
 use crate::media::session::{SessionEvent, SessionId};
@@ -26,9 +26,9 @@ pub(super) struct Room {
     frame: Box<[i16]>,
     members: Vec<RoomMember>,
     pub next_tick: Instant,
-    /// A join or leave tone being played to everyone.
-    tone: Option<RoomTone>,
-    /// One member's output with the tone added.
+    /// Join and leave tones and names, played to everyone in turn.
+    announcements: AnnouncementQueue,
+    /// One member's output with the announcement added.
     with_tone: Box<[i16]>,
     /// The room's mix going to a file; closed when the room is dropped.
     pub(super) recording: Option<RoomRecording>,
@@ -40,6 +40,8 @@ struct RoomMember {
     /// The member's audio at the room's rate: pushed a member frame per
     /// member tick, popped a room frame per room tick.
     input: PcmFifo,
+    /// Its join and leave are told by tones.
+    tone: bool,
 }
 
 pub(super) fn room_frame_len(rate: u32) -> usize {
@@ -57,7 +59,7 @@ impl Room {
             frame: vec![0; frame_len].into_boxed_slice(),
             members: Vec::new(),
             next_tick: now + ROOM_PTIME,
-            tone: None,
+            announcements: AnnouncementQueue::new(),
             with_tone: vec![0; frame_len].into_boxed_slice(),
             recording: None,
         })
@@ -68,13 +70,15 @@ impl Worker {
     /// Puts session `id` in room `name`, creating the room; a member whose
     /// audio rate is above the room's raises the room's rate for all. With
     /// `record`, a room not recorded yet starts recording its mix once the
-    /// member is in.
+    /// member is in. With `tone`, the join (and later the leave) is told
+    /// to the room by a tone.
     pub(super) fn join_room(
         &mut self,
         now: Instant,
         id: SessionId,
         name: String,
         record: Option<RoomRecordingSpec>,
+        tone: bool,
     ) {
         let Some(index) = self.by_id.get(&id).copied() else {
             return;
@@ -132,9 +136,11 @@ impl Worker {
             id,
             slot: index,
             input,
+            tone,
         });
-        if room.members.len() > 1 {
-            room.tone = Some(RoomTone::join());
+        if tone && room.members.len() > 1 {
+            room.announcements
+                .push(RoomAnnouncement::Tone(RoomTone::join()));
         }
         slot.room = Some(room_index);
         if let Some(spec) = record.filter(|_| room.recording.is_none()) {
@@ -157,9 +163,13 @@ impl Worker {
         let Some(room) = self.rooms.get_mut(room_index).and_then(Option::as_mut) else {
             return;
         };
+        let tone = room.members.iter().any(|m| m.id == id && m.tone);
         room.members.retain(|m| m.id != id);
         room.mixer.remove_member(id);
-        room.tone = Some(RoomTone::leave());
+        if tone {
+            room.announcements
+                .push(RoomAnnouncement::Tone(RoomTone::leave()));
+        }
         if room.members.is_empty() {
             self.rooms[room_index] = None;
         }
@@ -248,6 +258,30 @@ impl Worker {
         room.rate = rate;
         room.frame = vec![0; frame_len].into_boxed_slice();
         room.with_tone = vec![0; frame_len].into_boxed_slice();
+        room.announcements.set_rate(rate);
+    }
+
+    /// Queues `samples` (at `rate_hz`) to be played to everyone in `room`
+    /// but `except`; prepared here at the room's rate, so that the tick
+    /// only copies.
+    pub(super) fn announce_in_room(
+        &mut self,
+        room: &str,
+        samples: std::sync::Arc<[i16]>,
+        rate_hz: u32,
+        except: Option<SessionId>,
+    ) {
+        let Some(room) = self.rooms.iter_mut().flatten().find(|r| r.name == room) else {
+            return;
+        };
+        match RoomAnnouncement::audio(samples, rate_hz, room.rate, except) {
+            Ok(announcement) => {
+                if !room.announcements.push(announcement) {
+                    tracing::info!(room = %room.name, "announcements queued full; one dropped");
+                }
+            }
+            Err(e) => tracing::warn!(room = %room.name, error = %e, "cannot announce"),
+        }
     }
 
     /// After a member's tick: its frame for the room, into its queue there.
@@ -299,15 +333,10 @@ impl Worker {
             if let Some(recording) = room.recording.as_mut() {
                 recording.push(room.mixer.full_mix());
             }
-            // The tone's next frame, added to what every member hears.
-            let mut tone_frame = None;
-            if let Some(tone) = room.tone.as_mut() {
-                room.frame.fill(0);
-                if !tone.add_to(&mut room.frame, room.rate) {
-                    room.tone = None;
-                }
-                tone_frame = Some(&room.frame);
-            }
+            // The announcement's next frame, added to what every member
+            // hears (but the one it is about).
+            let announcing = room.announcements.next_frame(&mut room.frame, room.rate);
+            let tone_frame = announcing.map(|except| (except, &room.frame));
             for member in &room.members {
                 let Some(Some(slot)) = self.slots.get_mut(member.slot) else {
                     continue;
@@ -321,7 +350,7 @@ impl Worker {
                     }
                 };
                 match tone_frame {
-                    Some(tone) => {
+                    Some((except, tone)) if except != Some(member.id) => {
                         for ((out, &heard), &t) in
                             room.with_tone.iter_mut().zip(samples).zip(tone.iter())
                         {
@@ -329,7 +358,7 @@ impl Worker {
                         }
                         slot.session.push_room_audio(&room.with_tone);
                     }
-                    None => slot.session.push_room_audio(samples),
+                    _ => slot.session.push_room_audio(samples),
                 }
             }
             while let Some(event) = room.mixer.poll_event() {

@@ -247,6 +247,7 @@ impl SipCore {
                     },
                     admission: self.room_admission(room),
                     wait_music: self.settings.moh_prompt.clone(),
+                    name_path: self.name_path(room),
                 };
                 Box::new(ConferenceApp::with_options(room.clone(), fetch, options))
             }

@@ -79,6 +79,7 @@ impl SipCore {
         }
         let command = self.room_join_command(id, &room);
         let _ = self.media.send(worker, command);
+        self.announce_joined(id, &room);
         if moderator {
             self.moderator_arrived(now, &room);
         }
@@ -88,6 +89,7 @@ impl SipCore {
     pub(super) fn left_room(&mut self, id: SessionId, room: &str) {
         tracing::info!(room, member = id, "left the room");
         super::metrics::bump(&self.metrics.room_leaves);
+        self.announce_left(id, room);
         self.left_waiting(id, room);
         if let Some(entry) = self.room_workers.get_mut(room) {
             entry.1 = entry.1.saturating_sub(1);

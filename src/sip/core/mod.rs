@@ -15,6 +15,7 @@ mod invite;
 mod leg;
 mod metrics;
 mod reinvite;
+mod room_announce;
 mod room_recording;
 mod room_wait;
 mod subscribe;
@@ -150,6 +151,8 @@ pub struct SipCore {
     /// What each leg's recordings are for, oldest first, until the
     /// recorder reports them.
     recordings: HashMap<SessionId, VecDeque<crate::apps::voicemail::RecordingPurpose>>,
+    /// Members' recorded names, in rooms that announce by name.
+    room_names: HashMap<SessionId, room_announce::RoomName>,
     /// Mailboxes and their message-summary subscriptions (RFC 3842).
     mwi: crate::sip::mwi::Mwi,
 }
@@ -186,6 +189,7 @@ impl SipCore {
             registrar: Registrar::default(),
             voicemail: None,
             recordings: HashMap::new(),
+            room_names: HashMap::new(),
             mwi: Default::default(),
             menus: Arc::new(IvrMenus::new(&[])),
             room_workers: HashMap::new(),

@@ -26,6 +26,11 @@ pub(super) struct RoomRecordings {
 }
 
 impl RoomRecordings {
+    /// Where room recordings (and recorded names) go.
+    pub(super) fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
     /// The recording of `room`, while it is open.
     pub(super) fn path(&self, room: &str) -> Option<&Path> {
         self.open.get(room).map(PathBuf::as_path)
@@ -94,6 +99,7 @@ impl SipCore {
             id,
             room: room.to_string(),
             record,
+            tone: self.announced_by_tone(id, room),
         }
     }
 

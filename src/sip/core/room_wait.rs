@@ -41,6 +41,7 @@ impl SipCore {
             let (worker, muted) = (leg.worker, leg.muted);
             let command = self.room_join_command(id, room);
             let _ = self.media.send(worker, command);
+            self.announce_joined(id, room);
             // The mix starts a member unmuted; a mute (key 0 or the API)
             // made while waiting holds.
             if muted {

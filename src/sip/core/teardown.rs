@@ -76,6 +76,7 @@ impl SipCore {
         if let Some(room) = &leg.room {
             self.left_room(id, room);
         }
+        self.forget_name(id);
         let _ = self.media.send(leg.worker, WorkerCommand::Destroy { id });
         metrics::bump(&self.metrics.calls_ended);
         self.unbridge(now, id, leg.bridge_peer);

@@ -11,7 +11,7 @@ use rsip::Request;
 
 use super::invite::Refusal;
 use super::SipCore;
-use crate::apps::voicemail::Envelope;
+use crate::apps::voicemail::{Envelope, RecordingPurpose};
 use crate::apps::{CallApp, DepositApp, PromptFetch, RetrievalApp, Voicemail};
 use crate::codec::CodecKind;
 use crate::config::Application;
@@ -170,10 +170,15 @@ impl SipCore {
             tracing::warn!(session, path = %outcome.path.display(), "a recording nobody asked for");
             return;
         };
-        let Some(voicemail) = self.voicemail.clone() else {
-            return;
+        let (kept, changed) = match purpose {
+            RecordingPurpose::Name { path } => (self.name_recorded(session, path, &outcome), None),
+            purpose => {
+                let Some(voicemail) = self.voicemail.clone() else {
+                    return;
+                };
+                voicemail.finish_recording(purpose, &outcome)
+            }
         };
-        let (kept, changed) = voicemail.finish_recording(purpose, &outcome);
         if let Some(mailbox) = changed {
             self.mailbox_changed(now, &mailbox);
         }
