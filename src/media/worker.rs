@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 use mio::net::UdpSocket;
-use mio::{Events, Interest, Poll, Token, Waker};
+use mio::{Events, Poll, Token, Waker};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::media::ports::{PortAllocator, PortPair};
@@ -377,69 +377,6 @@ impl Worker {
     fn slot_mut(&mut self, id: SessionId) -> Option<&mut Slot> {
         let index = *self.by_id.get(&id)?;
         self.slots.get_mut(index)?.as_mut()
-    }
-
-    fn create(&mut self, now: Instant, setup: SessionSetup, ports: PortPair) {
-        let id = setup.id;
-        let rtp_port = ports.rtp_port;
-        let session = match MediaSession::new(setup, now, self.metrics.clone()) {
-            Ok(s) => s,
-            Err(e) => {
-                self.ports.release(rtp_port);
-                self.emit(id, MediaEventKind::Failed(e.to_string()));
-                return;
-            }
-        };
-        let index = self.free_slots.pop().unwrap_or_else(|| {
-            self.slots.push(None);
-            self.slots.len() - 1
-        });
-        let mut rtp = UdpSocket::from_std(ports.rtp);
-        let mut rtcp = UdpSocket::from_std(ports.rtcp);
-        let registry = self.poll.registry();
-        let registered = registry
-            .register(&mut rtp, Token(index << 1), Interest::READABLE)
-            .and_then(|_| registry.register(&mut rtcp, Token(index << 1 | 1), Interest::READABLE));
-        if let Err(e) = registered {
-            self.free_slots.push(index);
-            self.ports.release(rtp_port);
-            self.emit(id, MediaEventKind::Failed(e.to_string()));
-            return;
-        }
-        self.generation = self.generation.wrapping_add(1);
-        self.timers
-            .push(Reverse((session.poll_timeout(), index, self.generation)));
-        self.slots[index] = Some(Slot {
-            session,
-            rtp,
-            rtcp,
-            rtp_port,
-            generation: self.generation,
-            peer: None,
-            room: None,
-        });
-        self.by_id.insert(id, index);
-        bump(&self.metrics.sessions_created);
-    }
-
-    fn destroy(&mut self, id: SessionId) {
-        self.unbridge(id);
-        self.leave_room(id);
-        let Some(index) = self.by_id.remove(&id) else {
-            return;
-        };
-        let Some(mut slot) = self.slots.get_mut(index).and_then(Option::take) else {
-            return;
-        };
-        let registry = self.poll.registry();
-        let _ = registry.deregister(&mut slot.rtp);
-        let _ = registry.deregister(&mut slot.rtcp);
-        let port = slot.rtp_port;
-        drop(slot);
-        self.ports.release(port);
-        self.free_slots.push(index);
-        bump(&self.metrics.sessions_closed);
-        self.emit(id, MediaEventKind::Closed);
     }
 
     fn run_due_ticks(&mut self) {

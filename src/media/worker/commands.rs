@@ -1,10 +1,16 @@
 //! The control plane's commands, carried out on the worker.
 
+use std::cmp::Reverse;
 use std::time::{Duration, Instant};
 
-use super::{MediaEventKind, Worker, WorkerCommand};
+use mio::net::UdpSocket;
+use mio::{Interest, Token};
+
+use super::{MediaEventKind, Slot, Worker, WorkerCommand};
+use crate::media::ports::PortPair;
 use crate::media::recorder::{RecordingEnd, RecordingOutcome, RecordingSpec};
-use crate::media::session::SessionId;
+use crate::media::session::{MediaSession, SessionId, SessionSetup};
+use crate::media::stats::bump;
 
 impl Worker {
     /// Carries out one command of the control plane.
@@ -98,5 +104,68 @@ impl Worker {
         if let Some(slot) = self.slot_mut(id) {
             slot.session.start_recording(&recorder, spec);
         }
+    }
+
+    pub(super) fn create(&mut self, now: Instant, setup: SessionSetup, ports: PortPair) {
+        let id = setup.id;
+        let rtp_port = ports.rtp_port;
+        let session = match MediaSession::new(setup, now, self.metrics.clone()) {
+            Ok(s) => s,
+            Err(e) => {
+                self.ports.release(rtp_port);
+                self.emit(id, MediaEventKind::Failed(e.to_string()));
+                return;
+            }
+        };
+        let index = self.free_slots.pop().unwrap_or_else(|| {
+            self.slots.push(None);
+            self.slots.len() - 1
+        });
+        let mut rtp = UdpSocket::from_std(ports.rtp);
+        let mut rtcp = UdpSocket::from_std(ports.rtcp);
+        let registry = self.poll.registry();
+        let registered = registry
+            .register(&mut rtp, Token(index << 1), Interest::READABLE)
+            .and_then(|_| registry.register(&mut rtcp, Token(index << 1 | 1), Interest::READABLE));
+        if let Err(e) = registered {
+            self.free_slots.push(index);
+            self.ports.release(rtp_port);
+            self.emit(id, MediaEventKind::Failed(e.to_string()));
+            return;
+        }
+        self.generation = self.generation.wrapping_add(1);
+        self.timers
+            .push(Reverse((session.poll_timeout(), index, self.generation)));
+        self.slots[index] = Some(Slot {
+            session,
+            rtp,
+            rtcp,
+            rtp_port,
+            generation: self.generation,
+            peer: None,
+            room: None,
+        });
+        self.by_id.insert(id, index);
+        bump(&self.metrics.sessions_created);
+    }
+
+    pub(super) fn destroy(&mut self, id: SessionId) {
+        self.unbridge(id);
+        self.leave_room(id);
+        let Some(index) = self.by_id.remove(&id) else {
+            return;
+        };
+        let Some(mut slot) = self.slots.get_mut(index).and_then(Option::take) else {
+            return;
+        };
+        let registry = self.poll.registry();
+        let _ = registry.deregister(&mut slot.rtp);
+        let _ = registry.deregister(&mut slot.rtcp);
+        let port = slot.rtp_port;
+        drop(slot);
+        self.ports.release(port);
+        self.free_slots.push(index);
+        bump(&self.metrics.sessions_closed);
+        self.emit(id, MediaEventKind::Closed);
     }
 }

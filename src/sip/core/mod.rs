@@ -259,26 +259,6 @@ impl SipCore {
         self.drain_layer(now);
     }
 
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        let answer = self.answer_timers.peek().map(|Reverse((at, _))| *at);
-        let no_answer = self.no_answer_timers.peek().map(|Reverse((at, _))| *at);
-        let cancelled = self.cancel_deadlines.front().map(|(at, _)| *at);
-        let relay = self.relay_retries.peek().map(|Reverse((at, _))| *at);
-        let app = self.app_timers.peek().map(|Reverse((at, _))| *at);
-        [
-            app,
-            self.layer.poll_timeout(),
-            answer,
-            no_answer,
-            cancelled,
-            relay,
-            self.mwi.poll_timeout(),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
-    }
-
     pub fn poll_transmit(&mut self) -> Option<(Peer, Bytes)> {
         self.transmit.pop_front()
     }
