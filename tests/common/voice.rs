@@ -72,13 +72,14 @@ pub fn correlates(haystack: &[i16], needle: &[i16], threshold: f64) -> bool {
     false
 }
 
-/// How much of `sent` is found in `heard`: the share of its loud 250 ms
+/// How much of `sent` is found in `heard`: the share of its loud 100 ms
 /// pieces that each correlate above `threshold` somewhere in `heard`. Piece
-/// by piece, because the playout buffer may drop or add quiet frames,
-/// which shifts what follows.
+/// by piece, because the playout buffer may drop or add a quiet frame
+/// (more often on a loaded machine), which shifts what follows: short
+/// pieces keep the share of pieces such a shift straddles small.
 pub fn share_found(heard: &[i16], sent: &[i16], threshold: f64) -> f64 {
     let pieces: Vec<&[i16]> = sent
-        .chunks_exact(RATE as usize / 4)
+        .chunks_exact(RATE as usize / 10)
         .filter(|piece| {
             let mean_square =
                 piece.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>() / piece.len() as f64;
