@@ -282,6 +282,21 @@ async fn metrics(State(state): State<ApiState>) -> Response {
         "Worker ticks skipped because the worker fell behind",
         media.worker_late_ticks,
     );
+    counter(
+        "conference_shared_encodes_total",
+        "Encodes of a room's shared mix, each sent to every listener with that codec",
+        media.room_shared_encodes,
+    );
+    counter(
+        "conference_shared_frames_total",
+        "Room frames members were sent from a shared encode",
+        media.room_shared_frames,
+    );
+    counter(
+        "conference_personal_frames_total",
+        "Room frames members encoded for themselves",
+        media.room_personal_frames,
+    );
     let recorder = [
         (
             "recordings_started_total",

@@ -31,6 +31,9 @@ use crate::codec::resample::{self, FrameResampler, ResampleError};
 use crate::media::bridge::fifo::PcmFifo;
 use crate::media::session::{MediaParams, SessionId};
 
+mod mix_queue;
+pub use mix_queue::{MixPop, MixQueue, MAX_PAYLOAD};
+
 /// The room's frame: 20 ms, whatever the members' ptimes.
 pub const ROOM_PTIME_MS: u32 = 20;
 
@@ -48,8 +51,32 @@ pub struct ConferenceLink {
     /// The room's mix at the room's rate, to this member's rate.
     pub from_room: FrameResampler,
     pub from_room_frame: Box<[i16]>,
-    /// The mix at this member's rate, waiting to be encoded.
-    pub fifo: PcmFifo,
+    /// `from_room` skipped frames (the member was sent the shared encode)
+    /// and restarts with the next one.
+    pub from_room_skipped: bool,
+    /// What the member hears, waiting to be sent.
+    pub out: RoomOutput,
+}
+
+/// How a member's share of the room waits for its tick.
+#[derive(Debug)]
+pub enum RoomOutput {
+    /// A member at the room's ptime: frames one for one, PCM or the shared
+    /// mix already encoded.
+    Frames(MixQueue),
+    /// Any other ptime: PCM re-framed to the member's frames, always
+    /// encoded by the member.
+    Pcm(PcmFifo),
+}
+
+impl RoomOutput {
+    /// Forgets everything queued.
+    pub fn clear(&mut self) {
+        match self {
+            RoomOutput::Frames(queue) => queue.clear(),
+            RoomOutput::Pcm(fifo) => fifo.clear(),
+        }
+    }
 }
 
 impl ConferenceLink {
@@ -62,6 +89,11 @@ impl ConferenceLink {
         // The room pushes 20 ms at this leg's rate per room tick; the leg
         // pops one of its frames per own tick.
         let pop = (own_rate * own.ptime_ms / 1000) as usize;
+        let out = if own.ptime_ms == ROOM_PTIME_MS && pop == from_len {
+            RoomOutput::Frames(MixQueue::new(pop))
+        } else {
+            RoomOutput::Pcm(PcmFifo::new(from_len, pop))
+        };
         Ok(ConferenceLink {
             room_rate,
             to_room,
@@ -70,7 +102,8 @@ impl ConferenceLink {
             to_room_streaming: false,
             from_room,
             from_room_frame: vec![0; from_len].into_boxed_slice(),
-            fifo: PcmFifo::new(from_len, pop),
+            from_room_skipped: false,
+            out,
         })
     }
 }

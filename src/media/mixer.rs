@@ -387,6 +387,14 @@ impl Mixer {
         })
     }
 
+    /// The shared mix at volume `variant` (see [`MemberOutput::Shared`]),
+    /// as of the last [`Mixer::mix`]; empty for a volume nobody hears.
+    pub fn shared_mix(&self, variant: u32) -> &[i16] {
+        self.variants
+            .get(variant as usize)
+            .map_or(&[], |v| v.samples.as_slice())
+    }
+
     /// Whether [`Mixer::full_mix`] is made every tick (for a recording of
     /// the room), even when every member is a speaker.
     pub fn keep_full_mix(&mut self, on: bool) {

@@ -16,6 +16,8 @@ use crate::media::jitter::{PacketInfo, PlayoutBuffer, PlayoutConfigError, PushOu
 use crate::media::recorder::RecordingEnd;
 use crate::media::rtp_header;
 use crate::media::stats::{add, bump, set, MediaMetrics, SessionStats};
+use conferenced::RoomFrame;
+pub use conferenced::SharedMixKey;
 use digits::SessionDigits;
 pub use digits::{SendDigitError, SENT_KEY_DURATION};
 use packet_time::PacketTime;
@@ -30,6 +32,9 @@ pub type SessionId = u64;
 
 /// Largest datagram we send or accept.
 pub const MAX_DATAGRAM: usize = 1500;
+
+/// Our RTP header: no CSRCs, no extension (RFC 3550 §5.1).
+const RTP_HEADER_LEN: usize = 12;
 
 /// The outgoing RTP stream's continuity state (RFC 3550 §5.1).
 #[derive(Debug)]
@@ -393,11 +398,20 @@ impl MediaSession {
         self.feed_peer(decode && heard);
         self.feed_room(decode && heard);
         self.record_frame(decode && heard);
+        // The shared encode of the room's mix, when that is what comes.
+        let mut encoded = None;
         let have_frame = match &mut self.source {
             Source::Silence => false,
             // Overwrites `pcm`, after `feed_peer` has used it.
             Source::Bridge => self.pull_peer_audio(now),
-            Source::Conference => self.pull_room_audio(),
+            Source::Conference => match self.pull_room_audio() {
+                RoomFrame::Nothing => false,
+                RoomFrame::Pcm => true,
+                RoomFrame::Encoded(len) => {
+                    encoded = Some(len);
+                    true
+                }
+            },
             Source::Echo => heard,
             Source::Prompt { samples, position } => {
                 let end = (*position + self.frame_samples).min(samples.len());
@@ -429,6 +443,13 @@ impl MediaSession {
         if let Some(packet) = self.digits.poll_event_packet(self.out.timestamp) {
             // RFC 4733 §2.5.1.1: a key press replaces the audio it covers.
             self.send_event_packet(packet);
+        } else if let Some(len) = encoded.filter(|_| !self.digits.playing_tones()) {
+            self.send_payload(len);
+        } else if encoded.is_some() {
+            // Key tones start over a shared frame: they go out alone.
+            self.pcm.fill(0);
+            self.digits.fill_tones(&mut self.pcm);
+            self.send_frame();
         } else if self.digits.fill_tones(&mut self.pcm) || have_frame {
             self.send_frame();
         } else {
@@ -441,16 +462,7 @@ impl MediaSession {
         if self.destination().is_none() || !self.params.send {
             return;
         }
-        let header = Header {
-            version: 2,
-            marker: self.out.marker,
-            payload_type: self.params.payload_type,
-            sequence_number: self.out.sequence,
-            timestamp: self.out.timestamp,
-            ssrc: self.out.ssrc,
-            ..Default::default()
-        };
-        let Ok(header_len) = header.marshal_to(&mut self.packet) else {
+        let Some(header_len) = self.write_header() else {
             return;
         };
         let Ok(payload_len) = self
@@ -462,6 +474,35 @@ impl MediaSession {
         self.packet_len = header_len + payload_len;
         self.out.sequence = self.out.sequence.wrapping_add(1);
         self.out.marker = false;
+    }
+
+    /// Sends the `len` payload bytes already after the header's place in
+    /// the packet buffer (the room's shared encode), under this leg's own
+    /// sequence number, timestamp and SSRC.
+    fn send_payload(&mut self, len: usize) {
+        if self.destination().is_none() || !self.params.send {
+            return;
+        }
+        if self.write_header() != Some(RTP_HEADER_LEN) {
+            return;
+        }
+        self.packet_len = RTP_HEADER_LEN + len;
+        self.out.sequence = self.out.sequence.wrapping_add(1);
+        self.out.marker = false;
+    }
+
+    /// Writes the next audio packet's RTP header; its length.
+    fn write_header(&mut self) -> Option<usize> {
+        let header = Header {
+            version: 2,
+            marker: self.out.marker,
+            payload_type: self.params.payload_type,
+            sequence_number: self.out.sequence,
+            timestamp: self.out.timestamp,
+            ssrc: self.out.ssrc,
+            ..Default::default()
+        };
+        header.marshal_to(&mut self.packet).ok()
     }
     fn destination(&self) -> Option<SocketAddr> {
         self.latched.or(self.params.remote_rtp)

@@ -97,6 +97,14 @@ counters!(
         recording_buffer_allocations,
         /// Recording files that could not be written or finished.
         recording_write_errors,
+        /// Encodes of a room's shared mix, each sent to every listener
+        /// with that codec.
+        room_shared_encodes,
+        /// Room frames members were sent from a shared encode.
+        room_shared_frames,
+        /// Room frames members encoded for themselves (speakers, other
+        /// ptimes, members the announcement is about).
+        room_personal_frames,
     }
 );
 

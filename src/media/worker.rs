@@ -35,6 +35,7 @@ mod bridging;
 mod commands;
 mod room_recording;
 mod rooms;
+mod shared_mix;
 
 use bridging::two_slots;
 use rooms::Room;

@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use super::room_recording::RoomRecording;
+use super::shared_mix::{EncodeIndex, SharedEncodes};
 use super::Worker;
 use super::{MediaEvent, MediaEventKind};
 use crate::media::bridge::fifo::{FifoPop, PcmFifo};
@@ -12,6 +13,7 @@ use crate::media::conference::{AnnouncementQueue, RoomAnnouncement, RoomTone, RO
 use crate::media::mixer::{MemberOutput, Mixer, MixerConfig, MixerEvent};
 use crate::media::recorder::RoomRecordingSpec;
 use crate::media::session::{SessionEvent, SessionId};
+use crate::media::stats::add;
 
 /// The highest room rate: members above it are resampled down.
 const MAX_ROOM_RATE: u32 = 48_000;
@@ -32,6 +34,8 @@ pub(super) struct Room {
     with_tone: Box<[i16]>,
     /// The room's mix going to a file; closed when the room is dropped.
     pub(super) recording: Option<RoomRecording>,
+    /// The listeners' mix, encoded once per codec.
+    shared: SharedEncodes,
 }
 
 struct RoomMember {
@@ -42,6 +46,8 @@ struct RoomMember {
     input: PcmFifo,
     /// Its join and leave are told by tones.
     tone: bool,
+    /// The shared encode it is sent this tick, if any.
+    encode: Option<EncodeIndex>,
 }
 
 pub(super) fn room_frame_len(rate: u32) -> usize {
@@ -62,6 +68,7 @@ impl Room {
             announcements: AnnouncementQueue::new(),
             with_tone: vec![0; frame_len].into_boxed_slice(),
             recording: None,
+            shared: SharedEncodes::default(),
         })
     }
 }
@@ -137,6 +144,7 @@ impl Worker {
             slot: index,
             input,
             tone,
+            encode: None,
         });
         if tone && room.members.len() > 1 {
             room.announcements
@@ -259,6 +267,7 @@ impl Worker {
         room.frame = vec![0; frame_len].into_boxed_slice();
         room.with_tone = vec![0; frame_len].into_boxed_slice();
         room.announcements.set_rate(rate);
+        room.shared.clear();
     }
 
     /// Queues `samples` (at `rate_hz`) to be played to everyone in `room`
@@ -336,19 +345,41 @@ impl Worker {
             // The announcement's next frame, added to what every member
             // hears (but the one it is about).
             let announcing = room.announcements.next_frame(&mut room.frame, room.rate);
+            // Listeners are sent the shared encodes, made once per codec.
+            room.shared.begin_tick();
+            for member in &mut room.members {
+                member.encode = None;
+                let Some(Some(slot)) = self.slots.get(member.slot) else {
+                    continue;
+                };
+                let Some(MemberOutput::Shared { variant, .. }) = room.mixer.output(member.id)
+                else {
+                    continue;
+                };
+                if let Some(key) = slot.session.shared_mix_key() {
+                    let announced = announcing.is_some_and(|except| except != Some(member.id));
+                    member.encode = room.shared.want(key, variant, announced, room.rate);
+                }
+            }
             let tone_frame = announcing.map(|except| (except, &room.frame));
+            let encodes = room
+                .shared
+                .encode(&room.mixer, tone_frame.map(|(_, frame)| &frame[..]));
+            let (mut shared_frames, mut personal_frames) = (0, 0);
             for member in &room.members {
                 let Some(Some(slot)) = self.slots.get_mut(member.slot) else {
                     continue;
                 };
+                if let Some(payload) = member.encode.and_then(|e| room.shared.payload(e)) {
+                    slot.session.push_room_payload(payload);
+                    shared_frames += 1;
+                    continue;
+                }
+                personal_frames += 1;
                 let Some(output) = room.mixer.output(member.id) else {
                     continue;
                 };
-                let samples = match output {
-                    MemberOutput::Shared { samples, .. } | MemberOutput::Personal(samples) => {
-                        samples
-                    }
-                };
+                let samples = output.samples();
                 match tone_frame {
                     Some((except, tone)) if except != Some(member.id) => {
                         for ((out, &heard), &t) in
@@ -361,6 +392,10 @@ impl Worker {
                     _ => slot.session.push_room_audio(samples),
                 }
             }
+            room.shared.retire_idle();
+            add(&self.metrics.room_shared_encodes, encodes as u64);
+            add(&self.metrics.room_shared_frames, shared_frames);
+            add(&self.metrics.room_personal_frames, personal_frames);
             while let Some(event) = room.mixer.poll_event() {
                 let (session, speaking) = match event {
                     MixerEvent::StartedSpeaking(id) => (id, true),
