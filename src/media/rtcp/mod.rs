@@ -12,8 +12,10 @@
 //! - [`quality`]: the E-model MOS estimate (ITU-T G.107, G.113).
 //! - [`leg`]: [`RtcpLeg`], the engine tying them together.
 
+pub mod interval;
 pub mod receive_stats;
 pub mod send_stats;
 
+pub use interval::{IntervalConfig, ReportInterval};
 pub use receive_stats::{ReceiveStatistics, ReportBlock};
 pub use send_stats::{ntp_middle, ntp_time, SendStatistics, SenderInfo};
