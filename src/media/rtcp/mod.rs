@@ -13,11 +13,13 @@
 //! - [`leg`]: [`RtcpLeg`], the engine tying them together.
 
 pub mod interval;
+pub mod quality;
 pub mod receive_stats;
 pub mod report;
 pub mod send_stats;
 
 pub use interval::{IntervalConfig, ReportInterval};
+pub use quality::{CodecImpairment, QualityInputs};
 pub use receive_stats::{ReceiveStatistics, ReportBlock};
 pub use report::{is_rtcp, RemoteReport, RtcpError};
 pub use send_stats::{ntp_middle, ntp_time, SendStatistics, SenderInfo};
