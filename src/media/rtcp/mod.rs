@@ -13,12 +13,14 @@
 //! - [`leg`]: [`RtcpLeg`], the engine tying them together.
 
 pub mod interval;
+pub mod leg;
 pub mod quality;
 pub mod receive_stats;
 pub mod report;
 pub mod send_stats;
 
 pub use interval::{IntervalConfig, ReportInterval};
+pub use leg::{LegQuality, RtcpLeg, RtcpLegConfig};
 pub use quality::{CodecImpairment, QualityInputs};
 pub use receive_stats::{ReceiveStatistics, ReportBlock};
 pub use report::{is_rtcp, RemoteReport, RtcpError};
