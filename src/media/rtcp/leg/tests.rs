@@ -95,48 +95,64 @@ fn every_tenth_packet_lost_shows_in_our_receiver_report() {
     assert!((3.2..=3.5).contains(&mos), "{mos}");
 }
 
-#[test]
-fn round_trip_time_from_the_far_end_answer() {
+/// We send audio and an SR; the far end (sending audio too or not) holds
+/// it until its own report and answers. The network takes 15 ms one way
+/// and 25 ms back: 40 ms round trip. Returns what we then see and the type
+/// of the far end's answer.
+fn exchange(far_end_sends: bool) -> (LegQuality, u8) {
     let t0 = Instant::now();
-    let one_way = Duration::from_millis(20);
+    let out = Duration::from_millis(15);
+    let back = Duration::from_millis(25);
     let our_wall = |at: Instant| wall(t0, at, Duration::ZERO);
     // The far end's wall clock is hours off ours: RTT must not care.
     let their_wall = |at: Instant| wall(t0, at, Duration::from_secs(7_000));
     let mut us = RtcpLeg::new(config(US, "us@example.org"), t0, 0.2);
     let mut them = RtcpLeg::new(config(THEM, "them@example.net"), t0, 0.9);
-    // Both send audio until well past our first report.
     let mut seq = 0u16;
     let mut now = t0;
     while now < us.poll_timeout() {
         let ts = u32::from(seq) * 160;
         us.on_rtp_sent(now, ts, 160);
-        them.on_rtp_received(now + one_way, &header(US, seq, ts), 160);
-        them.on_rtp_sent(now, ts, 160);
-        us.on_rtp_received(now + one_way, &header(THEM, seq, ts), 160);
+        them.on_rtp_received(now + out, &header(US, seq, ts), 160);
+        if far_end_sends {
+            them.on_rtp_sent(now, ts, 160);
+            us.on_rtp_received(now + back, &header(THEM, seq, ts), 160);
+        }
         seq += 1;
         now += PTIME;
     }
     let (sent_at, sr) = report_now(&mut us, our_wall);
     assert_eq!(sr[1], 200, "we sent audio: an SR");
-    them.handle_rtcp(sent_at + one_way, &sr).unwrap();
+    them.handle_rtcp(sent_at + out, &sr).unwrap();
     // The far end holds it until its own timer, then answers.
-    assert!(them.poll_timeout() > sent_at + one_way);
-    let (answered_at, rr) = report_now(&mut them, their_wall);
-    let hold = answered_at - (sent_at + one_way);
+    assert!(them.poll_timeout() > sent_at + out);
+    let (answered_at, answer) = report_now(&mut them, their_wall);
+    let hold = answered_at - (sent_at + out);
     assert!(hold > Duration::from_millis(100), "{hold:?}");
-    let answer = parse_compound(&rr, US).unwrap().about_us.unwrap();
+    let block = parse_compound(&answer, US).unwrap().about_us.unwrap();
     // DLSR is the hold, in 1/65536 s.
     let dlsr = hold.as_secs_f64() * 65536.0;
-    assert!((f64::from(answer.dlsr) - dlsr).abs() <= 1.0);
-    us.handle_rtcp(answered_at + one_way, &rr).unwrap();
-    let stats = us.stats();
-    let rtt = stats.rtt_ms.unwrap();
-    assert!((rtt - 40.0).abs() <= 1.0, "rtt {rtt} ms");
-    assert_eq!(stats.tx_lost, Some(0));
-    assert_eq!(stats.tx_loss_percent, Some(0.0));
-    assert_eq!(stats.remote_cname.as_deref(), Some("them@example.net"));
-    let mos = stats.mos.unwrap();
-    assert!((4.3..=4.45).contains(&mos), "{mos}");
+    assert!((f64::from(block.dlsr) - dlsr).abs() <= 1.0);
+    us.handle_rtcp(answered_at + back, &answer).unwrap();
+    (us.stats(), answer[1])
+}
+
+#[test]
+fn round_trip_time_from_the_far_end_answer() {
+    for far_end_sends in [false, true] {
+        let (stats, answer_type) = exchange(far_end_sends);
+        // An RR from a far end that only listens, else an SR.
+        assert_eq!(answer_type, if far_end_sends { 200 } else { 201 });
+        let rtt = stats.rtt_ms.unwrap();
+        assert!((rtt - 40.0).abs() <= 1.0, "rtt {rtt} ms");
+        assert_eq!(stats.tx_lost, Some(0));
+        assert_eq!(stats.tx_loss_percent, Some(0.0));
+        assert_eq!(stats.tx_jitter_ms, Some(0.0));
+        assert_eq!(stats.remote_cname.as_deref(), Some("them@example.net"));
+        assert_eq!(stats.mos_rx.is_some(), far_end_sends);
+        let mos = stats.mos.unwrap();
+        assert!((4.3..=4.45).contains(&mos), "{mos}");
+    }
 }
 
 #[test]
