@@ -12,7 +12,11 @@ use super::quality::{CodecImpairment, QualityInputs};
 use super::receive_stats::{ReceiveStatistics, ReportBlock};
 use super::report::{build_compound, parse_compound, ReportContents, RtcpError, SrHistory};
 use super::send_stats::{ntp_middle, SendStatistics};
+use crate::codec::CodecKind;
 use crate::media::rtp_header::RtpHeader;
+
+/// RTP (12), UDP (8) and IPv4 (20) headers of each packet.
+const HEADER_OCTETS: u32 = 40;
 
 /// After BYE no reports are scheduled; the timer still moves on, this far,
 /// so a caller polling it does not spin.
@@ -35,6 +39,41 @@ pub struct RtcpLegConfig {
     /// be the same.
     pub playout_delay_ms: u32,
     pub interval: IntervalConfig,
+}
+
+impl RtcpLegConfig {
+    /// The configuration for a leg with this codec and packet time, the
+    /// default 5 s minimum interval, and the session bandwidth of the codec
+    /// with its RTP, UDP and IPv4 headers (RFC 3550 §6.2 counts them).
+    pub fn new(
+        ssrc: u32,
+        cname: String,
+        codec: CodecKind,
+        ptime_ms: u32,
+        playout_delay_ms: u32,
+    ) -> Self {
+        let payload_bps = match codec {
+            CodecKind::L16At8000 => 128_000,
+            CodecKind::L16At16000 => 256_000,
+            // G.711 and G.722 are 64 kbit/s; Opus voice is less, and the
+            // 5 s minimum rules at these rates anyway.
+            _ => 64_000,
+        };
+        let packets_per_second = 1000 / ptime_ms.max(1);
+        let header_bps = HEADER_OCTETS * 8 * packets_per_second;
+        RtcpLegConfig {
+            ssrc,
+            cname,
+            clock_rate: codec.clock_rate(),
+            codec: CodecImpairment::for_codec(codec),
+            ptime_ms,
+            playout_delay_ms,
+            interval: IntervalConfig {
+                session_bandwidth_bps: payload_bps + header_bps,
+                ..IntervalConfig::default()
+            },
+        }
+    }
 }
 
 /// What the far end last told us.

@@ -23,5 +23,7 @@ pub use interval::{IntervalConfig, ReportInterval};
 pub use leg::{LegQuality, RtcpLeg, RtcpLegConfig};
 pub use quality::{CodecImpairment, QualityInputs};
 pub use receive_stats::{ReceiveStatistics, ReportBlock};
-pub use report::{is_rtcp, RemoteReport, RtcpError};
+pub use report::{
+    build_compound, is_rtcp, parse_compound, RemoteReport, ReportContents, RtcpError, SrHistory,
+};
 pub use send_stats::{ntp_middle, ntp_time, SendStatistics, SenderInfo};

@@ -296,3 +296,14 @@ fn quality_serializes_for_the_api() {
     assert!(json["rtt_ms"].is_null());
     assert!(json["mos"].as_f64().unwrap() > 4.0);
 }
+
+#[test]
+fn config_from_the_codec() {
+    let config = RtcpLegConfig::new(US, "us".to_owned(), CodecKind::Pcmu, 20, 40);
+    assert_eq!(config.clock_rate, 8000);
+    // 64 kbit/s and 50 × 40 octets of headers a second.
+    assert_eq!(config.interval.session_bandwidth_bps, 80_000);
+    let config = RtcpLegConfig::new(US, "us".to_owned(), CodecKind::Opus, 20, 40);
+    assert_eq!(config.clock_rate, 48_000);
+    assert_eq!(config.codec.lookahead_ms, 6.5);
+}
