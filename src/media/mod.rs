@@ -8,6 +8,7 @@ pub mod mixer;
 pub mod pool;
 pub mod ports;
 pub mod recorder;
+pub mod rtcp;
 pub mod rtp_header;
 pub mod session;
 pub mod stats;
