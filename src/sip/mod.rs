@@ -12,6 +12,7 @@ pub mod peer;
 pub mod registrar;
 pub mod response;
 pub mod sdp;
+pub mod tls;
 pub mod transaction;
 pub mod transport;
 pub mod via;
