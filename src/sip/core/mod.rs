@@ -9,6 +9,7 @@
 mod apps;
 mod bridge;
 mod conference;
+mod contact;
 mod events;
 mod info;
 mod invite;
@@ -66,6 +67,8 @@ pub struct CoreSettings {
     pub advertise: Option<IpAddr>,
     pub sip_port: u16,
     pub sip_tcp_port: u16,
+    /// The TLS listener's port; None when no TLS listener is configured.
+    pub sip_tls_port: Option<u16>,
     pub codecs: Vec<CodecKind>,
     pub ptime_ms: u32,
     pub jitter_delay_ms: u32,
@@ -84,6 +87,9 @@ impl CoreSettings {
         match transport {
             crate::sip::peer::Transport::Udp => self.sip_port,
             crate::sip::peer::Transport::Tcp => self.sip_tcp_port,
+            // TLS peers exist only when the listener does; the TCP port is
+            // a stand-in that is never written otherwise.
+            crate::sip::peer::Transport::Tls => self.sip_tls_port.unwrap_or(self.sip_tcp_port),
         }
     }
 }
