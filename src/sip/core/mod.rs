@@ -340,6 +340,15 @@ impl SipCore {
             .ok()
             .and_then(|t| t.tag().ok().flatten())
             .is_some();
+        if request.uri.scheme == Some(rsip::Scheme::Sips) && !source.is_secure() {
+            // RFC 3261 §26.2.2: a SIPS Request-URI asks for TLS on every hop;
+            // one that reached us over plain UDP or TCP has already lost
+            // that, and we will not serve it insecurely. 416 as for a scheme
+            // we do not serve (RFC 3261 §8.2.2.1).
+            tracing::debug!(%source, "sips request over an insecure transport refused");
+            self.respond(now, &key, &request, 416, None, vec![], None);
+            return;
+        }
         if let Some(required) = required_extensions(&request) {
             // RFC 3261 §8.2.2.3: we support no extension a request may require.
             let extra = vec![rsip::Header::Unsupported(required.into())];
