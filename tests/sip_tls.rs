@@ -8,7 +8,10 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use mediaplane::codec::CodecKind;
+use mediaplane::config::UserConfig;
 use mediaplane::loadgen::simple_sdp::sdp_offer;
+use mediaplane::loadgen::ua::{RegisterClient, TestUserAgent, UaError};
+use mediaplane::sip::registrar::digest::parse_challenge;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
@@ -138,6 +141,98 @@ async fn a_sips_call_gets_a_sips_contact_and_our_bye_over_the_connection() {
     answer.push_str("Content-Length: 0\r\n\r\n");
     client.send(&answer).await;
     assert!(server.ports_released().await);
+    server.stop().await;
+}
+
+/// A REGISTER of alice's TLS contact over `client` (CSeq `cseq`).
+fn register(client: &TlsSipClient, cseq: u32, authorization: Option<&str>) -> String {
+    let (local, server) = (client.local, client.server);
+    let mut text = format!(
+        "REGISTER sip:{server} SIP/2.0\r\n\
+         Via: SIP/2.0/TLS {local};branch=z9hG4bK-reg-{cseq};rport\r\n\
+         Max-Forwards: 70\r\n\
+         From: <sip:alice@{server}>;tag=reg\r\n\
+         To: <sip:alice@{server}>\r\n\
+         Call-ID: tls-register\r\n\
+         CSeq: {cseq} REGISTER\r\n\
+         Contact: <sip:alice@{local};transport=tls>\r\n\
+         Expires: 300\r\n"
+    );
+    if let Some(authorization) = authorization {
+        text.push_str(&format!("Authorization: {authorization}\r\n"));
+    }
+    text.push_str("Content-Length: 0\r\n\r\n");
+    text
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_registered_over_tls_is_called_over_its_connection() {
+    let certificate = TestCertificate::new();
+    let serve = certificate.serve();
+    let server = TestServer::start(|c| {
+        serve(c);
+        c.users.push(UserConfig::with_password("alice", "secret"));
+    })
+    .await;
+    let addr = server.sip_tls_addr().unwrap();
+    let mut phone = TlsSipClient::connect(addr, &certificate).await;
+
+    // Digest-authenticated REGISTER, both answers on the TLS connection.
+    phone.send(&register(&phone, 1, None)).await;
+    let challenge = phone.final_response(Duration::from_secs(5)).await;
+    assert_eq!(status(&challenge), 401, "{challenge}");
+    let mut auth = RegisterClient {
+        username: "alice".into(),
+        password: "secret".into(),
+        registrar_uri: format!("sip:{addr}"),
+        algorithm: None,
+        call_id: "tls-register".into(),
+        next_cseq: 2,
+        challenge: None,
+        nc: 0,
+        timeout: Duration::from_secs(5),
+    };
+    auth.challenge =
+        Some(parse_challenge(header(&challenge, "WWW-Authenticate").unwrap()).unwrap());
+    let authorization = auth.authorization_with(1, "secret").unwrap();
+    phone.send(&register(&phone, 2, Some(&authorization))).await;
+    let ok = phone.final_response(Duration::from_secs(5)).await;
+    assert_eq!(status(&ok), 200, "{ok}");
+
+    // A call to alice from UDP reaches the phone over its TLS connection,
+    // with our Via and Contact saying TLS (RFC 3261 §26.3.1).
+    let caller = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
+    let rtp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let offer = sdp_offer(rtp.local_addr().unwrap(), &[CodecKind::Pcmu]);
+    let target = format!("sip:alice@{}", server.sip_addr());
+    let call = tokio::spawn(async move { caller.invite(&target, &offer).await.map(|_| ()) });
+    let invite = phone.recv(Duration::from_secs(5)).await;
+    assert!(invite.starts_with("INVITE sip:alice@"), "{invite}");
+    let via = header(&invite, "Via").unwrap();
+    assert!(
+        via.starts_with(&format!("SIP/2.0/TLS 127.0.0.1:{}", addr.port())),
+        "{via}"
+    );
+    let contact = header(&invite, "Contact").unwrap();
+    assert_eq!(
+        contact,
+        format!("<sip:127.0.0.1:{};transport=tls>", addr.port())
+    );
+
+    // Busy: the server's ACK for it comes back over the connection too.
+    let mut busy = String::from("SIP/2.0 486 Busy Here\r\n");
+    for name in ["Via", "From", "Call-ID", "CSeq"] {
+        busy.push_str(&format!("{name}: {}\r\n", header(&invite, name).unwrap()));
+    }
+    let to = header(&invite, "To").unwrap();
+    busy.push_str(&format!("To: {to};tag=busy\r\nContent-Length: 0\r\n\r\n"));
+    phone.send(&busy).await;
+    let ack = phone.recv(Duration::from_secs(5)).await;
+    assert!(ack.starts_with("ACK "), "{ack}");
+    match call.await.unwrap() {
+        Err(UaError::Rejected { status, .. }) => assert_eq!(status, 486),
+        other => panic!("the caller should hear busy: {other:?}"),
+    }
     server.stop().await;
 }
 
