@@ -17,8 +17,9 @@ use crate::prompts::{PromptCatalogue, PromptError};
 use crate::routing::DialPlan;
 use crate::sip::core::{CoreSettings, SipCore};
 use crate::sip::registrar::Registrar;
+use crate::sip::tls::{TlsFileError, TlsIdentity};
 use crate::sip::transaction::TimerConfig;
-use crate::sip::transport::{CoreQuery, SipDriver, SipHandle};
+use crate::sip::transport::{CoreQuery, SipDriver, SipHandle, SipListeners};
 use crate::store::{FsMessageStore, MessageStore};
 
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +41,12 @@ pub enum ServerError {
     },
     #[error(transparent)]
     Media(#[from] PoolError),
+    /// The files were checked with the configuration; this is a file
+    /// changed since, or a certificate rustls refuses to serve.
+    #[error("SIP TLS certificate: {0}")]
+    TlsFiles(#[from] TlsFileError),
+    #[error("SIP TLS: {0}")]
+    Tls(#[from] rustls::Error),
 }
 
 /// A running server.
@@ -79,6 +86,7 @@ impl Server {
                 addr: config.sip.tcp_listen,
                 source,
             })?;
+        let tls = bind_tls(&config.sip).await?;
         let http = TcpListener::bind(config.http.listen)
             .await
             .map_err(|source| ServerError::Bind {
@@ -102,6 +110,10 @@ impl Server {
             advertise: config.sip.advertise_address,
             sip_port,
             sip_tcp_port: tcp.local_addr().map(|a| a.port()).unwrap_or(sip_port),
+            sip_tls_port: tls
+                .as_ref()
+                .and_then(|(listener, _)| listener.local_addr().ok())
+                .map(|a| a.port()),
             codecs: media.codecs.clone(),
             ptime_ms: media.ptime_ms,
             jitter_delay_ms: media.jitter_delay_ms,
@@ -144,8 +156,7 @@ impl Server {
         let (shutdown, shutdown_rx) = watch::channel(false);
         let sip = SipDriver::start(
             core,
-            udp,
-            tcp,
+            SipListeners { udp, tcp, tls },
             events_rx,
             shutdown_rx.clone(),
             config.sip.max_message_bytes,
@@ -180,6 +191,7 @@ impl Server {
         tracing::info!(
             sip_udp = %sip.udp_addr,
             sip_tcp = %sip.tcp_addr,
+            sip_tls = ?sip.tls_addr,
             http = %http_addr,
             "mediaplane started"
         );
@@ -199,6 +211,11 @@ impl Server {
 
     pub fn sip_tcp_addr(&self) -> SocketAddr {
         self.sip.tcp_addr
+    }
+
+    /// The SIP TLS listener's address, when `sip.tls_listen` is set.
+    pub fn sip_tls_addr(&self) -> Option<SocketAddr> {
+        self.sip.tls_addr
     }
 
     pub fn http_addr(&self) -> SocketAddr {
@@ -259,6 +276,27 @@ fn recover_messages(store: &dyn MessageStore) {
     for problem in &report.problems {
         tracing::warn!(%problem, "voicemail file left in place");
     }
+}
+
+/// The TLS listener with its acceptor, when `sip.tls_listen` is set
+/// (validation made sure the certificate and key are then given).
+async fn bind_tls(
+    sip: &crate::config::SipConfig,
+) -> Result<Option<(TcpListener, tokio_rustls::TlsAcceptor)>, ServerError> {
+    let (Some(addr), Some(cert), Some(key)) =
+        (sip.tls_listen, &sip.tls_certificate, &sip.tls_private_key)
+    else {
+        return Ok(None);
+    };
+    let acceptor = TlsIdentity::load(cert, key)?.acceptor()?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServerError::Bind {
+            what: "SIP TLS",
+            addr,
+            source,
+        })?;
+    Ok(Some((listener, acceptor)))
 }
 
 async fn bind_udp(addr: SocketAddr) -> Result<UdpSocket, ServerError> {

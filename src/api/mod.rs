@@ -228,6 +228,11 @@ async fn metrics(State(state): State<ApiState>) -> Response {
         sip.responses_5xx,
     );
     counter(
+        "sip_tls_handshake_failures_total",
+        "TLS connections closed because their handshake failed or timed out",
+        sip.tls_handshake_failures,
+    );
+    counter(
         "sip_rejected_capacity_total",
         "Calls refused with 503 at capacity",
         sip.rejected_capacity,

@@ -347,3 +347,5 @@ mod menus_tests;
 mod registrar_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tls_tests;

@@ -16,6 +16,12 @@ const IP_ADDRESS: &str = "an IP address (e.g. 0.0.0.0 or ::)";
 pub struct SipConfig {
     pub udp_listen: SocketAddr,
     pub tcp_listen: SocketAddr,
+    /// SIP over TLS (RFC 3261 §26); None (absent or empty) = no TLS listener.
+    pub tls_listen: Option<SocketAddr>,
+    /// PEM certificate chain of the TLS listener, leaf first.
+    pub tls_certificate: Option<PathBuf>,
+    /// PEM private key of the leaf certificate.
+    pub tls_private_key: Option<PathBuf>,
     /// IP written in Contact and SDP; `None` (empty in TOML) = the local
     /// address that routes to the peer.
     pub advertise_address: Option<IpAddr>,
@@ -57,6 +63,9 @@ impl SipConfig {
             tcp_listen: r
                 .parsed(t, "tcp_listen", SOCKET_ADDRESS)
                 .unwrap_or(d.tcp_listen),
+            tls_listen: read_optional_address(r, t, "tls_listen"),
+            tls_certificate: read_optional_path(r, t, "tls_certificate"),
+            tls_private_key: read_optional_path(r, t, "tls_private_key"),
             advertise_address,
             user_agent: r.string(t, "user_agent").unwrap_or(d.user_agent),
             t1_ms: r.integer(t, "t1_ms").unwrap_or(d.t1_ms),
@@ -67,12 +76,43 @@ impl SipConfig {
     }
 }
 
+/// A socket address that may be left out or empty (= not wanted).
+fn read_optional_address(r: &mut Reader, t: &mut Table, key: &'static str) -> Option<SocketAddr> {
+    let text = r.string(t, key)?;
+    if text.trim().is_empty() {
+        return None;
+    }
+    match text.trim().parse() {
+        Ok(addr) => Some(addr),
+        Err(_) => {
+            let path = t.key_path(key);
+            let line = r.line_of_key(&path);
+            r.invalid(
+                path,
+                line,
+                format!("`{text}` is not {SOCKET_ADDRESS} (leave out or empty for none)"),
+            );
+            None
+        }
+    }
+}
+
+/// A file path that may be left out or empty (= none).
+fn read_optional_path(r: &mut Reader, t: &mut Table, key: &'static str) -> Option<PathBuf> {
+    r.string(t, key)
+        .filter(|text| !text.trim().is_empty())
+        .map(PathBuf::from)
+}
+
 impl Default for SipConfig {
     fn default() -> Self {
         let any = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 5060);
         SipConfig {
             udp_listen: any,
             tcp_listen: any,
+            tls_listen: None,
+            tls_certificate: None,
+            tls_private_key: None,
             advertise_address: None,
             user_agent: "mediaplane".to_string(),
             t1_ms: 500,

@@ -13,6 +13,7 @@ use super::Config;
 use crate::codec::CodecKind;
 use crate::prompts::is_valid_prompt_name;
 use crate::routing::check_route;
+use crate::sip::tls::{TlsFile, TlsIdentity};
 
 /// Collects failed checks, skipping any that involve a key whose value could
 /// not be read (its default would produce a misleading second complaint).
@@ -48,6 +49,7 @@ pub(crate) fn check_config<'r, 'u, 'm>(
         problems: Vec::new(),
     };
     check_sip(&mut checks, config);
+    check_tls(&mut checks, config);
     check_media(&mut checks, config);
     check_paths(&mut checks, config);
     let limits = &config.limits;
@@ -150,6 +152,53 @@ fn check_sip(checks: &mut Checks, config: &Config) {
         !same_socket(config.http.listen, sip.tcp_listen),
         || format!("{} is also sip.tcp_listen", config.http.listen),
     );
+}
+
+/// The TLS listener and its files (RFC 3261 §26.3.1: the server presents a
+/// certificate). The files are read and checked here, so that a server that
+/// starts on a valid configuration has a usable certificate and key.
+fn check_tls(checks: &mut Checks, config: &Config) {
+    let sip = &config.sip;
+    let (cert, key) = (&sip.tls_certificate, &sip.tls_private_key);
+    let wanted_by = if sip.tls_listen.is_some() {
+        Some("sip.tls_listen")
+    } else if cert.is_some() || key.is_some() {
+        Some("the other TLS file")
+    } else {
+        None
+    };
+    if let Some(wanted_by) = wanted_by {
+        checks.require(&["sip.tls_certificate", "sip.tls_listen"], cert.is_some(), || {
+            format!("required with {wanted_by}: the PEM certificate chain the TLS listener presents")
+        });
+        checks.require(
+            &["sip.tls_private_key", "sip.tls_listen"],
+            key.is_some(),
+            || format!("required with {wanted_by}: the PEM private key of sip.tls_certificate"),
+        );
+    }
+    if let Some(tls) = sip.tls_listen {
+        checks.require(
+            &["sip.tls_listen", "sip.tcp_listen"],
+            !same_socket(tls, sip.tcp_listen),
+            || format!("{tls} is also sip.tcp_listen (TLS needs a port of its own, usually 5061)"),
+        );
+        checks.require(
+            &["sip.tls_listen", "http.listen"],
+            !same_socket(tls, config.http.listen),
+            || format!("{tls} is also http.listen"),
+        );
+    }
+    let (Some(cert), Some(key)) = (cert, key) else {
+        return;
+    };
+    if let Err(e) = TlsIdentity::load(cert, key) {
+        let at = match e.file() {
+            TlsFile::Certificate => "sip.tls_certificate",
+            TlsFile::PrivateKey => "sip.tls_private_key",
+        };
+        checks.require(&[at], false, || e.to_string());
+    }
 }
 
 /// Two listeners that would collide on one port (port 0 picks a free one).

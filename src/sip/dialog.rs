@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use rsip::prelude::*;
 use rsip::Request;
 
-use crate::sip::peer::{Peer, Transport};
+use crate::sip::peer::Peer;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DialogError {
@@ -81,11 +81,11 @@ impl Dialog {
     }
 
     /// Where in-dialog requests go: the first route if there is a route set,
-    /// else the remote target. Over TCP we reuse the connection the dialog
-    /// arrived on; over UDP a target whose IP differs from where the peer
+    /// else the remote target. Over TCP or TLS we reuse the connection the
+    /// dialog arrived on (RFC 3261 §18.1.1, §26.3.1); over UDP a target whose IP differs from where the peer
     /// really is (a NAT rewrote it) is reached at the source address.
     pub fn destination(&self) -> Peer {
-        if self.peer.transport == Transport::Tcp {
+        if self.peer.transport.is_reliable() {
             return self.peer;
         }
         let next_hop = self

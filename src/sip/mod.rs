@@ -12,8 +12,10 @@ pub mod peer;
 pub mod registrar;
 pub mod response;
 pub mod sdp;
+pub(crate) mod stream;
+pub mod tls;
 pub mod transaction;
 pub mod transport;
 pub mod via;
 
-pub use peer::{Peer, Transport};
+pub use peer::{signalling_secure, Peer, Transport};

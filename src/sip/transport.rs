@@ -1,6 +1,7 @@
-//! The SIP I/O driver: UDP and TCP sockets on the control-plane runtime,
-//! feeding the [`SipCore`] and sending what it produces. Thin by design: read,
-//! feed, drain, send, sleep until the earliest timeout.
+//! The SIP I/O driver: UDP, TCP and TLS sockets on the control-plane
+//! runtime, feeding the [`SipCore`] and sending what it produces. Thin by
+//! design: read, feed, drain, send, sleep until the earliest timeout. The
+//! connections of TCP and TLS are run by `stream.rs`.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -8,14 +9,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{mpsc, oneshot, watch};
+use tokio_rustls::TlsAcceptor;
 
 use crate::media::MediaEvent;
 use crate::sip::core::{CallInfo, MemberChange, RoomInfo, SipCore};
-use crate::sip::framing::StreamFramer;
 use crate::sip::peer::{Peer, Transport};
+use crate::sip::stream::{accept_loop, StreamEvent, StreamShared};
 
 /// Requests from the HTTP API, answered by the driver from the core's state.
 #[derive(Debug)]
@@ -45,18 +46,22 @@ pub enum CoreQuery {
     },
 }
 
-enum StreamEvent {
-    Opened(u64, mpsc::Sender<Bytes>),
-    Message(u64, SocketAddr, Vec<u8>),
-    Closed(u64),
-}
-
 /// Handle to the running driver.
 #[derive(Clone)]
 pub struct SipHandle {
     pub queries: mpsc::Sender<CoreQuery>,
     pub udp_addr: SocketAddr,
     pub tcp_addr: SocketAddr,
+    /// The TLS listener's address; None when TLS is not configured.
+    pub tls_addr: Option<SocketAddr>,
+}
+
+/// The bound sockets the driver serves.
+pub struct SipListeners {
+    pub udp: UdpSocket,
+    pub tcp: TcpListener,
+    /// The TLS listener and the acceptor holding our certificate.
+    pub tls: Option<(TcpListener, TlsAcceptor)>,
 }
 
 pub struct SipDriver {
@@ -65,37 +70,37 @@ pub struct SipDriver {
     streams: HashMap<u64, mpsc::Sender<Bytes>>,
 }
 
-/// Messages queued for one TCP connection; a peer that stops reading is
-/// disconnected when its queue is full rather than growing it without bound.
-const TCP_WRITE_QUEUE: usize = 256;
-/// Open TCP connections accepted at once (each costs a descriptor and a task).
-const MAX_TCP_CONNECTIONS: usize = 4096;
-/// A TCP connection silent this long is closed (RFC 5626 keep-alives, sent
-/// every two minutes or so, keep a live one open).
-const TCP_IDLE: std::time::Duration = std::time::Duration::from_secs(600);
-
 const MAX_UDP: usize = 65535;
 
 impl SipDriver {
     /// Spawns the driver on the current runtime over bound sockets.
     pub fn start(
         core: SipCore,
-        udp: UdpSocket,
-        listener: TcpListener,
+        listeners: SipListeners,
         media_events: mpsc::UnboundedReceiver<MediaEvent>,
         shutdown: watch::Receiver<bool>,
         max_message: usize,
     ) -> std::io::Result<SipHandle> {
+        let SipListeners { udp, tcp, tls } = listeners;
         let udp = Arc::new(udp);
-        let handle_udp = udp.local_addr()?;
-        let handle_tcp = listener.local_addr()?;
+        let udp_addr = udp.local_addr()?;
+        let tcp_addr = tcp.local_addr()?;
         let (stream_tx, stream_rx) = mpsc::channel(4096);
-        tokio::spawn(accept_loop(
-            listener,
-            stream_tx,
-            max_message,
-            shutdown.clone(),
-        ));
+        let shared = StreamShared::new(stream_tx, max_message, core.metrics());
+        let tls_addr = match tls {
+            Some((listener, acceptor)) => {
+                let addr = listener.local_addr()?;
+                tokio::spawn(accept_loop(
+                    listener,
+                    Some(acceptor),
+                    shared.clone(),
+                    shutdown.clone(),
+                ));
+                Some(addr)
+            }
+            None => None,
+        };
+        tokio::spawn(accept_loop(tcp, None, shared, shutdown.clone()));
         let (query_tx, query_rx) = mpsc::channel(64);
         let driver = SipDriver {
             core,
@@ -105,8 +110,9 @@ impl SipDriver {
         tokio::spawn(driver.run(stream_rx, media_events, query_rx, shutdown));
         Ok(SipHandle {
             queries: query_tx,
-            udp_addr: handle_udp,
-            tcp_addr: handle_tcp,
+            udp_addr,
+            tcp_addr,
+            tls_addr,
         })
     }
 
@@ -169,12 +175,7 @@ impl SipDriver {
             StreamEvent::Opened(id, tx) => {
                 self.streams.insert(id, tx);
             }
-            StreamEvent::Message(id, from, data) => {
-                let peer = Peer {
-                    transport: Transport::Tcp,
-                    addr: from,
-                    connection: id,
-                };
+            StreamEvent::Message(peer, data) => {
                 self.core.handle_datagram(Instant::now(), &data, peer);
             }
             StreamEvent::Closed(id) => {
@@ -191,104 +192,19 @@ impl SipDriver {
                         tracing::debug!(error = %e, to = %peer.addr, "udp send failed");
                     }
                 }
-                Transport::Tcp => match self.streams.get(&peer.connection) {
+                // RFC 3261 §18.2.2, §26.3.1: back over the peer's connection.
+                Transport::Tcp | Transport::Tls => match self.streams.get(&peer.connection) {
                     Some(tx) => {
                         if tx.try_send(data).is_err() {
-                            tracing::info!(to = %peer.addr, "tcp peer not reading, closing");
+                            tracing::info!(to = %peer, "peer not reading, closing");
                             self.streams.remove(&peer.connection);
                         }
                     }
                     None => {
-                        tracing::debug!(to = %peer.addr, "tcp connection gone, message dropped")
+                        tracing::debug!(to = %peer, "connection gone, message dropped")
                     }
                 },
             }
         }
     }
-}
-
-async fn accept_loop(
-    listener: TcpListener,
-    events: mpsc::Sender<StreamEvent>,
-    max_message: usize,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let mut next_id = 1u64;
-    let open = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_TCP_CONNECTIONS));
-    loop {
-        let Ok(permit) = open.clone().acquire_owned().await else {
-            return;
-        };
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, from)) => {
-                    let id = next_id;
-                    next_id += 1;
-                    let events = events.clone();
-                    tokio::spawn(async move {
-                        connection(stream, from, id, events, max_message).await;
-                        drop(permit);
-                    });
-                }
-                Err(e) => {
-                    // Out of descriptors and the like: back off instead of spinning.
-                    tracing::warn!(error = %e, "tcp accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                }
-            },
-            _ = shutdown.changed() => return,
-        }
-    }
-}
-
-/// One TCP connection: frames inbound messages, writes outbound ones. A
-/// framing error (oversized message) closes only this connection.
-async fn connection(
-    stream: TcpStream,
-    from: SocketAddr,
-    id: u64,
-    events: mpsc::Sender<StreamEvent>,
-    max_message: usize,
-) {
-    let (mut reader, mut writer) = stream.into_split();
-    let (tx, mut rx) = mpsc::channel::<Bytes>(TCP_WRITE_QUEUE);
-    if events.send(StreamEvent::Opened(id, tx)).await.is_err() {
-        return;
-    }
-    let write_task = tokio::spawn(async move {
-        while let Some(data) = rx.recv().await {
-            if writer.write_all(&data).await.is_err() {
-                break;
-            }
-        }
-    });
-    let mut framer = StreamFramer::new(max_message);
-    let mut buf = vec![0u8; 16 * 1024];
-    'read: loop {
-        let n = match tokio::time::timeout(TCP_IDLE, reader.read(&mut buf)).await {
-            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
-            Ok(Ok(n)) => n,
-        };
-        framer.push(&buf[..n]);
-        loop {
-            match framer.next_message() {
-                Ok(Some(message)) => {
-                    if events
-                        .send(StreamEvent::Message(id, from, message))
-                        .await
-                        .is_err()
-                    {
-                        break 'read;
-                    }
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    tracing::debug!(%from, error = %e, "closing tcp connection");
-                    break 'read;
-                }
-            }
-        }
-    }
-    let _ = events.send(StreamEvent::Closed(id)).await;
-    write_task.abort();
 }

@@ -9,6 +9,7 @@ pub mod keypad;
 pub mod mailboxes;
 pub mod room;
 pub mod subscriber;
+pub mod tls;
 pub mod voice;
 
 use std::future::Future;
@@ -98,6 +99,11 @@ impl TestServer {
 
     pub fn sip_tcp_addr(&self) -> SocketAddr {
         self.server.sip_tcp_addr()
+    }
+
+    /// The SIP TLS listener, when the configuration sets `sip.tls_listen`.
+    pub fn sip_tls_addr(&self) -> Option<SocketAddr> {
+        self.server.sip_tls_addr()
     }
 
     pub fn http_addr(&self) -> SocketAddr {

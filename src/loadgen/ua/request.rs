@@ -27,6 +27,7 @@ pub fn contact_uri(user: &str, transport: Transport, local: SocketAddr) -> Strin
     match transport {
         Transport::Udp => format!("sip:{user}@{local}"),
         Transport::Tcp => format!("sip:{user}@{local};transport=tcp"),
+        Transport::Tls => format!("sip:{user}@{local};transport=tls"),
     }
 }
 

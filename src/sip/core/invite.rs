@@ -253,7 +253,8 @@ impl SipCore {
             // RFC 3261 §12.1.1: a response that creates an early dialog
             // carries Contact and the Record-Route set.
             let mut extra = record_routes(&invite);
-            extra.push(rsip::Header::Contact(self.contact_for(peer).into()));
+            let contact = self.contact_for_request(peer, &invite);
+            extra.push(rsip::Header::Contact(contact.into()));
             self.respond(now, key, &invite, 180, None, extra, Some(&tag));
             self.answer_timers.push(std::cmp::Reverse((now + ring, id)));
         }
@@ -362,7 +363,9 @@ impl SipCore {
     /// Whether `addr` is where our own SIP listens.
     fn is_own_sip_address(&self, addr: std::net::SocketAddr) -> bool {
         let port = addr.port();
-        let ours = port == self.settings.sip_port || port == self.settings.sip_tcp_port;
+        let ours = port == self.settings.sip_port
+            || port == self.settings.sip_tcp_port
+            || Some(port) == self.settings.sip_tls_port;
         ours && (addr.ip().is_loopback()
             || addr.ip().is_unspecified()
             || Some(addr.ip()) == self.settings.advertise
@@ -381,10 +384,13 @@ impl SipCore {
     /// Sends the 2xx with our SDP answer and starts the application, unless
     /// it started already (early media).
     pub(super) fn answer(&mut self, now: Instant, id: crate::media::SessionId) {
-        let Some(peer) = self.legs.get(&id).map(|l| l.dialog.peer) else {
+        let Some(contact) = self
+            .legs
+            .get(&id)
+            .map(|l| self.contact_for_request(l.dialog.peer, &l.invite))
+        else {
             return;
         };
-        let contact = self.contact_for(peer);
         let Some(leg) = self.legs.get_mut(&id) else {
             return;
         };
@@ -435,18 +441,6 @@ impl SipCore {
             tracing::warn!(error = %e, "200 not sent");
         }
         metrics::count_response(&self.metrics, 200);
-    }
-
-    pub(super) fn contact_for(&self, peer: Peer) -> String {
-        let host = super::uri_host(self.local_ip_for(peer.addr));
-        let transport = match peer.transport {
-            crate::sip::peer::Transport::Tcp => ";transport=tcp",
-            crate::sip::peer::Transport::Udp => "",
-        };
-        format!(
-            "<sip:{host}:{}{transport}>",
-            self.settings.port_for(peer.transport)
-        )
     }
 }
 

@@ -20,6 +20,8 @@ pub struct SipMetrics {
     pub room_joins: AtomicU64,
     pub room_leaves: AtomicU64,
     pub room_speaking_starts: AtomicU64,
+    /// TLS connections closed because their handshake failed or stalled.
+    pub tls_handshake_failures: AtomicU64,
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -38,6 +40,7 @@ pub struct SipMetricsSnapshot {
     pub room_joins: u64,
     pub room_leaves: u64,
     pub room_speaking_starts: u64,
+    pub tls_handshake_failures: u64,
 }
 
 impl SipMetrics {
@@ -58,6 +61,7 @@ impl SipMetrics {
             room_joins: get(&self.room_joins),
             room_leaves: get(&self.room_leaves),
             room_speaking_starts: get(&self.room_speaking_starts),
+            tls_handshake_failures: get(&self.tls_handshake_failures),
         }
     }
 }

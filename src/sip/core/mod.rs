@@ -9,6 +9,7 @@
 mod apps;
 mod bridge;
 mod conference;
+mod contact;
 mod events;
 mod info;
 mod invite;
@@ -66,6 +67,8 @@ pub struct CoreSettings {
     pub advertise: Option<IpAddr>,
     pub sip_port: u16,
     pub sip_tcp_port: u16,
+    /// The TLS listener's port; None when no TLS listener is configured.
+    pub sip_tls_port: Option<u16>,
     pub codecs: Vec<CodecKind>,
     pub ptime_ms: u32,
     pub jitter_delay_ms: u32,
@@ -84,6 +87,9 @@ impl CoreSettings {
         match transport {
             crate::sip::peer::Transport::Udp => self.sip_port,
             crate::sip::peer::Transport::Tcp => self.sip_tcp_port,
+            // TLS peers exist only when the listener does; the TCP port is
+            // a stand-in that is never written otherwise.
+            crate::sip::peer::Transport::Tls => self.sip_tls_port.unwrap_or(self.sip_tcp_port),
         }
     }
 }
@@ -334,6 +340,15 @@ impl SipCore {
             .ok()
             .and_then(|t| t.tag().ok().flatten())
             .is_some();
+        if request.uri.scheme == Some(rsip::Scheme::Sips) && !source.is_secure() {
+            // RFC 3261 §26.2.2: a SIPS Request-URI asks for TLS on every hop;
+            // one that reached us over plain UDP or TCP has already lost
+            // that, and we will not serve it insecurely. 416 as for a scheme
+            // we do not serve (RFC 3261 §8.2.2.1).
+            tracing::debug!(%source, "sips request over an insecure transport refused");
+            self.respond(now, &key, &request, 416, None, vec![], None);
+            return;
+        }
         if let Some(required) = required_extensions(&request) {
             // RFC 3261 §8.2.2.3: we support no extension a request may require.
             let extra = vec![rsip::Header::Unsupported(required.into())];

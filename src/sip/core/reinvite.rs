@@ -62,7 +62,7 @@ impl SipCore {
             let offer = leg.local_sdp.clone();
             let body = offer.to_string().into_bytes();
             leg.pending_offer = Some(offer);
-            let contact = self.contact_for(peer);
+            let contact = self.contact_for_request(peer, &request);
             self.send_ok_with_sdp(now, &key, &request, &tag, contact, vec![], body);
             return;
         }
@@ -96,7 +96,7 @@ impl SipCore {
         let _ = self
             .media
             .send(worker, WorkerCommand::Update { id, params });
-        let contact = self.contact_for(peer);
+        let contact = self.contact_for_request(peer, &request);
         self.send_ok_with_sdp(now, &key, &request, &tag, contact, vec![], body);
         if rate_changed {
             self.moh_rate_changed(id);

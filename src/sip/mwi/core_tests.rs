@@ -28,6 +28,7 @@ fn core(owner: Option<&str>, users: &[UserConfig], notify_unsubscribed: bool) ->
         advertise: Some([127, 0, 0, 1].into()),
         sip_port: 5060,
         sip_tcp_port: 5060,
+        sip_tls_port: None,
         codecs: vec![],
         ptime_ms: 20,
         jitter_delay_ms: 40,

@@ -131,7 +131,9 @@ impl SipCore {
             leg.dialog.peer,
         );
         let mut extra = record_routes(&invite);
-        extra.push(rsip::Header::Contact(self.contact_for(peer).into()));
+        extra.push(rsip::Header::Contact(
+            self.contact_for_request(peer, &invite).into(),
+        ));
         extra.push(rsip::Header::Server(
             self.settings.user_agent.clone().into(),
         ));

@@ -75,8 +75,9 @@ impl SipCore {
             return;
         }
         let peer = leg.dialog.peer;
+        let sips = leg.invite.uri.scheme == Some(rsip::Scheme::Sips);
         let via_host = uri_host(self.local_ip_for(peer.addr));
-        let contact = self.contact_for(peer);
+        let contact = self.contact_uri(peer, sips);
         let port = self.settings.port_for(peer.transport);
         let extra = format!(
             "Contact: {contact}\r\nUser-Agent: {}\r\n",

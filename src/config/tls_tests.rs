@@ -1,0 +1,160 @@
+//! `[sip] tls_listen`, `tls_certificate` and `tls_private_key`: read, and
+//! checked against the files they name.
+
+use std::path::{Path, PathBuf};
+
+use super::*;
+
+struct Files {
+    dir: tempfile::TempDir,
+    cert: PathBuf,
+    key: PathBuf,
+}
+
+/// A prompts folder and a matching certificate and key, in one temp dir.
+fn files() -> Files {
+    let dir = tempfile::tempdir().unwrap();
+    let made = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let cert = dir.path().join("sip.crt");
+    let key = dir.path().join("sip.key");
+    std::fs::write(&cert, made.cert.pem()).unwrap();
+    std::fs::write(&key, made.signing_key.serialize_pem()).unwrap();
+    Files { dir, cert, key }
+}
+
+fn load(prompts: &Path, sip: &str) -> Result<Config, ConfigErrors> {
+    let text = format!("[sip]\n{sip}\n[prompts]\ndir = '{}'\n", prompts.display());
+    Config::from_toml_str(&text, "t.toml")
+}
+
+fn keys_and_messages(errors: &ConfigErrors) -> Vec<(String, String)> {
+    errors
+        .iter()
+        .map(|e| (e.key.clone().unwrap_or_default(), e.message.clone()))
+        .collect()
+}
+
+#[test]
+fn tls_is_off_unless_tls_listen_is_set() {
+    let f = files();
+    let config = load(f.dir.path(), "").unwrap();
+    assert_eq!(config.sip.tls_listen, None);
+    let config = load(f.dir.path(), "tls_listen = ''").unwrap();
+    assert_eq!(config.sip.tls_listen, None);
+}
+
+#[test]
+fn a_listener_with_a_matching_certificate_and_key_loads() {
+    let f = files();
+    let sip = format!(
+        "tls_listen = '127.0.0.1:5061'\ntls_certificate = '{}'\ntls_private_key = '{}'",
+        f.cert.display(),
+        f.key.display()
+    );
+    let config = load(f.dir.path(), &sip).unwrap();
+    assert_eq!(
+        config.sip.tls_listen,
+        Some("127.0.0.1:5061".parse().unwrap())
+    );
+    assert_eq!(
+        config.sip.tls_certificate.as_deref(),
+        Some(f.cert.as_path())
+    );
+    assert_eq!(config.sip.tls_private_key.as_deref(), Some(f.key.as_path()));
+}
+
+#[test]
+fn a_missing_certificate_file_is_reported_on_tls_certificate() {
+    let f = files();
+    let missing = f.dir.path().join("nope.crt");
+    let sip = format!(
+        "tls_listen = '127.0.0.1:5061'\ntls_certificate = '{}'\ntls_private_key = '{}'",
+        missing.display(),
+        f.key.display()
+    );
+    let errors = load(f.dir.path(), &sip).unwrap_err();
+    let found = keys_and_messages(&errors);
+    assert_eq!(found.len(), 1, "{errors}");
+    assert_eq!(found[0].0, "sip.tls_certificate");
+    assert!(found[0].1.starts_with("cannot read `"), "{errors}");
+    assert!(found[0].1.contains("nope.crt"), "{errors}");
+    assert_eq!(errors.errors()[0].line, Some(3), "the key's line: {errors}");
+}
+
+#[test]
+fn tls_listen_without_files_asks_for_both() {
+    let f = files();
+    let errors = load(f.dir.path(), "tls_listen = '0.0.0.0:5061'").unwrap_err();
+    let found = keys_and_messages(&errors);
+    assert_eq!(
+        found.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+        vec!["sip.tls_certificate", "sip.tls_private_key"],
+        "{errors}"
+    );
+    assert!(
+        found[0].1.contains("required with sip.tls_listen"),
+        "{errors}"
+    );
+}
+
+#[test]
+fn a_key_that_is_not_the_certificates_is_reported_on_tls_private_key() {
+    let f = files();
+    let other = files();
+    let sip = format!(
+        "tls_listen = '127.0.0.1:5061'\ntls_certificate = '{}'\ntls_private_key = '{}'",
+        f.cert.display(),
+        other.key.display()
+    );
+    let errors = load(f.dir.path(), &sip).unwrap_err();
+    let found = keys_and_messages(&errors);
+    assert_eq!(found.len(), 1, "{errors}");
+    assert_eq!(found[0].0, "sip.tls_private_key");
+    assert!(
+        found[0].1.contains("does not match the certificate"),
+        "{errors}"
+    );
+}
+
+#[test]
+fn a_certificate_file_without_pem_is_reported() {
+    let f = files();
+    std::fs::write(&f.cert, "hello\n").unwrap();
+    let sip = format!(
+        "tls_listen = '127.0.0.1:5061'\ntls_certificate = '{}'\ntls_private_key = '{}'",
+        f.cert.display(),
+        f.key.display()
+    );
+    let errors = load(f.dir.path(), &sip).unwrap_err();
+    assert_eq!(errors.keys(), vec![Some("sip.tls_certificate")], "{errors}");
+    assert!(
+        errors.to_string().contains("no PEM certificate"),
+        "{errors}"
+    );
+}
+
+#[test]
+fn a_bad_address_or_a_port_shared_with_tcp_is_an_error() {
+    let f = files();
+    let errors = load(f.dir.path(), "tls_listen = 'localhost'").unwrap_err();
+    assert_eq!(errors.keys(), vec![Some("sip.tls_listen")], "{errors}");
+    assert!(errors.to_string().contains("is not a socket address"));
+
+    let sip = format!(
+        "tcp_listen = '0.0.0.0:5060'\ntls_listen = '127.0.0.1:5060'\n\
+         tls_certificate = '{}'\ntls_private_key = '{}'",
+        f.cert.display(),
+        f.key.display()
+    );
+    let errors = load(f.dir.path(), &sip).unwrap_err();
+    assert_eq!(errors.keys(), vec![Some("sip.tls_listen")], "{errors}");
+    assert!(errors.to_string().contains("is also sip.tcp_listen"));
+}
+
+#[test]
+fn a_key_file_alone_asks_for_the_certificate() {
+    let f = files();
+    let sip = format!("tls_private_key = '{}'", f.key.display());
+    let errors = load(f.dir.path(), &sip).unwrap_err();
+    assert_eq!(errors.keys(), vec![Some("sip.tls_certificate")], "{errors}");
+}

@@ -1,0 +1,185 @@
+//! SIP over TLS (RFC 3261 §26.3.1): the server's certificate and key from
+//! PEM files, and the handshake that turns an accepted TCP connection into a
+//! TLS stream. What flows over the stream afterwards is framed and handled
+//! exactly as over TCP (see `stream.rs`).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::{self, PemObject};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::sign::CertifiedKey;
+use rustls::{Error as RustlsError, InconsistentKeys, ServerConfig};
+use tokio::net::TcpStream;
+use tokio_rustls::server::TlsStream;
+use tokio_rustls::TlsAcceptor;
+
+/// A client has this long to complete its handshake; one that stalls is
+/// disconnected so that it cannot hold a connection slot for ever.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Which of the two configured files a [`TlsFileError`] is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsFile {
+    Certificate,
+    PrivateKey,
+}
+
+/// Why the certificate or key cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsFileError {
+    #[error("cannot read `{path}`: {source}")]
+    Read {
+        file: TlsFile,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{path}` holds no PEM certificate (-----BEGIN CERTIFICATE-----)")]
+    NoCertificate { path: PathBuf },
+    #[error("`{path}` is not a usable certificate: {reason}")]
+    BadCertificate { path: PathBuf, reason: String },
+    #[error("`{path}` holds no PEM private key (PKCS#8, PKCS#1 or SEC1)")]
+    NoPrivateKey { path: PathBuf },
+    #[error("`{path}` is not a usable private key: {reason}")]
+    BadPrivateKey { path: PathBuf, reason: String },
+    #[error("the key in `{key}` does not match the certificate in `{certificate}`")]
+    Mismatch { certificate: PathBuf, key: PathBuf },
+}
+
+impl TlsFileError {
+    /// The file (and so the configuration key) the problem is reported on;
+    /// a mismatch is reported on the key, the file that did not fit.
+    pub fn file(&self) -> TlsFile {
+        match self {
+            TlsFileError::Read { file, .. } => *file,
+            TlsFileError::NoCertificate { .. } | TlsFileError::BadCertificate { .. } => {
+                TlsFile::Certificate
+            }
+            TlsFileError::NoPrivateKey { .. }
+            | TlsFileError::BadPrivateKey { .. }
+            | TlsFileError::Mismatch { .. } => TlsFile::PrivateKey,
+        }
+    }
+}
+
+/// The crypto provider every TLS object of the server is built on, given
+/// explicitly so no process-wide default has to be installed.
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// A certificate chain and its private key, checked to belong together.
+#[derive(Debug)]
+pub struct TlsIdentity {
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+}
+
+impl TlsIdentity {
+    /// Reads the PEM certificate chain (leaf first) and the PEM private key,
+    /// and checks that the key is the leaf certificate's.
+    pub fn load(certificate: &Path, private_key: &Path) -> Result<Self, TlsFileError> {
+        let cert_pem = read(TlsFile::Certificate, certificate)?;
+        let key_pem = read(TlsFile::PrivateKey, private_key)?;
+        let chain = CertificateDer::pem_slice_iter(&cert_pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| TlsFileError::BadCertificate {
+                path: certificate.to_path_buf(),
+                reason: e.to_string(),
+            })?;
+        if chain.is_empty() {
+            return Err(TlsFileError::NoCertificate {
+                path: certificate.to_path_buf(),
+            });
+        }
+        let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| match e {
+            pem::Error::NoItemsFound => TlsFileError::NoPrivateKey {
+                path: private_key.to_path_buf(),
+            },
+            other => TlsFileError::BadPrivateKey {
+                path: private_key.to_path_buf(),
+                reason: other.to_string(),
+            },
+        })?;
+        let signing_key = provider()
+            .key_provider
+            .load_private_key(key.clone_key())
+            .map_err(|e| TlsFileError::BadPrivateKey {
+                path: private_key.to_path_buf(),
+                reason: e.to_string(),
+            })?;
+        match CertifiedKey::new(chain.clone(), signing_key).keys_match() {
+            // Unknown: the key cannot tell its public half; the handshake
+            // will show whether it fits.
+            Ok(()) | Err(RustlsError::InconsistentKeys(InconsistentKeys::Unknown)) => {}
+            Err(RustlsError::InconsistentKeys(_)) => {
+                return Err(TlsFileError::Mismatch {
+                    certificate: certificate.to_path_buf(),
+                    key: private_key.to_path_buf(),
+                })
+            }
+            Err(e) => {
+                return Err(TlsFileError::BadCertificate {
+                    path: certificate.to_path_buf(),
+                    reason: e.to_string(),
+                })
+            }
+        }
+        Ok(TlsIdentity { chain, key })
+    }
+
+    /// The acceptor of the SIP TLS listener. Clients are not asked for a
+    /// certificate: SIP authenticates them with digest (RFC 3261 §22), and
+    /// RFC 3261 §26.3.1 has only the server present one.
+    pub fn acceptor(self) -> Result<TlsAcceptor, RustlsError> {
+        let config = ServerConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()?
+            .with_no_client_auth()
+            .with_single_cert(self.chain, self.key)?;
+        Ok(TlsAcceptor::from(Arc::new(config)))
+    }
+}
+
+fn read(file: TlsFile, path: &Path) -> Result<Vec<u8>, TlsFileError> {
+    std::fs::read(path).map_err(|source| TlsFileError::Read {
+        file,
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Runs the server side of the handshake on an accepted connection. A
+/// failure (a client speaking something else, a bad record, a stall past
+/// [`HANDSHAKE_TIMEOUT`]) is logged with the peer's address, counted in
+/// `failures`, and closes this connection only. The log is at debug level:
+/// anyone who can reach the port decides how many lines it makes, and the
+/// counter is what shows a trend.
+pub async fn handshake(
+    acceptor: &TlsAcceptor,
+    stream: TcpStream,
+    from: SocketAddr,
+    failures: &AtomicU64,
+) -> Option<TlsStream<TcpStream>> {
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => Some(tls),
+        Ok(Err(e)) => {
+            tracing::debug!(%from, error = %e, "tls handshake failed, closing");
+            failures.fetch_add(1, Ordering::Relaxed);
+            None
+        }
+        Err(_) => {
+            tracing::debug!(%from, timeout = ?HANDSHAKE_TIMEOUT, "tls handshake timed out, closing");
+            failures.fetch_add(1, Ordering::Relaxed);
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "tls_tests.rs"]
+mod tests;
