@@ -99,3 +99,33 @@ async fn listeners_with_one_codec_share_one_encode_and_hear_every_speaker() {
     assert!(server.ports_released().await, "ports returned");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_of_opus_and_g722_load_members_runs_without_loss() {
+    use mediaplane::loadgen::{run, LoadCodec, LoadgenArgs};
+    let server = TestServer::start(|c| c.media.codecs = all_codecs()).await;
+    let args = LoadgenArgs {
+        calls: 8,
+        rate: 50.0,
+        duration_s: 2.0,
+        codec: vec![LoadCodec::Opus, LoadCodec::G722],
+        ..LoadgenArgs::new(format!("sip:conf-load@{}", server.sip_addr()))
+    };
+    let report = run(&args).await.unwrap();
+    assert_eq!(report.calls_set_up, 8, "{report}");
+    assert_eq!(report.codec, "opus,G722");
+    // Every member received the room's stream (its mix) without a gap.
+    assert!(report.packets_received > 8 * 60, "{report}");
+    assert_eq!(report.packets_lost, 0, "{report}");
+    // Eight talkers: three are mixed, the five others listen and share
+    // the two codecs' encodes.
+    let metrics = server.metrics_text().await;
+    let encodes = metric(&metrics, "mediaplane_conference_shared_encodes_total");
+    let shared = metric(&metrics, "mediaplane_conference_shared_frames_total");
+    assert!(
+        shared > 1.5 * encodes && encodes > 0.0,
+        "{encodes} encodes, {shared} frames"
+    );
+    assert!(server.ports_released().await, "ports returned");
+    server.stop().await;
+}

@@ -131,17 +131,14 @@ pub(crate) async fn run_call(plan: CallPlan) -> CallOutcome {
         ..CallOutcome::default()
     };
 
+    // The answer's codec, if the stream can send it.
     let answer = call.answer_sdp().ok().filter(|a| {
         a.codec
-            .is_some_and(|c| matches!(c, CodecKind::Pcmu | CodecKind::Pcma))
+            .is_some_and(|codec| rtp.set_codec(codec, a.payload_type).is_ok())
     });
     match answer {
         Some(answer) => {
             rtp.set_remote(answer.rtp_addr());
-            if let Some(codec) = answer.codec {
-                // Cannot fail: the filter above admits G.711 only.
-                let _ = rtp.set_codec(codec, answer.payload_type);
-            }
             let stream_until = (answered_at + plan.duration).min(setup_deadline);
             let stream_for = stream_until.saturating_duration_since(Instant::now());
             let frame_us = FRAME_DURATION.as_micros();

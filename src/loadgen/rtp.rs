@@ -2,7 +2,7 @@
 //! frames paced on a 20 ms deadline schedule and records what it receives.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tokio::net::UdpSocket;
@@ -14,7 +14,7 @@ use super::frame_tag;
 use super::rtp_capture::{receive_loop, CaptureOptions, CaptureShared};
 pub use super::rtp_capture::{ReceivedPacket, RtpCounters};
 use crate::codec::g711::{alaw_encode, ulaw_encode};
-use crate::codec::CodecKind;
+use crate::codec::{new_encoder, CodecKind};
 
 /// Packetisation interval (RFC 3551 §4.5: 20 ms default for G.711).
 pub const FRAME_DURATION: Duration = Duration::from_millis(20);
@@ -84,7 +84,7 @@ pub struct RtpStream {
     /// Header and payload of the packet being sent, reused for every packet.
     packet: Vec<u8>,
     /// A 400 Hz tone frame in the stream's codec, body of tagged frames.
-    tone_frame: [u8; FRAME_SAMPLES],
+    tone_frame: Arc<[u8]>,
     capture: Arc<CaptureShared>,
     receive_task: JoinHandle<()>,
 }
@@ -103,7 +103,7 @@ impl RtpStream {
 
     /// Binds an ephemeral port on `ip`.
     pub async fn bind_on(ip: IpAddr, options: RtpStreamOptions) -> Result<RtpStream, RtpError> {
-        let encode = encoder_for(options.codec)?;
+        let tone_frame = tone_frame(options.codec)?;
         let socket = Arc::new(UdpSocket::bind(SocketAddr::new(ip, 0)).await?);
         let local_addr = socket.local_addr()?;
         let capture = Arc::new(CaptureShared::new(
@@ -129,7 +129,7 @@ impl RtpStream {
             packets_sent: 0,
             next_tag: 0,
             packet: vec![0u8; RTP_HEADER_LEN + MAX_PAYLOAD],
-            tone_frame: tone_frame(encode),
+            tone_frame,
             capture,
             receive_task,
         })
@@ -150,7 +150,7 @@ impl RtpStream {
 
     /// Switches the codec sent, e.g. to the one an answer chose.
     pub fn set_codec(&mut self, codec: CodecKind, payload_type: u8) -> Result<(), RtpError> {
-        self.tone_frame = tone_frame(encoder_for(codec)?);
+        self.tone_frame = tone_frame(codec)?;
         self.codec = codec;
         self.payload_type = payload_type;
         Ok(())
@@ -198,13 +198,19 @@ impl RtpStream {
     }
 
     /// Sends the next tone frame carrying a frame tag, paced; an echo of it is
-    /// matched to its send time. Returns the tag.
+    /// matched to its send time. Returns the tag. Only G.711 frames carry
+    /// tags (a tag in a G.722 or Opus payload would not survive the
+    /// server); other codecs send the tone untagged, counted by sequence.
     pub async fn send_tagged_frame(&mut self) -> Result<u32, RtpError> {
         let tag = self.next_tag;
-        let payload = &mut self.packet[RTP_HEADER_LEN..RTP_HEADER_LEN + FRAME_SAMPLES];
+        let len = self.tone_frame.len();
+        let payload = &mut self.packet[RTP_HEADER_LEN..RTP_HEADER_LEN + len];
         payload.copy_from_slice(&self.tone_frame);
-        frame_tag::write_tag(tag, payload);
-        self.send_packet(FRAME_SAMPLES, Some(tag)).await?;
+        let tagged = matches!(self.codec, CodecKind::Pcmu | CodecKind::Pcma);
+        if tagged {
+            frame_tag::write_tag(tag, payload);
+        }
+        self.send_packet(len, tagged.then_some(tag)).await?;
         self.next_tag = (tag + 1) % frame_tag::TAG_MODULUS;
         Ok(tag)
     }
@@ -249,7 +255,8 @@ impl RtpStream {
             .await?;
 
         self.sequence = self.sequence.wrapping_add(1);
-        self.timestamp = self.timestamp.wrapping_add(FRAME_SAMPLES as u32);
+        // 20 ms on the codec's RTP clock (G.722's is 8 kHz, RFC 3551 §4.5.2).
+        self.timestamp = self.timestamp.wrapping_add(self.codec.clock_rate() / 50);
         self.marker = false;
         self.packets_sent += 1;
         self.next_due = Some(due + FRAME_DURATION);
@@ -300,14 +307,47 @@ fn encoder_for(codec: CodecKind) -> Result<Encoder, RtpError> {
     }
 }
 
-/// 400 Hz divides 20 ms into whole periods, so frames join without a click.
-fn tone_frame(encode: Encoder) -> [u8; FRAME_SAMPLES] {
-    let mut frame = [0u8; FRAME_SAMPLES];
-    for (i, code) in frame.iter_mut().enumerate() {
-        let phase = 2.0 * std::f64::consts::PI * 400.0 * i as f64 / 8000.0;
-        *code = encode((phase.sin() * 4000.0) as i16);
+/// A 20 ms frame of a 400 Hz tone in `codec`. 400 Hz divides 20 ms into
+/// whole periods, so repeated frames join without a click. G.722 and Opus
+/// frames are encoded once per process (an Opus encode costs more than
+/// sending a packet) and sent over and over.
+fn tone_frame(codec: CodecKind) -> Result<Arc<[u8]>, RtpError> {
+    static G722: OnceLock<Arc<[u8]>> = OnceLock::new();
+    static OPUS: OnceLock<Arc<[u8]>> = OnceLock::new();
+    let cache = match codec {
+        CodecKind::Pcmu | CodecKind::Pcma => {
+            let encode = encoder_for(codec)?;
+            let frame: Vec<u8> = tone(8000).into_iter().map(encode).collect();
+            return Ok(frame.into());
+        }
+        CodecKind::G722 => &G722,
+        CodecKind::Opus => &OPUS,
+        other => return Err(RtpError::UnsupportedCodec(other.encoding_name())),
+    };
+    if let Some(frame) = cache.get() {
+        return Ok(frame.clone());
     }
-    frame
+    let unsupported = |_| RtpError::UnsupportedCodec(codec.encoding_name());
+    let mut encoder = new_encoder(codec).map_err(unsupported)?;
+    let pcm = tone(codec.audio_rate());
+    let mut payload = vec![0u8; MAX_PAYLOAD];
+    let mut len = 0;
+    // A few frames in, past the encoder's start-up.
+    for _ in 0..5 {
+        len = encoder.encode(&pcm, &mut payload).map_err(unsupported)?;
+    }
+    payload.truncate(len);
+    Ok(cache.get_or_init(|| payload.into()).clone())
+}
+
+/// 20 ms of a 400 Hz tone at `rate`.
+fn tone(rate: u32) -> Vec<i16> {
+    (0..rate as usize / 50)
+        .map(|i| {
+            let phase = 2.0 * std::f64::consts::PI * 400.0 * i as f64 / f64::from(rate);
+            (phase.sin() * 4000.0) as i16
+        })
+        .collect()
 }
 
 #[cfg(test)]

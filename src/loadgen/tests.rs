@@ -53,7 +53,7 @@ async fn twenty_echo_calls_report_no_loss_and_low_latency() {
 async fn pcma_over_tcp() {
     let fake = FakeUas::start(FakeUasConfig::default()).await;
     let args = LoadgenArgs {
-        codec: LoadCodec::Pcma,
+        codec: vec![LoadCodec::Pcma],
         transport: LoadTransport::Tcp,
         ..args_for(fake.tcp_addr, 3, 0.5)
     };
@@ -184,13 +184,13 @@ fn command_line_parses() {
     assert_eq!(cli.args.calls, 200);
     assert_eq!(cli.args.duration_s, 30.0);
     assert_eq!(cli.args.rate, 20.0);
-    assert_eq!(cli.args.codec, LoadCodec::Pcma);
+    assert_eq!(cli.args.codec, vec![LoadCodec::Pcma]);
     assert_eq!(cli.args.transport, LoadTransport::Tcp);
     assert!(cli.args.json);
     let defaults = Cli::try_parse_from(["loadgen", "sip:echo@h"]).unwrap().args;
     assert_eq!(defaults.calls, DEFAULT_CALLS);
     assert_eq!(defaults.late_ms, DEFAULT_LATE_MS);
-    assert_eq!(defaults.codec, LoadCodec::Pcmu);
+    assert_eq!(defaults.codec, vec![LoadCodec::Pcmu]);
 }
 
 #[test]
