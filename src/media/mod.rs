@@ -10,6 +10,7 @@ pub mod ports;
 pub mod recorder;
 pub mod rtp_header;
 pub mod session;
+pub mod srtp;
 pub mod stats;
 pub mod worker;
 

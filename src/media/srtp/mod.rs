@@ -1,0 +1,11 @@
+//! SDES-SRTP building blocks, sans-IO: crypto-suites (RFC 4568 §6.2,
+//! RFC 7714 §14.2), the SDP `a=crypto` attribute (RFC 4568), and per-leg
+//! SRTP/SRTCP protection on top of `webrtc-srtp` (RFC 3711, RFC 7714).
+//!
+//! Nothing here touches a socket or the SDP offer/answer state: callers feed
+//! attribute values and packets in and take results out.
+
+pub mod kdf;
+pub mod suite;
+
+pub use suite::SrtpSuite;
