@@ -6,6 +6,8 @@
 //! attribute values and packets in and take results out.
 
 pub mod kdf;
+pub mod sdes;
 pub mod suite;
 
+pub use sdes::{choose_answer, match_answer, CryptoAttribute, KeyParams, Negotiated, SdesError};
 pub use suite::SrtpSuite;
