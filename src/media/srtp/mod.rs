@@ -5,9 +5,11 @@
 //! Nothing here touches a socket or the SDP offer/answer state: callers feed
 //! attribute values and packets in and take results out.
 
+pub mod context;
 pub mod kdf;
 pub mod sdes;
 pub mod suite;
 
+pub use context::{SrtpError, SrtpSession, REPLAY_WINDOW};
 pub use sdes::{choose_answer, match_answer, CryptoAttribute, KeyParams, Negotiated, SdesError};
 pub use suite::SrtpSuite;
