@@ -17,7 +17,8 @@ use std::fmt;
 use webrtc_srtp::context::Context;
 use webrtc_srtp::option::{srtcp_replay_protection, srtp_replay_protection};
 
-use super::sdes::{CryptoAttribute, Negotiated, SdesError};
+use super::negotiate::Negotiated;
+use super::sdes::{CryptoAttribute, SdesError};
 use super::suite::SrtpSuite;
 
 #[cfg(test)]

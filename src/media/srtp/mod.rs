@@ -7,9 +7,11 @@
 
 pub mod context;
 pub mod kdf;
+pub mod negotiate;
 pub mod sdes;
 pub mod suite;
 
 pub use context::{SrtpError, SrtpSession, REPLAY_WINDOW};
-pub use sdes::{choose_answer, match_answer, CryptoAttribute, KeyParams, Negotiated, SdesError};
+pub use negotiate::{choose_answer, match_answer, Negotiated};
+pub use sdes::{CryptoAttribute, KeyParams, SdesError};
 pub use suite::SrtpSuite;

@@ -1,5 +1,5 @@
 //! The SDP `a=crypto` attribute of SDP Security Descriptions (RFC 4568):
-//! parsing, formatting, fresh keys, and choosing the line to answer.
+//! parsing, formatting and fresh keys.
 //!
 //! Key material never appears in `Debug` output nor in error text; only the
 //! `Display` of a [`CryptoAttribute`] writes the key, because that is the SDP
@@ -123,15 +123,6 @@ pub struct CryptoAttribute {
     pub session_params: Vec<String>,
 }
 
-/// The pair of crypto attributes a negotiation settled on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Negotiated {
-    /// Ours: the key we protect with, and the line we put in our SDP.
-    pub local: CryptoAttribute,
-    /// The peer's: the key we unprotect with.
-    pub remote: CryptoAttribute,
-}
-
 impl CryptoAttribute {
     /// Parses an attribute value (what follows `a=crypto:`).
     pub fn parse(value: &str) -> Result<Self, SdesError> {
@@ -209,61 +200,6 @@ impl CryptoAttribute {
             _ => Err(SdesError::MkiUnsupported),
         }
     }
-}
-
-/// Answers an offer (RFC 4568 §7.1.3): the first line, in the offerer's
-/// order, whose suite is in `allowed` and which we can run; the answer has the
-/// same tag and suite and a fresh key of ours. Lines that fail to parse are
-/// skipped; if none is acceptable, the error names why the first was refused.
-pub fn choose_answer<'a, I>(offered: I, allowed: &[SrtpSuite]) -> Result<Negotiated, SdesError>
-where
-    I: IntoIterator<Item = &'a str>,
-{
-    let mut first_refusal = None;
-    for line in offered {
-        let verdict = CryptoAttribute::parse(line).and_then(|remote| {
-            if !allowed.contains(&remote.suite) {
-                return Err(SdesError::UnknownSuite(remote.suite.to_string()));
-            }
-            remote.single_key()?;
-            Ok(remote)
-        });
-        match verdict {
-            Ok(remote) => {
-                let local = CryptoAttribute::generate(remote.tag, remote.suite)?;
-                return Ok(Negotiated { local, remote });
-            }
-            Err(reason) => {
-                first_refusal.get_or_insert(reason);
-            }
-        }
-    }
-    Err(match first_refusal {
-        Some(reason) => SdesError::NoneAcceptable(Box::new(reason)),
-        None => SdesError::NoneOffered,
-    })
-}
-
-/// Pairs the peer's answer with the line of our offer it accepted
-/// (RFC 4568 §7.1.4: same tag, same suite).
-pub fn match_answer(offer: &[CryptoAttribute], answer: &str) -> Result<Negotiated, SdesError> {
-    let remote = CryptoAttribute::parse(answer)?;
-    let local = offer
-        .iter()
-        .find(|line| line.tag == remote.tag)
-        .ok_or(SdesError::TagNotOffered(remote.tag))?;
-    if local.suite != remote.suite {
-        return Err(SdesError::SuiteMismatch {
-            offered: local.suite,
-            answered: remote.suite,
-        });
-    }
-    remote.single_key()?;
-    local.single_key()?;
-    Ok(Negotiated {
-        local: local.clone(),
-        remote,
-    })
 }
 
 impl FromStr for CryptoAttribute {

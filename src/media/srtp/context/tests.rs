@@ -126,7 +126,7 @@ fn a_flipped_bit_fails_authentication() {
         let (mut a, mut b) = pair(suite);
         let protected = protect_rtp(&mut a, &rtp(10, 0, 0, 160));
         // Header (marker bit), payload, and tag.
-        for bit in [8 * 1, 8 * 100 + 3, 8 * (protected.len() - 1)] {
+        for bit in [8, 8 * 100 + 3, 8 * (protected.len() - 1)] {
             let mut forged = protected.clone();
             forged[bit / 8] ^= 1 << (bit % 8);
             assert_eq!(
