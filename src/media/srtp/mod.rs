@@ -1,5 +1,5 @@
 //! SDES-SRTP building blocks, sans-IO: crypto-suites (RFC 4568 §6.2,
-//! RFC 7714 §14.2), the SDP `a=crypto` attribute (RFC 4568), and per-leg
+//! RFC 7714), the SDP `a=crypto` attribute (RFC 4568), and per-leg
 //! SRTP/SRTCP protection on top of `webrtc-srtp` (RFC 3711, RFC 7714).
 //!
 //! Nothing here touches a socket or the SDP offer/answer state: callers feed

@@ -13,7 +13,7 @@ pub struct Negotiated {
     pub remote: CryptoAttribute,
 }
 
-/// Answers an offer (RFC 4568 §7.1.3): the first line, in the offerer's
+/// Answers an offer (RFC 4568 §7.1): the first line, in the offerer's
 /// order, whose suite is in `allowed` and which we can run; the answer has the
 /// same tag and suite and a fresh key of ours. Lines that fail to parse are
 /// skipped; if none is acceptable, the error names why the first was refused.
@@ -47,7 +47,7 @@ where
 }
 
 /// Pairs the peer's answer with the line of our offer it accepted
-/// (RFC 4568 §7.1.4: same tag, same suite).
+/// (RFC 4568 §7.1: same tag, same suite).
 pub fn match_answer(offer: &[CryptoAttribute], answer: &str) -> Result<Negotiated, SdesError> {
     let remote = CryptoAttribute::parse(answer)?;
     let local = offer
@@ -72,7 +72,7 @@ pub fn match_answer(offer: &[CryptoAttribute], answer: &str) -> Result<Negotiate
 mod tests {
     use super::*;
 
-    /// RFC 4568 §10's example key (30 octets).
+    /// The example key of RFC 4568 (30 octets).
     const KEY_80: &str = "PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR";
     /// 28 octets for AEAD_AES_128_GCM.
     const KEY_GCM128: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGw==";

@@ -112,7 +112,7 @@ impl fmt::Debug for KeyParams {
     }
 }
 
-/// The value of an `a=crypto` attribute (RFC 4568 §9.1).
+/// The value of an `a=crypto` attribute (RFC 4568 §9).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CryptoAttribute {
     pub tag: u32,
@@ -163,8 +163,10 @@ impl CryptoAttribute {
     /// session parameters.
     ///
     /// The key comes straight from the operating system's CSPRNG (`OsRng`,
-    /// getrandom): RFC 3711 §8.1 and RFC 4568 §6.1 require master keys to be
-    /// unpredictable, and this is the source other generators seed from.
+    /// getrandom): SRTP's confidentiality and authentication rest entirely
+    /// on master keys an attacker cannot predict (RFC 3711 §9, RFC 4086),
+    /// and this is the source user-space generators seed from; a fallible
+    /// call also lets a failing source surface as an error, not a panic.
     pub fn generate(tag: u32, suite: SrtpSuite) -> Result<Self, SdesError> {
         let mut master_key_salt = Zeroizing::new(vec![0u8; suite.key_salt_len()]);
         rand::rngs::OsRng
@@ -183,7 +185,7 @@ impl CryptoAttribute {
     }
 
     /// One fresh line per suite of `suites`, tagged 1, 2, … in that order
-    /// (RFC 4568 §7.1.1: the offerer lists them in its preference order).
+    /// (RFC 4568 §7.1: the offerer lists them in its preference order).
     pub fn generate_offer(suites: &[SrtpSuite]) -> Result<Vec<Self>, SdesError> {
         (1u32..)
             .zip(suites)
@@ -236,7 +238,7 @@ impl fmt::Display for CryptoAttribute {
     }
 }
 
-/// RFC 4568 §9.1: tag = 1*9DIGIT.
+/// RFC 4568 §9: tag = 1*9DIGIT.
 fn parse_tag(text: &str) -> Result<u32, SdesError> {
     if text.is_empty() || text.len() > 9 || !text.bytes().all(|b| b.is_ascii_digit()) {
         return Err(SdesError::BadTag);
@@ -341,11 +343,11 @@ fn check_session_param(param: &str) -> Result<(), SdesError> {
         None => (param, None),
     };
     match (name, value) {
-        // RFC 4568 §6.3.3–6.3.5: we insist on encryption and authentication.
+        // RFC 4568 §6.3: we insist on encryption and authentication.
         ("UNENCRYPTED_SRTP", None) => Err(SdesError::SecurityDowngrade("UNENCRYPTED_SRTP")),
         ("UNENCRYPTED_SRTCP", None) => Err(SdesError::SecurityDowngrade("UNENCRYPTED_SRTCP")),
         ("UNAUTHENTICATED_SRTP", None) => Err(SdesError::SecurityDowngrade("UNAUTHENTICATED_SRTP")),
-        // RFC 4568 §6.3.1: KDR is 1 to 24 (a power of two); absent means 0,
+        // RFC 4568 §6.3: KDR is 1 to 24 (a power of two); absent means 0,
         // and `webrtc-srtp` derives keys only once. "KDR=0" is tolerated as
         // the same thing.
         ("KDR", Some(rate)) if rate.len() <= 2 && rate.bytes().all(|b| b.is_ascii_digit()) => {
@@ -355,11 +357,11 @@ fn check_session_param(param: &str) -> Result<(), SdesError> {
                 _ => Err(SdesError::BadSessionParam(printable(param))),
             }
         }
-        // RFC 4568 §6.3.6: only the order relative to FEC, which we do not use.
+        // RFC 4568 §6.3: FEC_ORDER is only the order relative to FEC, which we do not use.
         ("FEC_ORDER", Some("FEC_SRTP" | "SRTP_FEC")) => Ok(()),
-        // RFC 4568 §6.3.7: a separate key for FEC packets.
+        // RFC 4568 §6.3: FEC_KEY is a separate key for FEC packets.
         ("FEC_KEY", Some(_)) => Err(SdesError::UnsupportedSessionParam("FEC_KEY".into())),
-        // RFC 4568 §6.3.8: a hint of at least 64; our replay window is 64.
+        // RFC 4568 §6.3: WSH is a hint of at least 64; our replay window is 64.
         ("WSH", Some(size)) if size.bytes().all(|b| b.is_ascii_digit()) => match size.parse() {
             Ok(64..=u32::MAX) => Ok(()),
             _ => Err(SdesError::BadSessionParam(printable(param))),

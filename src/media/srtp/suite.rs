@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use webrtc_srtp::protection_profile::ProtectionProfile;
 
-/// An SRTP crypto-suite as named in `a=crypto` (RFC 4568 §6.2, RFC 7714 §14.2).
+/// An SRTP crypto-suite as named in `a=crypto` (RFC 4568 §6.2, RFC 7714).
 ///
 /// `webrtc-srtp` 0.17.2 also implements AES_256_CM_HMAC_SHA1_80/32
 /// (RFC 6188); they are left out on purpose because few SIP peers offer them
@@ -15,9 +15,9 @@ use webrtc_srtp::protection_profile::ProtectionProfile;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[allow(non_camel_case_types)]
 pub enum SrtpSuite {
-    /// RFC 4568 §6.2.1: AES-CM 128, HMAC-SHA1 with an 80-bit tag.
+    /// RFC 4568 §6.2: AES-CM 128, HMAC-SHA1 with an 80-bit tag.
     AES_CM_128_HMAC_SHA1_80,
-    /// RFC 4568 §6.2.2: as above with a 32-bit SRTP tag (SRTCP keeps 80 bits).
+    /// RFC 4568 §6.2: as above with a 32-bit SRTP tag (SRTCP keeps 80 bits).
     AES_CM_128_HMAC_SHA1_32,
     /// RFC 7714: AES-GCM with a 128-bit key and a 16-octet tag.
     AEAD_AES_128_GCM,
@@ -32,8 +32,8 @@ pub struct UnknownSuite(pub String);
 
 impl SrtpSuite {
     /// Every suite, in the order we offer them: AES_CM_128_HMAC_SHA1_80 first
-    /// because every SDES-SRTP implementation must support it (RFC 4568
-    /// §6.2.1 makes it the mandatory suite), then the short-tag variant, then
+    /// because it is SRTP's mandatory-to-implement transform (RFC 3711 §5)
+    /// and so the one every SDES peer has, then the short-tag variant, then
     /// GCM, which fewer SIP peers implement.
     pub const OFFER_ORDER: [SrtpSuite; 4] = [
         SrtpSuite::AES_CM_128_HMAC_SHA1_80,
@@ -63,7 +63,7 @@ impl SrtpSuite {
     }
 
     /// Master salt length in octets: 112 bits for AES-CM (RFC 3711 §8.2),
-    /// 96 bits for GCM (RFC 7714 §12).
+    /// 96 bits for GCM (RFC 7714).
     pub fn salt_len(self) -> usize {
         match self {
             SrtpSuite::AES_CM_128_HMAC_SHA1_80 | SrtpSuite::AES_CM_128_HMAC_SHA1_32 => 14,
@@ -86,7 +86,7 @@ impl SrtpSuite {
     }
 
     /// Authentication tag of each SRTCP packet, in octets: the 32-bit suite
-    /// still uses an 80-bit SRTCP tag (RFC 4568 §6.2.2).
+    /// still uses an 80-bit SRTCP tag (RFC 4568 §6.2).
     pub fn rtcp_tag_len(self) -> usize {
         match self {
             SrtpSuite::AES_CM_128_HMAC_SHA1_80 | SrtpSuite::AES_CM_128_HMAC_SHA1_32 => 10,
@@ -95,7 +95,7 @@ impl SrtpSuite {
     }
 
     /// Largest key lifetime in packets a peer may declare: 2^48 SRTP packets
-    /// for all four (RFC 4568 §6.2.1, RFC 7714 §12).
+    /// for all four (RFC 4568 §6.2, RFC 7714).
     pub fn max_lifetime_exponent(self) -> u32 {
         48
     }
@@ -120,8 +120,8 @@ impl fmt::Display for SrtpSuite {
 impl FromStr for SrtpSuite {
     type Err = UnknownSuite;
 
-    /// Suite names are case-sensitive tokens (RFC 4568 §9.2 registers them
-    /// in upper case); we match them exactly.
+    /// Suite names are case-sensitive tokens (RFC 4568 registers them in
+    /// upper case); we match them exactly.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         SrtpSuite::OFFER_ORDER
             .into_iter()

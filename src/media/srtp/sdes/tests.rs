@@ -3,7 +3,7 @@ use rand::{Rng, SeedableRng};
 
 use super::*;
 
-/// RFC 4568 §10's example key (30 octets).
+/// The example key of RFC 4568 (30 octets).
 const KEY_80: &str = "PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR";
 /// 28 octets for AEAD_AES_128_GCM, padded.
 const KEY_GCM128: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGw==";
