@@ -5,7 +5,7 @@
 //! crate does not do them:
 //! - every length is checked before a packet reaches it, since it slices
 //!   unchecked on short SRTCP and parses RTP header extensions with a parser
-//!   that panics on truncated ones (see [`header_for`]);
+//!   that panics on truncated ones (see `header_for`);
 //! - SRTCP packets with the E flag clear are refused, since it returns those
 //!   without checking their authentication tag;
 //! - results are copied into caller buffers. It still allocates one buffer
