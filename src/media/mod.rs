@@ -11,6 +11,7 @@ pub mod recorder;
 pub mod rtcp;
 pub mod rtp_header;
 pub mod session;
+pub mod srtp;
 pub mod stats;
 pub mod worker;
 
