@@ -205,10 +205,10 @@ async fn members_hear_a_rising_tone_when_someone_joins_and_a_falling_one_when_th
 }
 
 #[tokio::test]
-async fn a_caller_sent_by_an_ivr_and_a_direct_caller_meet_in_one_room() {
-    // Four media workers: the room must be mixed where its first member
-    // (here the IVR's caller, whose media was set up before the room was
-    // chosen) is, and later members are placed there.
+async fn callers_sent_by_an_ivr_join_a_room_mixed_on_another_worker() {
+    // Four media workers. The room is mixed on its first member's worker;
+    // an IVR caller's media was made before the room was chosen, on the
+    // worker its call hashed to, and moves to the room's worker to join.
     let prompts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts");
     let menus = common::with_menus(
         &prompts,
@@ -219,31 +219,66 @@ async fn a_caller_sent_by_an_ivr_and_a_direct_caller_meet_in_one_room() {
         c.media.workers = 4;
     })
     .await;
-    let mut via_ivr = dial(
-        &server,
-        "ivr-lobby",
-        &[CodecKind::Pcmu, CodecKind::TelephoneEvent],
-        400.0,
-    )
-    .await;
-    send_keys(&via_ivr, "1").await;
-    let joined = common::wait_for(WAIT, || async {
-        member_ids(&server, "200").await.len() == 1
-    })
-    .await;
-    assert!(joined, "the IVR's caller joined room 200");
     let mut direct = join(&server, "200", CodecKind::Pcmu, 700.0).await;
-    let (a, b) = tokio::join!(speak(&via_ivr, 60), speak(&direct, 60));
+    let moved = || async {
+        let metrics = server.metrics_text().await;
+        metric(&metrics, "mediaplane_media_sessions_moved_total")
+    };
+    // Callers through the IVR until one lands on another worker than the
+    // room's (each does with odds of 3 in 4); those before it stay in the
+    // room, silent.
+    let mut via_ivr = Vec::new();
+    for n in 1..=8 {
+        let caller = dial(
+            &server,
+            "ivr-lobby",
+            &[CodecKind::Pcmu, CodecKind::TelephoneEvent],
+            400.0,
+        )
+        .await;
+        send_keys(&caller, "1").await;
+        let joined = common::wait_for(WAIT, || async {
+            member_ids(&server, "200").await.len() == n + 1
+        })
+        .await;
+        assert!(joined, "IVR caller {n} joined room 200");
+        via_ivr.push(caller);
+        if moved().await > 0.0 {
+            break;
+        }
+    }
+    assert_eq!(moved().await, 1.0, "one caller's media moved workers");
+    let mover = via_ivr.last().unwrap();
+    let (a, b) = tokio::join!(speak(mover, 60), speak(&direct, 60));
     assert!(
         share(&a, CodecKind::Pcmu, 700.0) > 0.9,
-        "the IVR caller hears the other"
+        "the moved caller hears the other"
     );
     assert!(
         share(&b, CodecKind::Pcmu, 400.0) > 0.9,
-        "the direct caller hears the other"
+        "the direct caller hears the moved one"
     );
-    via_ivr.call.bye(WAIT).await.unwrap();
+    // Its later commands reach it where it went: a mute by the API.
+    let ids = member_ids(&server, "200").await;
+    let mover_id = *ids.iter().max().unwrap();
+    let (status, _) = http_request(
+        server.http_addr(),
+        "POST",
+        &format!("/api/v1/conferences/200/participants/{mover_id}/mute"),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let heard = speak(&direct, 50).await;
+    assert!(
+        share(&heard, CodecKind::Pcmu, 400.0) < 0.05,
+        "the moved caller is muted"
+    );
+    // Hang-ups end the moved session on its new worker: every port back.
+    for mut caller in via_ivr {
+        caller.call.bye(WAIT).await.unwrap();
+    }
     direct.call.bye(WAIT).await.unwrap();
+    assert!(server.ports_released().await, "ports returned");
     server.stop().await;
 }
 

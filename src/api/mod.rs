@@ -288,6 +288,11 @@ async fn metrics(State(state): State<ApiState>) -> Response {
         media.worker_late_ticks,
     );
     counter(
+        "media_sessions_moved_total",
+        "Sessions handed to another media worker to join a room mixed there",
+        media.sessions_moved,
+    );
+    counter(
         "conference_shared_encodes_total",
         "Encodes of a room's shared mix, each sent to every listener with that codec",
         media.room_shared_encodes,

@@ -14,7 +14,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use crate::media::ports::PortAllocator;
 use crate::media::recorder::Recorder;
 use crate::media::stats::MediaMetrics;
-use crate::media::worker::{MediaEvent, Worker, WorkerCommand};
+use crate::media::worker::{MediaEvent, Worker, WorkerCommand, WorkerLink};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PoolError {
@@ -98,6 +98,15 @@ impl MediaPool {
             tracing::warn!(worker, error = %e, "cannot wake media worker");
         }
         Ok(())
+    }
+
+    /// How a worker reaches worker `worker` directly (to hand it a session).
+    pub fn link(&self, worker: usize) -> Option<WorkerLink> {
+        let handle = self.workers.get(worker)?;
+        Some(WorkerLink {
+            commands: handle.commands.clone(),
+            waker: handle.waker.clone(),
+        })
     }
 
     pub fn ports(&self) -> &Arc<PortAllocator> {

@@ -81,6 +81,8 @@ counters!(
     MediaMetricsSnapshot {
         sessions_created,
         sessions_closed,
+        /// Sessions handed to another worker (to join a room mixed there).
+        sessions_moved,
         rx_packets,
         tx_packets,
         rx_garbage,

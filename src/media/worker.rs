@@ -33,11 +33,13 @@ use crate::media::stats::{bump, MediaMetrics};
 
 mod bridging;
 mod commands;
+mod moving;
 mod room_recording;
 mod rooms;
 mod shared_mix;
 
 use bridging::two_slots;
+pub use moving::{MovedSession, WorkerLink};
 use rooms::Room;
 
 /// Control plane → worker.
@@ -130,6 +132,14 @@ pub enum WorkerCommand {
     Destroy {
         id: SessionId,
     },
+    /// Hands the session over to another worker (to join a room mixed
+    /// there); this worker forwards its later commands.
+    MoveTo {
+        id: SessionId,
+        to: WorkerLink,
+    },
+    /// A session handed over by another worker.
+    Adopt(Box<MovedSession>),
     Shutdown,
 }
 
@@ -196,6 +206,8 @@ pub struct Worker {
     rooms: Vec<Option<Room>>,
     /// Where recordings are written; none in a worker built without one.
     recorder: Option<RecorderHandle>,
+    /// Sessions moved to other workers, whose commands are sent on.
+    forwards: moving::Forwards,
 }
 
 impl Worker {
@@ -224,6 +236,7 @@ impl Worker {
             spare: Vec::with_capacity(2048),
             rooms: Vec::new(),
             recorder: None,
+            forwards: moving::Forwards::new(),
         };
         Ok((worker, waker))
     }

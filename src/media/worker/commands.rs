@@ -15,6 +15,9 @@ use crate::media::stats::bump;
 impl Worker {
     /// Carries out one command of the control plane.
     pub(super) fn apply(&mut self, now: Instant, command: WorkerCommand) {
+        let Some(command) = self.forward(command) else {
+            return;
+        };
         match command {
             WorkerCommand::Create { setup, ports } => self.create(now, *setup, ports),
             WorkerCommand::Update { id, params } => {
@@ -86,6 +89,8 @@ impl Worker {
             WorkerCommand::SetMuted { id, muted } => self.set_member_muted(id, muted),
             WorkerCommand::SetVolume { id, gain_db } => self.set_member_volume(id, gain_db),
             WorkerCommand::Destroy { id } => self.destroy(id),
+            WorkerCommand::MoveTo { id, to } => self.move_to(id, to),
+            WorkerCommand::Adopt(moved) => self.adopt(*moved),
             WorkerCommand::Shutdown => {}
         }
     }

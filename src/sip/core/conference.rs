@@ -46,7 +46,8 @@ impl SipCore {
     /// Puts leg `id` (on media worker `worker`) in `room`. A room lives on
     /// the worker of its first member; a leg on another worker (one that
     /// reached the room through an IVR, its media made before the room was
-    /// chosen) cannot join it, as a session does not move between workers.
+    /// chosen) is moved there first. Its worker forwards the leg's later
+    /// commands, so they are still sent to `worker`.
     pub(super) fn join_room(
         &mut self,
         now: Instant,
@@ -57,14 +58,20 @@ impl SipCore {
     ) {
         let new_room = !self.room_workers.contains_key(&room);
         let entry = self.room_workers.entry(room.clone()).or_insert((worker, 0));
-        if entry.0 != worker {
-            tracing::warn!(
+        let room_worker = entry.0;
+        if room_worker != worker {
+            let Some(to) = self.media.link(room_worker) else {
+                self.end_call(now, id, 503);
+                return;
+            };
+            tracing::debug!(
                 room,
                 member = id,
-                "the room is mixed on another media worker than this call's; not joined"
+                from = worker,
+                to = room_worker,
+                "moving media to the room's worker"
             );
-            self.end_call(now, id, 503);
-            return;
+            let _ = self.media.send(worker, WorkerCommand::MoveTo { id, to });
         }
         entry.1 += 1;
         if let Some(leg) = self.legs.get_mut(&id) {
