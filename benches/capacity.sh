@@ -43,6 +43,9 @@
 #                   loudest), and each member gets its mix encoded.
 #   ROOMS           with CONF=1: spread the calls over this many rooms
 #                   (`conf-load-0` ...) instead of one.
+#   CODEC           codecs the calls offer, taken in turn (default pcmu;
+#                   e.g. opus,g722 with CONF=1). G.722 and Opus streams carry
+#                   no echo tags: read the loss and CPU columns.
 #
 # Result columns: calls, calls set up, packets sent, sequence loss % of the
 # echoed streams, % of sent frames never matched by an echo, late frames
@@ -183,7 +186,7 @@ for N in "$@"; do
         target=transcode
     elif [ "${CONF:-0}" = 1 ]; then
         far=""
-        config=()
+        config=(--config benches/conference.toml)
         target=conf-load
         [ -n "${ROOMS:-}" ] && spread=(--spread "$ROOMS")
     elif [ "${VOICEMAIL:-0}" = 1 ]; then
@@ -223,7 +226,7 @@ for N in "$@"; do
     read -r udp_rcv0 udp_snd0 < <(udp_errors)
     rss0=$(awk '/^VmRSS/ {print $2}' /proc/"$server"/status)
     taskset -c "$LOAD_CPU" "$BIN" loadgen "sip:$target@$SIP" "${spread[@]}" --calls "$N" --rate "$rate" \
-        --duration-s "$DURATION_S" --json >"$f-loadgen.json" 2>"$f-loadgen.log" &
+        --codec "${CODEC:-pcmu}" --duration-s "$DURATION_S" --json >"$f-loadgen.json" 2>"$f-loadgen.log" &
     loadgen=$!
 
     # The window: every call set up (ramp + 2 s) to 2 s before the first ends.
