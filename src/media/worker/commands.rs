@@ -122,25 +122,41 @@ impl Worker {
                 return;
             }
         };
+        let rtp = UdpSocket::from_std(ports.rtp);
+        let rtcp = UdpSocket::from_std(ports.rtcp);
+        if let Err(e) = self.install(session, rtp, rtcp, rtp_port) {
+            self.ports.release(rtp_port);
+            self.emit(id, MediaEventKind::Failed(e.to_string()));
+            return;
+        }
+        bump(&self.metrics.sessions_created);
+    }
+
+    /// Gives `session` a slot, its sockets a place in the poll and its
+    /// first timer.
+    pub(super) fn install(
+        &mut self,
+        session: MediaSession,
+        mut rtp: UdpSocket,
+        mut rtcp: UdpSocket,
+        rtp_port: u16,
+    ) -> std::io::Result<()> {
         let index = self.free_slots.pop().unwrap_or_else(|| {
             self.slots.push(None);
             self.slots.len() - 1
         });
-        let mut rtp = UdpSocket::from_std(ports.rtp);
-        let mut rtcp = UdpSocket::from_std(ports.rtcp);
         let registry = self.poll.registry();
         let registered = registry
             .register(&mut rtp, Token(index << 1), Interest::READABLE)
             .and_then(|_| registry.register(&mut rtcp, Token(index << 1 | 1), Interest::READABLE));
         if let Err(e) = registered {
             self.free_slots.push(index);
-            self.ports.release(rtp_port);
-            self.emit(id, MediaEventKind::Failed(e.to_string()));
-            return;
+            return Err(e);
         }
         self.generation = self.generation.wrapping_add(1);
         self.timers
             .push(Reverse((session.poll_timeout(), index, self.generation)));
+        self.by_id.insert(session.id(), index);
         self.slots[index] = Some(Slot {
             session,
             rtp,
@@ -150,8 +166,7 @@ impl Worker {
             peer: None,
             room: None,
         });
-        self.by_id.insert(id, index);
-        bump(&self.metrics.sessions_created);
+        Ok(())
     }
 
     pub(super) fn destroy(&mut self, id: SessionId) {

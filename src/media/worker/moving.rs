@@ -5,16 +5,15 @@
 //! the control plane keeps addressing it where it was made and commands
 //! stay in order (the forwarded ones queue behind the session itself).
 
-use std::cmp::Reverse;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
 use crossbeam_channel::Sender;
 use mio::net::UdpSocket;
-use mio::{Interest, Token, Waker};
+use mio::Waker;
 
-use super::{Slot, Worker, WorkerCommand};
+use super::{Worker, WorkerCommand};
 use crate::media::session::{MediaSession, SessionId};
 use crate::media::stats::bump;
 
@@ -141,38 +140,15 @@ impl Worker {
     pub(super) fn adopt(&mut self, moved: MovedSession) {
         let MovedSession {
             session,
-            mut rtp,
-            mut rtcp,
-            rtp_port,
-        } = moved;
-        let id = session.id();
-        let index = self.free_slots.pop().unwrap_or_else(|| {
-            self.slots.push(None);
-            self.slots.len() - 1
-        });
-        let registry = self.poll.registry();
-        let registered = registry
-            .register(&mut rtp, Token(index << 1), Interest::READABLE)
-            .and_then(|_| registry.register(&mut rtcp, Token(index << 1 | 1), Interest::READABLE));
-        if let Err(e) = registered {
-            tracing::warn!(session = id, error = %e, "cannot take over a moved session");
-            self.free_slots.push(index);
-            self.ports.release(rtp_port);
-            self.emit(id, super::MediaEventKind::Failed(e.to_string()));
-            return;
-        }
-        self.generation = self.generation.wrapping_add(1);
-        self.timers
-            .push(Reverse((session.poll_timeout(), index, self.generation)));
-        self.slots[index] = Some(Slot {
-            session,
             rtp,
             rtcp,
             rtp_port,
-            generation: self.generation,
-            peer: None,
-            room: None,
-        });
-        self.by_id.insert(id, index);
+        } = moved;
+        let id = session.id();
+        if let Err(e) = self.install(session, rtp, rtcp, rtp_port) {
+            tracing::warn!(session = id, error = %e, "cannot take over a moved session");
+            self.ports.release(rtp_port);
+            self.emit(id, super::MediaEventKind::Failed(e.to_string()));
+        }
     }
 }
