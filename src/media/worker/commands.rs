@@ -169,22 +169,27 @@ impl Worker {
         Ok(())
     }
 
-    pub(super) fn destroy(&mut self, id: SessionId) {
+    /// Takes session `id` out of its bridge or room, its slot and the
+    /// poll; the slot is free again.
+    pub(super) fn uninstall(&mut self, id: SessionId) -> Option<Slot> {
         self.unbridge(id);
         self.leave_room(id);
-        let Some(index) = self.by_id.remove(&id) else {
-            return;
-        };
-        let Some(mut slot) = self.slots.get_mut(index).and_then(Option::take) else {
-            return;
-        };
+        let index = self.by_id.remove(&id)?;
+        let mut slot = self.slots.get_mut(index).and_then(Option::take)?;
         let registry = self.poll.registry();
         let _ = registry.deregister(&mut slot.rtp);
         let _ = registry.deregister(&mut slot.rtcp);
+        self.free_slots.push(index);
+        Some(slot)
+    }
+
+    pub(super) fn destroy(&mut self, id: SessionId) {
+        let Some(slot) = self.uninstall(id) else {
+            return;
+        };
         let port = slot.rtp_port;
         drop(slot);
         self.ports.release(port);
-        self.free_slots.push(index);
         bump(&self.metrics.sessions_closed);
         self.emit(id, MediaEventKind::Closed);
     }

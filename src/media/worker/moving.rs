@@ -107,18 +107,9 @@ impl Worker {
     /// Hands session `id` over to the worker at `to`, out of any bridge
     /// or room here.
     pub(super) fn move_to(&mut self, id: SessionId, to: WorkerLink) {
-        self.unbridge(id);
-        self.leave_room(id);
-        let Some(index) = self.by_id.remove(&id) else {
+        let Some(slot) = self.uninstall(id) else {
             return;
         };
-        let Some(mut slot) = self.slots.get_mut(index).and_then(Option::take) else {
-            return;
-        };
-        let registry = self.poll.registry();
-        let _ = registry.deregister(&mut slot.rtp);
-        let _ = registry.deregister(&mut slot.rtcp);
-        self.free_slots.push(index);
         let moved = MovedSession {
             session: slot.session,
             rtp: slot.rtp,
