@@ -117,6 +117,7 @@ impl Server {
             codecs: media.codecs.clone(),
             ptime_ms: media.ptime_ms,
             jitter_delay_ms: media.jitter_delay_ms,
+            rtp_latching: media.rtp_latching,
             media_timeout: media.media_timeout(),
             max_calls: config.limits.max_calls,
             retry_after_s: config.limits.retry_after_s,

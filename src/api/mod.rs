@@ -278,6 +278,11 @@ async fn metrics(State(state): State<ApiState>) -> Response {
         media.rx_garbage,
     );
     counter(
+        "rtp_foreign_source_dropped_total",
+        "RTP packets dropped for coming from a source the leg does not latch",
+        media.rx_foreign_source,
+    );
+    counter(
         "media_timeouts_total",
         "Calls ended for lack of RTP",
         media.media_timeouts,

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::reader::{Reader, Table};
 use crate::codec::kind::CodecKind;
+use crate::media::session::{RtpLatching, LATCHING_VALUES};
 
 const SOCKET_ADDRESS: &str = "a socket address (IP:PORT, e.g. 0.0.0.0:5060 or [::]:5060)";
 const IP_ADDRESS: &str = "an IP address (e.g. 0.0.0.0 or ::)";
@@ -141,6 +142,8 @@ pub struct MediaConfig {
     /// Prompt played in a loop to the held party of a bridged call while
     /// the other party holds; empty = silence.
     pub moh_prompt: String,
+    /// From where a leg's RTP may be latched (symmetric RTP behind NAT).
+    pub rtp_latching: RtpLatching,
 }
 
 impl MediaConfig {
@@ -185,6 +188,9 @@ impl MediaConfig {
             jitter_delay_ms: r.integer(t, "jitter_delay_ms").unwrap_or(d.jitter_delay_ms),
             media_timeout_s: r.integer(t, "media_timeout_s").unwrap_or(d.media_timeout_s),
             moh_prompt: r.string(t, "moh_prompt").unwrap_or(d.moh_prompt),
+            rtp_latching: r
+                .parsed(t, "rtp_latching", LATCHING_VALUES)
+                .unwrap_or(d.rtp_latching),
         }
     }
 }
@@ -237,6 +243,7 @@ impl Default for MediaConfig {
             jitter_delay_ms: 40,
             media_timeout_s: 60,
             moh_prompt: "moh".to_string(),
+            rtp_latching: RtpLatching::Nat,
         }
     }
 }

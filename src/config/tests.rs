@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use super::*;
 use crate::codec::kind::CodecKind;
+use crate::media::session::RtpLatching;
 use crate::routing::DialPlan;
 
 /// `[prompts] dir` pointing at an existing folder, so that files under test
@@ -201,6 +202,25 @@ fn a_bad_ring_time_is_reported_with_its_key() {
     );
     let errors = Config::from_toml_str(&text, "t.toml").unwrap_err();
     assert_eq!(errors.keys(), vec![Some("routes[0].ring_ms")]);
+}
+
+#[test]
+fn rtp_latching_is_one_of_its_policies() {
+    let prompts = tempfile::tempdir().unwrap();
+    let with = |value: &str| {
+        format!(
+            "[media]\nrtp_latching = \"{value}\"\n{}",
+            prompts_section(prompts.path())
+        )
+    };
+    let config = Config::from_toml_str(&with("strict"), "t.toml").unwrap();
+    assert_eq!(config.media.rtp_latching, RtpLatching::Strict);
+    let errors = Config::from_toml_str(&with("comedia"), "t.toml").unwrap_err();
+    assert_eq!(errors.keys(), vec![Some("media.rtp_latching")]);
+    assert!(
+        errors.to_string().contains("\"strict\", \"nat\", \"any\""),
+        "{errors}"
+    );
 }
 
 const MANY_PROBLEMS: &str = r#"storage = "not a table"

@@ -20,6 +20,7 @@ use conferenced::RoomFrame;
 pub use conferenced::SharedMixKey;
 use digits::SessionDigits;
 pub use digits::{SendDigitError, SENT_KEY_DURATION};
+pub use latching::{Latching, RtpLatching, LATCHING_VALUES};
 use packet_time::PacketTime;
 pub use receive::playout_buffer;
 use receive::JitterEstimate;
@@ -57,6 +58,7 @@ pub struct MediaSession {
     out: OutgoingStream,
     /// Address latched from incoming RTP (symmetric RTP, RFC 4961).
     latched: Option<SocketAddr>,
+    latching: Latching,
     frame_samples: usize,
     ts_per_frame: u32,
     ptime: Duration,
@@ -111,9 +113,6 @@ pub enum SessionError {
 /// one packet goes out early to catch up.
 const MAX_TICK_LAG: u32 = 1;
 
-/// How long the latched RTP source must be silent before another may take over.
-const RELATCH_AFTER: Duration = Duration::from_secs(1);
-
 impl MediaSession {
     pub fn new(
         setup: SessionSetup,
@@ -137,6 +136,7 @@ impl MediaSession {
                 marker: true,
             },
             latched: None,
+            latching: setup.latching,
             armed: false,
             frame_samples,
             ts_per_frame: params.codec.clock_rate() * params.ptime_ms / 1000,
@@ -262,6 +262,7 @@ impl MediaSession {
         };
         if !self.accept_source(now, from) {
             bump(&self.stats.rx_foreign_source);
+            bump(&self.metrics.rx_foreign_source);
             return;
         }
         self.last_rx = now;
@@ -314,28 +315,6 @@ impl MediaSession {
             // A new source (another SSRC, RFC 3550 §8, or a jump): its
             // audio must not be decoded or concealed from the old one's state.
             self.decoder.reset();
-        }
-    }
-
-    /// Symmetric RTP (RFC 4961): the first source heard is latched and our
-    /// packets go there. Packets from elsewhere are dropped while the latched
-    /// source is alive, so a stranger spraying the port range cannot take the
-    /// stream; once it has been quiet for [`RELATCH_AFTER`], a new source (a
-    /// peer whose NAT binding changed) takes over. The address the
-    /// signalling names always wins at once: after a fork answers, stray
-    /// early media from a losing fork must not hold the stream.
-    fn accept_source(&mut self, now: Instant, from: SocketAddr) -> bool {
-        match self.latched {
-            Some(addr) if addr == from => true,
-            _ if self.params.remote_rtp == Some(from) => {
-                self.latched = Some(from);
-                true
-            }
-            Some(_) if now.duration_since(self.last_rx) < RELATCH_AFTER => false,
-            _ => {
-                self.latched = Some(from);
-                true
-            }
         }
     }
 
@@ -544,6 +523,7 @@ impl MediaSession {
 mod bridged;
 mod conferenced;
 mod digits;
+mod latching;
 mod packet_time;
 mod receive;
 mod recording;

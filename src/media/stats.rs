@@ -86,6 +86,8 @@ counters!(
         rx_packets,
         tx_packets,
         rx_garbage,
+        /// RTP from a source the leg does not latch (RFC 4961 latching).
+        rx_foreign_source,
         media_timeouts,
         worker_late_ticks,
         send_errors,

@@ -169,6 +169,19 @@ impl Callee {
         user: &str,
         password: &str,
     ) -> ReceivedMessage {
+        self.register_as(server, user, password, self.addr()).await
+    }
+
+    /// [`Callee::register`] from behind a NAT: the Contact and Via name
+    /// `private`, an address the server cannot reach; packets still come
+    /// from (and must go to) this callee's socket.
+    pub async fn register_as(
+        &self,
+        server: SocketAddr,
+        user: &str,
+        password: &str,
+        private: SocketAddr,
+    ) -> ReceivedMessage {
         use mediaplane::sip::registrar::digest::{
             expected_response, ha1, parse_challenge, QopAuth,
         };
@@ -176,12 +189,12 @@ impl Callee {
         let uri = format!("sip:{server}");
         let send = |cseq: u32, authorization: Option<String>| {
             let mut text = format!(
-                "REGISTER {uri} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bKr{}\r\n\
+                "REGISTER {uri} SIP/2.0\r\nVia: SIP/2.0/UDP {me};rport;branch=z9hG4bKr{}\r\n\
                  Max-Forwards: 70\r\nFrom: <sip:{user}@{server}>;tag=r{cseq}\r\n\
                  To: <sip:{user}@{server}>\r\nCall-ID: {call_id}\r\nCSeq: {cseq} REGISTER\r\n\
                  Contact: <sip:{user}@{me}>\r\nExpires: 600\r\n",
                 rand_tag(),
-                me = self.addr(),
+                me = private,
             );
             if let Some(a) = authorization {
                 text.push_str(&format!("Authorization: {a}\r\n"));

@@ -46,6 +46,7 @@ pub(super) fn setup(id: SessionId, params: MediaParams) -> (SessionSetup, Arc<Se
             jitter_delay_ms: 40,
             media_timeout: Duration::from_secs(30),
             stats: stats.clone(),
+            latching: Default::default(),
         },
         stats,
     )

@@ -25,6 +25,7 @@ fn setup(remote: Option<SocketAddr>) -> SessionSetup {
         jitter_delay_ms: 40,
         media_timeout: Duration::from_secs(2),
         stats: Arc::new(SessionStats::default()),
+        latching: Default::default(),
     }
 }
 
@@ -236,7 +237,7 @@ fn a_stranger_cannot_take_the_latched_stream() {
     // The peer goes quiet for longer than the re-latch guard: a new source
     // (the same peer behind a new NAT binding) takes over.
     let moved: SocketAddr = "127.0.0.1:5002".parse().unwrap();
-    let quiet_until = now + RELATCH_AFTER + Duration::from_millis(100);
+    let quiet_until = now + super::latching::RELATCH_AFTER + Duration::from_millis(100);
     run(&mut s, &mut now, quiet_until);
     for _ in 0..10 {
         s.handle_rtp(now, moved, &rtp(seq, seq as u32 * 160, &frame));
@@ -270,4 +271,39 @@ fn the_signalled_address_takes_the_stream_from_an_early_latch() {
     assert!(!sent_to.is_empty());
     assert!(sent_to.iter().all(|to| *to == signalled), "{sent_to:?}");
     assert_eq!(s.stats.snapshot().rx_foreign_source, 19);
+}
+
+#[test]
+fn latching_follows_the_policy() {
+    let start = Instant::now();
+    let signalled: SocketAddr = "127.0.0.1:4000".parse().unwrap();
+    let frame = [0x55u8; 160];
+    // Strict: a source other than the SDP's is never taken, even with
+    // nothing latched.
+    let mut setup = setup(Some(signalled));
+    setup.latching = Latching {
+        policy: RtpLatching::Strict,
+        signalling_ip: None,
+    };
+    let mut s = MediaSession::new(setup.clone(), start, Arc::default()).unwrap();
+    s.handle_rtp(start, "127.0.0.1:4100".parse().unwrap(), &rtp(0, 0, &frame));
+    assert_eq!(s.stats.snapshot().rx_foreign_source, 1);
+    assert_eq!(s.stats.snapshot().rx_packets, 0);
+    // NAT: the SDP names a private address; packets from the signalling's
+    // public IP are taken, from any other IP not.
+    setup.params.remote_rtp = Some("10.0.0.5:4000".parse().unwrap());
+    setup.latching = Latching {
+        policy: RtpLatching::Nat,
+        signalling_ip: Some("127.0.0.1".parse().unwrap()),
+    };
+    setup.stats = Arc::default();
+    let mut s = MediaSession::new(setup, start, Arc::default()).unwrap();
+    s.handle_rtp(start, "127.0.0.2:4000".parse().unwrap(), &rtp(0, 0, &frame));
+    assert_eq!(s.stats.snapshot().rx_foreign_source, 1, "another IP");
+    s.handle_rtp(
+        start,
+        "127.0.0.1:61000".parse().unwrap(),
+        &rtp(1, 160, &frame),
+    );
+    assert_eq!(s.stats.snapshot().rx_packets, 1, "the NAT's address");
 }

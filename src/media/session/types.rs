@@ -59,6 +59,8 @@ pub struct SessionSetup {
     pub jitter_delay_ms: u32,
     pub media_timeout: Duration,
     pub stats: Arc<SessionStats>,
+    /// From where the leg's RTP may be latched.
+    pub latching: super::Latching,
 }
 
 /// Something the control plane must hear about.

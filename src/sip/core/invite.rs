@@ -11,7 +11,7 @@ use super::bridge::{self, BridgePlan};
 use super::voicemail::deposit_target;
 use super::{metrics, Leg, LegState, SipCore, ALLOW};
 use crate::config::Application;
-use crate::media::session::{MediaParams, SessionSetup};
+use crate::media::session::{Latching, MediaParams, SessionSetup};
 use crate::media::stats::SessionStats;
 use crate::media::WorkerCommand;
 use crate::routing::RouteTarget;
@@ -177,6 +177,10 @@ impl SipCore {
             jitter_delay_ms: self.settings.jitter_delay_ms,
             media_timeout: self.settings.media_timeout,
             stats: stats.clone(),
+            latching: Latching {
+                policy: self.settings.rtp_latching,
+                signalling_ip: Some(source.addr.ip()),
+            },
         };
         if self
             .media

@@ -35,6 +35,7 @@ use rsip::Request;
 
 use crate::apps::IvrMenus;
 use crate::codec::CodecKind;
+use crate::media::session::RtpLatching;
 use crate::media::{MediaPool, SessionId};
 use crate::prompts::PromptCatalogue;
 use crate::routing::DialPlan;
@@ -72,6 +73,8 @@ pub struct CoreSettings {
     pub codecs: Vec<CodecKind>,
     pub ptime_ms: u32,
     pub jitter_delay_ms: u32,
+    /// From where legs' RTP may be latched.
+    pub rtp_latching: RtpLatching,
     pub media_timeout: Duration,
     pub max_calls: usize,
     pub retry_after_s: u32,

@@ -32,6 +32,7 @@ fn core(owner: Option<&str>, users: &[UserConfig], notify_unsubscribed: bool) ->
         codecs: vec![],
         ptime_ms: 20,
         jitter_delay_ms: 40,
+        rtp_latching: Default::default(),
         media_timeout: Duration::from_secs(30),
         max_calls: 10,
         retry_after_s: 5,

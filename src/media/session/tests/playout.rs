@@ -24,6 +24,7 @@ fn echo_session(params: MediaParams, now: Instant) -> MediaSession {
         jitter_delay_ms: 40,
         media_timeout: Duration::from_secs(2),
         stats: Arc::new(SessionStats::default()),
+        latching: Default::default(),
     };
     let mut s = MediaSession::new(setup, now, Arc::new(MediaMetrics::default())).unwrap();
     s.set_source(Source::Echo);

@@ -29,7 +29,7 @@ use super::invite::media_params;
 use super::{SipCore, ALLOW};
 use crate::codec::CodecKind;
 use crate::config::DtmfMode;
-use crate::media::session::{MediaParams, SessionSetup};
+use crate::media::session::{Latching, MediaParams, SessionSetup};
 use crate::media::stats::SessionStats;
 use crate::media::{SessionId, WorkerCommand};
 use crate::sip::dialog::angle_uri;
@@ -203,6 +203,10 @@ impl SipCore {
             jitter_delay_ms: self.settings.jitter_delay_ms,
             media_timeout: self.settings.media_timeout,
             stats: b_stats.clone(),
+            latching: Latching {
+                policy: self.settings.rtp_latching,
+                signalling_ip: Some(first_hop.addr.ip()),
+            },
         };
         let create = WorkerCommand::Create {
             setup: Box::new(setup),
