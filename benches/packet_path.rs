@@ -80,6 +80,7 @@ impl Bench {
             jitter_delay_ms: 40,
             media_timeout: Duration::from_secs(30),
             stats: stats.clone(),
+            latching: Default::default(),
         };
         let metrics = Arc::new(MediaMetrics::default());
         let mut session = MediaSession::new(setup, now, metrics.clone()).expect("PCMU session");

@@ -56,6 +56,7 @@ fn session(id: u64, params: MediaParams, now: Instant) -> (MediaSession, Arc<Ses
         jitter_delay_ms: 20,
         media_timeout: Duration::from_secs(30),
         stats: stats.clone(),
+        latching: Default::default(),
     };
     let session =
         MediaSession::new(setup, now, Arc::new(MediaMetrics::default())).expect("session");
