@@ -1,6 +1,7 @@
 //! The control plane's commands, carried out on the worker.
 
 use std::cmp::Reverse;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
 use mio::net::UdpSocket;
@@ -158,6 +159,16 @@ impl Worker {
         let Some(mut slot) = self.slots.get_mut(index).and_then(Option::take) else {
             return;
         };
+        // RFC 3550 §6.6: the peer hears we are gone. Isolated like a tick:
+        // a session that panics here is closed all the same.
+        let metrics = &self.metrics;
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            let now = Instant::now();
+            slot.session.bye(now, "call ended");
+            while let Some(out) = slot.session.poll_transmit(now) {
+                super::send(&slot.rtp, &slot.rtcp, &out, metrics);
+            }
+        }));
         let registry = self.poll.registry();
         let _ = registry.deregister(&mut slot.rtp);
         let _ = registry.deregister(&mut slot.rtcp);

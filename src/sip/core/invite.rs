@@ -177,6 +177,7 @@ impl SipCore {
             jitter_delay_ms: self.settings.jitter_delay_ms,
             media_timeout: self.settings.media_timeout,
             stats: stats.clone(),
+            rtcp: self.settings.rtcp.clone(),
         };
         if self
             .media
@@ -467,6 +468,8 @@ pub(super) fn media_params(audio: &NegotiatedAudio) -> MediaParams {
         telephone_event_pt: audio.telephone_event_pt,
         ptime_ms: audio.ptime_ms,
         remote_rtp: audio.remote_rtp,
+        remote_rtcp: audio.remote_rtcp,
+        rtcp_mux: audio.rtcp_mux,
         send: audio.direction.sends(),
         receive: audio.direction.receives(),
         codec_options: audio.codec_options,

@@ -203,6 +203,7 @@ impl SipCore {
             jitter_delay_ms: self.settings.jitter_delay_ms,
             media_timeout: self.settings.media_timeout,
             stats: b_stats.clone(),
+            rtcp: self.settings.rtcp.clone(),
         };
         let create = WorkerCommand::Create {
             setup: Box::new(setup),
@@ -462,6 +463,8 @@ pub(super) fn receive_only(media: &LocalMedia) -> MediaParams {
         telephone_event_pt: None,
         ptime_ms: media.ptime_ms,
         remote_rtp: None,
+        remote_rtcp: None,
+        rtcp_mux: false,
         send: false,
         receive: true,
         codec_options: Default::default(),
