@@ -8,6 +8,7 @@ mod looping;
 mod packet_time;
 mod playout;
 mod recording;
+mod rtcp;
 
 fn setup(remote: Option<SocketAddr>) -> SessionSetup {
     SessionSetup {
