@@ -32,8 +32,18 @@ async fn server() -> TestServer {
     TestServer::start(|c| c.media.rtcp_interval_ms = 200).await
 }
 
-/// The test peer: an RTP socket and, without rtcp-mux, the RTCP socket on
-/// the port above it (RFC 3550 §11).
+/// Where the test peer takes RTCP.
+#[derive(Clone, Copy, PartialEq)]
+enum RtcpPort {
+    /// The port above RTP (RFC 3550 §11).
+    Next,
+    /// The RTP port (RFC 5761), offered with `a=rtcp-mux`.
+    Mux,
+    /// A port of its own, offered with `a=rtcp` (RFC 3605).
+    Attribute,
+}
+
+/// The test peer: an RTP socket and, without rtcp-mux, an RTCP socket.
 struct Peer {
     rtp: Arc<UdpSocket>,
     rtcp: Option<UdpSocket>,
@@ -65,14 +75,22 @@ fn tokio_socket(socket: std::net::UdpSocket) -> UdpSocket {
 }
 
 impl Peer {
-    /// Calls the echo route, offering rtcp-mux or not.
-    async fn call(server: &TestServer, mux: bool) -> Peer {
-        let (rtp, rtcp) = bind_pair();
+    /// Calls the echo route, offering RTCP on `port`.
+    async fn call(server: &TestServer, port: RtcpPort) -> Peer {
+        let (rtp, mut rtcp) = bind_pair();
+        if port == RtcpPort::Attribute {
+            rtcp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        }
         let rtp = tokio_socket(rtp);
-        let rtcp = (!mux).then(|| tokio_socket(rtcp));
+        let rtcp = (port != RtcpPort::Mux).then(|| tokio_socket(rtcp));
         let mut offer = sdp_offer(rtp.local_addr().unwrap(), &[CodecKind::Pcmu]);
-        if mux {
-            offer.push_str("a=rtcp-mux\r\n");
+        match (port, &rtcp) {
+            (RtcpPort::Mux, _) => offer.push_str("a=rtcp-mux\r\n"),
+            (RtcpPort::Attribute, Some(socket)) => {
+                let port = socket.local_addr().unwrap().port();
+                offer.push_str(&format!("a=rtcp:{port}\r\n"));
+            }
+            _ => {}
         }
         let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
         let uri = format!("sip:echo@{}", server.sip_addr());
@@ -227,7 +245,7 @@ async fn call_entry(server: &TestServer) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_show_the_loss_the_peer_caused() {
     let server = server().await;
-    let mut peer = Peer::call(&server, false).await;
+    let mut peer = Peer::call(&server, RtcpPort::Next).await;
     assert!(!peer.answer_text.contains("a=rtcp-mux"), "not offered");
 
     // A report from the server starts an interval; the burst after it ends
@@ -274,7 +292,7 @@ async fn reports_show_the_loss_the_peer_caused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn round_trip_time_counts_the_delay_but_not_the_peers_hold() {
     let server = server().await;
-    let mut peer = Peer::call(&server, false).await;
+    let mut peer = Peer::call(&server, RtcpPort::Next).await;
     // The echo sends while it hears: the server becomes a sender and its
     // reports are SRs.
     let streaming = peer.stream_rtp();
@@ -315,7 +333,7 @@ async fn round_trip_time_counts_the_delay_but_not_the_peers_hold() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rtcp_mux_offered_is_answered_and_used_both_ways() {
     let server = server().await;
-    let peer = Peer::call(&server, true).await;
+    let peer = Peer::call(&server, RtcpPort::Mux).await;
     assert!(
         peer.answer_text.contains("a=rtcp-mux"),
         "{}",
@@ -340,7 +358,7 @@ async fn rtcp_mux_offered_is_answered_and_used_both_ways() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hang_up_sends_an_rtcp_bye() {
     let server = server().await;
-    let mut peer = Peer::call(&server, false).await;
+    let mut peer = Peer::call(&server, RtcpPort::Next).await;
     let (server_ssrc, _, _) = blocks(&peer.next_rtcp().await).unwrap();
     let ok = peer
         .call
@@ -364,7 +382,7 @@ async fn hang_up_sends_an_rtcp_bye() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_rtcp_is_counted_and_the_call_goes_on() {
     let server = server().await;
-    let mut peer = Peer::call(&server, false).await;
+    let mut peer = Peer::call(&server, RtcpPort::Next).await;
     peer.next_rtcp().await;
     // An RR whose length runs past the datagram, and a compound that does
     // not start with a report (RFC 3550 A.2).
@@ -392,5 +410,14 @@ async fn malformed_rtcp_is_counted_and_the_call_goes_on() {
     })
     .await;
     assert!(taken, "{}", call_entry(&server).await);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_go_to_the_port_the_peers_a_rtcp_names() {
+    let server = server().await;
+    let peer = Peer::call(&server, RtcpPort::Attribute).await;
+    let packets = peer.next_rtcp().await;
+    assert!(blocks(&packets).is_some());
     server.stop().await;
 }

@@ -25,7 +25,11 @@ fn the_report_interval_defaults_to_five_seconds_and_can_be_shortened() {
 fn a_report_interval_out_of_range_names_the_key() {
     for value in ["50", "0", "600000"] {
         let errors = read(value).unwrap_err();
-        assert_eq!(errors.keys(), vec![Some("media.rtcp_interval_ms")], "{value}");
+        assert_eq!(
+            errors.keys(),
+            vec![Some("media.rtcp_interval_ms")],
+            "{value}"
+        );
         assert!(errors.to_string().contains("100 to 60000"), "{errors}");
     }
 }

@@ -209,11 +209,14 @@ impl MediaSession {
                 });
             }
         }
+        let destination = self.rtcp_destination();
+        // Built even with nowhere to go (on hold), so a stale report is not
+        // sent late.
         let len = self.rtcp.leg.poll_transmit(&mut self.rtcp.buf)?;
+        let (to, via) = destination?;
         bump(&self.stats.rtcp_sent);
         bump(&self.metrics.rtcp_sent);
         self.publish_quality();
-        let (to, via) = self.rtcp_destination()?;
         Some(Transmit {
             datagram: &self.rtcp.buf[..len],
             to,
