@@ -59,7 +59,7 @@ fn bind_pair() -> (std::net::UdpSocket, std::net::UdpSocket) {
     for _ in 0..100 {
         let rtp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         let port = rtp.local_addr().unwrap().port();
-        if port % 2 != 0 || port == u16::MAX {
+        if !port.is_multiple_of(2) || port == u16::MAX {
             continue;
         }
         if let Ok(rtcp) = std::net::UdpSocket::bind(("127.0.0.1", port + 1)) {
