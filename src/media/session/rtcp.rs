@@ -71,7 +71,7 @@ impl SessionRtcp {
         let (at, wall) = self.wall_anchor;
         match now.checked_duration_since(at) {
             Some(since) => wall + since,
-            None => wall - at.duration_since(now),
+            None => wall.checked_sub(at.duration_since(now)).unwrap_or(wall),
         }
     }
 
