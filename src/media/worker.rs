@@ -10,6 +10,10 @@
 //! forwarded packet goes out of the other leg's socket before the next
 //! read. Likewise after each tick, the frame a transcoding leg decoded and
 //! resampled is moved into its peer's queue.
+//!
+//! A session's datagrams name the socket they leave from: RTP, and RTCP
+//! when rtcp-mux was negotiated, from the RTP socket; other RTCP from the
+//! RTCP socket (RTP port + 1). A closing session sends its RTCP BYE first.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
