@@ -208,3 +208,36 @@ impl SessionStatsSnapshot {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quality_is_null_until_known_and_mos_is_the_lower() {
+        let none = SessionStatsSnapshot::default().quality();
+        assert_eq!(
+            (none.rtt_ms, none.loss_tx_percent, none.mos),
+            (None, None, None)
+        );
+        let snapshot = SessionStatsSnapshot {
+            rtt_us: 50_000,
+            rtt_known: 1,
+            far_report_known: 1,
+            tx_fraction_lost: 64,
+            tx_lost: 7,
+            tx_jitter_us: 2_500,
+            rx_loss_basis_points: 990,
+            mos_rx_x100: 420,
+            mos_tx_x100: 390,
+            ..SessionStatsSnapshot::default()
+        };
+        let q = snapshot.quality();
+        assert_eq!(q.rtt_ms, Some(50.0));
+        assert_eq!(q.loss_tx_percent, Some(25.0));
+        assert_eq!(q.lost_tx, Some(7));
+        assert_eq!(q.jitter_tx_ms, Some(2.5));
+        assert_eq!(q.loss_rx_percent, 9.9);
+        assert_eq!(q.mos, Some(3.9));
+    }
+}
