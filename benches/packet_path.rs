@@ -73,6 +73,8 @@ impl Bench {
                 telephone_event_pt: events,
                 ptime_ms: 20,
                 remote_rtp: Some("127.0.0.1:4000".parse().expect("address")),
+                remote_rtcp: None,
+                rtcp_mux: false,
                 send: true,
                 receive: true,
                 codec_options: Default::default(),
@@ -81,6 +83,7 @@ impl Bench {
             media_timeout: Duration::from_secs(30),
             stats: stats.clone(),
             latching: Default::default(),
+            rtcp: Default::default(),
         };
         let metrics = Arc::new(MediaMetrics::default());
         let mut session = MediaSession::new(setup, now, metrics.clone()).expect("PCMU session");
@@ -118,10 +121,10 @@ impl Bench {
     fn tick(&mut self) -> usize {
         self.now += PTIME;
         self.session.handle_timeout(self.now);
-        let len = match self.session.poll_transmit() {
-            Some((datagram, to)) => {
-                black_box(to);
-                black_box(datagram).len()
+        let len = match self.session.poll_transmit(self.now) {
+            Some(out) => {
+                black_box(out.to);
+                black_box(out.datagram).len()
             }
             None => 0,
         };

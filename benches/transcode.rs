@@ -42,6 +42,8 @@ fn params(codec: CodecKind, payload_type: u8) -> MediaParams {
         telephone_event_pt: Some(101),
         ptime_ms: 20,
         remote_rtp: Some("127.0.0.1:4000".parse().expect("address")),
+        remote_rtcp: None,
+        rtcp_mux: false,
         send: true,
         receive: true,
         codec_options: Default::default(),
@@ -57,6 +59,7 @@ fn session(id: u64, params: MediaParams, now: Instant) -> (MediaSession, Arc<Ses
         media_timeout: Duration::from_secs(30),
         stats: stats.clone(),
         latching: Default::default(),
+        rtcp: Default::default(),
     };
     let session =
         MediaSession::new(setup, now, Arc::new(MediaMetrics::default())).expect("session");
@@ -141,8 +144,8 @@ impl Bridged {
         };
         self.b.relay(self.now, &forward, packet);
         self.b
-            .poll_transmit()
-            .map_or(0, |(datagram, _)| black_box(datagram).len())
+            .poll_transmit(self.now)
+            .map_or(0, |out| black_box(out.datagram).len())
     }
 
     /// One ptime: A's tick (decode, resample), the hand-over, B's tick
@@ -150,14 +153,14 @@ impl Bridged {
     fn tick(&mut self) -> usize {
         self.now += PTIME;
         self.a.handle_timeout(self.now);
-        while self.a.poll_transmit().is_some() {}
+        while self.a.poll_transmit(self.now).is_some() {}
         if let Some(samples) = self.a.take_peer_audio() {
             self.b.push_peer_audio(samples);
         }
         self.b.handle_timeout(self.now);
         self.b
-            .poll_transmit()
-            .map_or(0, |(datagram, _)| black_box(datagram).len())
+            .poll_transmit(self.now)
+            .map_or(0, |out| black_box(out.datagram).len())
     }
 }
 

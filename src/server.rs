@@ -123,6 +123,8 @@ impl Server {
             retry_after_s: config.limits.retry_after_s,
             max_message_bytes: config.sip.max_message_bytes,
             moh_prompt: Some(media.moh_prompt.clone()).filter(|name| !name.is_empty()),
+            // One CNAME for the whole process (RFC 3550 §6.5.1).
+            rtcp: crate::media::session::RtcpSetup::new(media.rtcp_interval()),
             timers: TimerConfig {
                 t1,
                 t2: TimerConfig::default().t2.max(t1),

@@ -48,6 +48,8 @@ impl Receiver {
             telephone_event_pt: None,
             ptime_ms,
             remote_rtp: None,
+            remote_rtcp: None,
+            rtcp_mux: false,
             send: false,
             receive: true,
             codec_options: Default::default(),

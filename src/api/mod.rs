@@ -185,6 +185,12 @@ async fn kick_member(
 }
 
 async fn metrics(State(state): State<ApiState>) -> Response {
+    // Quality gauges are means over the calls up now; without an answer
+    // from the signalling task they are left out, the counters still go.
+    let quality = ask(&state, CoreQuery::Calls)
+        .await
+        .ok()
+        .map(|calls| mean_quality(&calls));
     let mut out = String::new();
     let sip = state.sip_metrics.snapshot();
     let media = state.media_metrics.snapshot();
@@ -298,6 +304,21 @@ async fn metrics(State(state): State<ApiState>) -> Response {
         media.sessions_moved,
     );
     counter(
+        "rtcp_sent_total",
+        "RTCP compounds sent (reports and BYE)",
+        media.rtcp_sent,
+    );
+    counter(
+        "rtcp_received_total",
+        "RTCP datagrams received from peers",
+        media.rtcp_received,
+    );
+    counter(
+        "rtcp_malformed_total",
+        "RTCP datagrams dropped as malformed",
+        media.rtcp_malformed,
+    );
+    counter(
         "conference_shared_encodes_total",
         "Encodes of a room's shared mix, each sent to every listener with that codec",
         media.room_shared_encodes,
@@ -398,5 +419,33 @@ async fn metrics(State(state): State<ApiState>) -> Response {
         "Registered contacts",
         registrar.registrations_active,
     );
+    if let Some((rtt_ms, mos)) = quality {
+        let mut float_gauge = |name: &str, help: &str, value: Option<f64>| {
+            let _ = writeln!(out, "# HELP mediaplane_{name} {help}");
+            let _ = writeln!(out, "# TYPE mediaplane_{name} gauge");
+            let _ = writeln!(out, "mediaplane_{name} {}", value.unwrap_or(f64::NAN));
+        };
+        float_gauge(
+            "rtcp_rtt_mean_seconds",
+            "Mean round-trip time over the calls that measured one (NaN: none)",
+            rtt_ms.map(|ms| ms / 1000.0),
+        );
+        float_gauge(
+            "call_mos_mean",
+            "Mean estimated MOS over the calls that have one (NaN: none)",
+            mos,
+        );
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+}
+
+/// The mean RTT (ms) and MOS over the calls that have them.
+fn mean_quality(calls: &[crate::sip::core::CallInfo]) -> (Option<f64>, Option<f64>) {
+    let mean = |values: &mut dyn Iterator<Item = f64>| {
+        let (sum, n) = values.fold((0.0, 0u32), |(sum, n), v| (sum + v, n + 1));
+        (n > 0).then(|| sum / f64::from(n))
+    };
+    let rtt = mean(&mut calls.iter().filter_map(|c| c.quality.rtt_ms));
+    let mos = mean(&mut calls.iter().filter_map(|c| c.quality.mos));
+    (rtt, mos)
 }

@@ -346,6 +346,8 @@ mod menus_tests;
 #[cfg(test)]
 mod registrar_tests;
 #[cfg(test)]
+mod rtcp_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tls_tests;

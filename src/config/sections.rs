@@ -139,6 +139,8 @@ pub struct MediaConfig {
     pub jitter_delay_ms: u32,
     /// A leg that receives no RTP this long is hung up with BYE.
     pub media_timeout_s: u32,
+    /// The minimum RTCP report interval (RFC 3550 §6.2: 5 s).
+    pub rtcp_interval_ms: u32,
     /// Prompt played in a loop to the held party of a bridged call while
     /// the other party holds; empty = silence.
     pub moh_prompt: String,
@@ -170,6 +172,10 @@ impl MediaConfig {
         Duration::from_millis(u64::from(self.jitter_delay_ms))
     }
 
+    pub fn rtcp_interval(&self) -> Duration {
+        Duration::from_millis(u64::from(self.rtcp_interval_ms))
+    }
+
     pub fn media_timeout(&self) -> Duration {
         Duration::from_secs(u64::from(self.media_timeout_s))
     }
@@ -187,6 +193,9 @@ impl MediaConfig {
             ptime_ms: r.integer(t, "ptime_ms").unwrap_or(d.ptime_ms),
             jitter_delay_ms: r.integer(t, "jitter_delay_ms").unwrap_or(d.jitter_delay_ms),
             media_timeout_s: r.integer(t, "media_timeout_s").unwrap_or(d.media_timeout_s),
+            rtcp_interval_ms: r
+                .integer(t, "rtcp_interval_ms")
+                .unwrap_or(d.rtcp_interval_ms),
             moh_prompt: r.string(t, "moh_prompt").unwrap_or(d.moh_prompt),
             rtp_latching: r
                 .parsed(t, "rtp_latching", LATCHING_VALUES)
@@ -242,6 +251,7 @@ impl Default for MediaConfig {
             ptime_ms: 20,
             jitter_delay_ms: 40,
             media_timeout_s: 60,
+            rtcp_interval_ms: 5000,
             moh_prompt: "moh".to_string(),
             rtp_latching: RtpLatching::Nat,
         }

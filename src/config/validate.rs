@@ -12,6 +12,10 @@ use super::users::{check_users, UserConfig};
 use super::Config;
 use crate::codec::CodecKind;
 use crate::prompts::is_valid_prompt_name;
+
+/// The shortest RTCP report interval allowed: shorter only loads the
+/// network and the peer (RFC 3550 §6.2 recommends 5 s; tests go faster).
+const MIN_RTCP_INTERVAL_MS: u32 = 100;
 use crate::routing::check_route;
 use crate::sip::tls::{TlsFile, TlsIdentity};
 
@@ -265,6 +269,16 @@ fn check_media(checks: &mut Checks, config: &Config) {
         &["media.jitter_delay_ms"],
         media.jitter_delay_ms <= 1000,
         || format!("{} is more than 1000", media.jitter_delay_ms),
+    );
+    checks.require(
+        &["media.rtcp_interval_ms"],
+        (MIN_RTCP_INTERVAL_MS..=60_000).contains(&media.rtcp_interval_ms),
+        || {
+            format!(
+                "{} is not from {MIN_RTCP_INTERVAL_MS} to 60000",
+                media.rtcp_interval_ms
+            )
+        },
     );
     checks.require(
         &["media.media_timeout_s"],

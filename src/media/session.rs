@@ -14,6 +14,7 @@ use crate::media::bridge::{BridgeLink, ForwardKind};
 use crate::media::conference::ConferenceLink;
 use crate::media::jitter::{PacketInfo, PlayoutBuffer, PlayoutConfigError, PushOutcome};
 use crate::media::recorder::RecordingEnd;
+use crate::media::rtcp::is_rtcp;
 use crate::media::rtp_header;
 use crate::media::stats::{add, bump, set, MediaMetrics, SessionStats};
 use conferenced::RoomFrame;
@@ -26,7 +27,9 @@ pub use receive::playout_buffer;
 use receive::JitterEstimate;
 use recording::SessionRecording;
 use render::FrameOrigin;
-pub use types::{MediaParams, SessionEvent, SessionSetup, Source};
+use rtcp::SessionRtcp;
+pub use rtcp::{Transmit, Via};
+pub use types::{MediaParams, RtcpSetup, SessionEvent, SessionSetup, Source};
 
 /// Identifies a session across the control and data planes.
 pub type SessionId = u64;
@@ -94,6 +97,7 @@ pub struct MediaSession {
     recordings_started: u32,
     /// The peer's packet durations, followed when they differ from ptime.
     packet_time: PacketTime,
+    rtcp: Box<SessionRtcp>,
 }
 
 /// Events held between two polls by the worker (which polls after every
@@ -122,6 +126,9 @@ impl MediaSession {
         let params = setup.params;
         let frame_samples = (params.codec.audio_rate() * params.ptime_ms / 1000) as usize;
         let ptime = Duration::from_millis(params.ptime_ms as u64);
+        let ssrc = rand::random();
+        let delay = setup.jitter_delay_ms;
+        let rtcp = SessionRtcp::new(&setup.rtcp, &params, ssrc, delay, now);
         Ok(MediaSession {
             id: setup.id,
             decoder: new_decoder_with(params.codec, &params.codec_options)?,
@@ -130,7 +137,7 @@ impl MediaSession {
             jitter_delay_ms: setup.jitter_delay_ms,
             source: Source::Silence,
             out: OutgoingStream {
-                ssrc: rand::random(),
+                ssrc,
                 sequence: rand::random(),
                 timestamp: rand::random(),
                 marker: true,
@@ -163,6 +170,7 @@ impl MediaSession {
             recording: None,
             recordings_started: 0,
             packet_time: PacketTime::default(),
+            rtcp,
         })
         .inspect(|session| {
             session.publish_delay();
@@ -233,6 +241,7 @@ impl MediaSession {
             self.ts_per_frame = params.codec.clock_rate() * params.ptime_ms / 1000;
             self.ptime = Duration::from_millis(params.ptime_ms as u64);
             self.pcm = vec![0; self.frame_samples];
+            self.rtcp.set_codec(&params);
             self.playout = playout_buffer(&params, self.jitter_delay_ms)?;
             self.publish_delay();
         } else if params.codec_options != self.params.codec_options {
@@ -242,6 +251,7 @@ impl MediaSession {
         if params.remote_rtp != self.params.remote_rtp {
             // A new signalled address re-opens latching (the peer moved).
             self.latched = None;
+            self.rtcp.forget_source();
         }
         set(&self.stats.payload_type, u64::from(params.payload_type));
         self.params = params;
@@ -253,9 +263,8 @@ impl MediaSession {
     /// An RTP or (multiplexed) RTCP datagram arrived on the RTP port.
     pub fn handle_rtp(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
         // RFC 5761 §4: payload types 64–95 on the RTP port are RTCP.
-        if datagram.len() >= 2 && (192..=223).contains(&datagram[1]) {
-            bump(&self.stats.rx_rtcp);
-            return;
+        if is_rtcp(datagram) {
+            return self.handle_muxed_rtcp(now, from, datagram);
         }
         let Ok((header, payload)) = rtp_header::parse(datagram) else {
             return self.garbage();
@@ -266,6 +275,8 @@ impl MediaSession {
             return;
         }
         self.last_rx = now;
+        // Every packet of the peer's SSRC, telephone-events too.
+        self.rtcp.on_rtp_received(now, &header, payload.len());
         if header.payload_type != self.params.payload_type {
             // Events go to a bridged peer or are the IVR layer's; anything
             // else is counted.
@@ -323,19 +334,15 @@ impl MediaSession {
         bump(&self.metrics.rx_garbage);
     }
 
-    /// A datagram on the separate RTCP port (parsed by the RTCP layer later).
-    pub fn handle_rtcp(&mut self, _now: Instant, _from: SocketAddr, _datagram: &[u8]) {
-        bump(&self.stats.rx_rtcp);
-    }
-
     /// When `handle_timeout` next has work.
     pub fn poll_timeout(&self) -> Instant {
-        self.next_tick
+        self.next_tick.min(self.rtcp.poll_timeout())
     }
 
     /// Runs every ptime tick that is due: one frame out of the playout buffer,
-    /// one frame into the outgoing stream.
+    /// one frame into the outgoing stream; and the RTCP report timer.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.rtcp_timeout(now);
         if now < self.next_tick {
             return;
         }
@@ -502,19 +509,6 @@ impl MediaSession {
         }
     }
 
-    /// The datagram the last tick produced, once.
-    pub fn poll_transmit(&mut self) -> Option<(&[u8], SocketAddr)> {
-        if self.packet_len == 0 {
-            return None;
-        }
-        let to = self.destination()?;
-        let len = std::mem::take(&mut self.packet_len);
-        bump(&self.stats.tx_packets);
-        add(&self.stats.tx_bytes, len as u64);
-        bump(&self.metrics.tx_packets);
-        Some((&self.packet[..len], to))
-    }
-
     pub fn poll_event(&mut self) -> Option<SessionEvent> {
         self.pending_events.iter_mut().find_map(|e| e.take())
     }
@@ -528,6 +522,7 @@ mod packet_time;
 mod receive;
 mod recording;
 pub mod render;
+mod rtcp;
 mod types;
 
 #[cfg(test)]

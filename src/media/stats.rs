@@ -73,6 +73,32 @@ counters!(
         delay_dropped,
         /// Frames inserted in quiet passages to grow the playout delay.
         delay_stretched,
+        /// RTCP compounds sent (reports and the final BYE).
+        rtcp_sent,
+        /// RTCP datagrams received from the peer (malformed ones too).
+        rtcp_received,
+        /// RTCP datagrams that were not a usable compound.
+        rtcp_malformed,
+        /// The last round-trip time (RFC 3550 §6.4.1), in µs; valid once
+        /// `rtt_known` is 1.
+        rtt_us,
+        rtt_known,
+        /// 1 once the peer reported on our stream: the `tx_*` gauges are
+        /// valid.
+        far_report_known,
+        /// Fraction of our packets lost in the peer's last report interval,
+        /// in 1/256 (RFC 3550 §6.4.1).
+        tx_fraction_lost,
+        /// Our packets the peer counts lost since the start.
+        tx_lost,
+        /// Interarrival jitter of our stream as the peer reports it, in µs.
+        tx_jitter_us,
+        /// The peer's packets lost since the start, in 1/100 of a percent.
+        rx_loss_basis_points,
+        /// Estimated MOS ×100 of what we hear and of what the peer hears
+        /// (0 until known).
+        mos_rx_x100,
+        mos_tx_x100,
     }
 );
 
@@ -109,6 +135,12 @@ counters!(
         /// Room frames members encoded for themselves (speakers, other
         /// ptimes, members the announcement is about).
         room_personal_frames,
+        /// RTCP compounds sent, on every leg.
+        rtcp_sent,
+        /// RTCP datagrams received from peers.
+        rtcp_received,
+        /// RTCP datagrams dropped as malformed.
+        rtcp_malformed,
     }
 );
 
@@ -128,4 +160,88 @@ pub fn add(counter: &AtomicU64, n: u64) {
 #[inline]
 pub fn set(counter: &AtomicU64, value: u64) {
     counter.store(value, Ordering::Relaxed);
+}
+
+/// A leg's quality both ways, as `GET /api/v1/calls` shows it: what the
+/// session last published at an RTCP report sent or received.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct CallQuality {
+    /// Round-trip time (RFC 3550 §6.4.1), once the peer reported on us.
+    pub rtt_ms: Option<f64>,
+    /// Interarrival jitter of the stream we receive.
+    pub jitter_rx_ms: f64,
+    /// Interarrival jitter of our stream, as the peer reports it.
+    pub jitter_tx_ms: Option<f64>,
+    /// The peer's packets lost since the start.
+    pub loss_rx_percent: f64,
+    /// Our packets lost in the peer's last report interval.
+    pub loss_tx_percent: Option<f64>,
+    /// Our packets the peer counts lost since the start.
+    pub lost_tx: Option<u64>,
+    /// Estimated MOS (ITU-T G.107) of what we hear, of what the peer
+    /// hears, and the lower of the two.
+    pub mos_rx: Option<f64>,
+    pub mos_tx: Option<f64>,
+    pub mos: Option<f64>,
+    pub rtcp_sent: u64,
+    pub rtcp_received: u64,
+    pub rtcp_malformed: u64,
+}
+
+impl SessionStatsSnapshot {
+    pub fn quality(&self) -> CallQuality {
+        let far = self.far_report_known != 0;
+        let mos = |x100: u64| (x100 != 0).then(|| x100 as f64 / 100.0);
+        let (mos_rx, mos_tx) = (mos(self.mos_rx_x100), mos(self.mos_tx_x100));
+        CallQuality {
+            rtt_ms: (self.rtt_known != 0).then(|| self.rtt_us as f64 / 1000.0),
+            jitter_rx_ms: self.jitter_us as f64 / 1000.0,
+            jitter_tx_ms: far.then(|| self.tx_jitter_us as f64 / 1000.0),
+            loss_rx_percent: self.rx_loss_basis_points as f64 / 100.0,
+            loss_tx_percent: far.then(|| self.tx_fraction_lost as f64 * 100.0 / 256.0),
+            lost_tx: far.then_some(self.tx_lost),
+            mos_rx,
+            mos_tx,
+            mos: match (mos_rx, mos_tx) {
+                (Some(rx), Some(tx)) => Some(rx.min(tx)),
+                (one, other) => one.or(other),
+            },
+            rtcp_sent: self.rtcp_sent,
+            rtcp_received: self.rtcp_received,
+            rtcp_malformed: self.rtcp_malformed,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quality_is_null_until_known_and_mos_is_the_lower() {
+        let none = SessionStatsSnapshot::default().quality();
+        assert_eq!(
+            (none.rtt_ms, none.loss_tx_percent, none.mos),
+            (None, None, None)
+        );
+        let snapshot = SessionStatsSnapshot {
+            rtt_us: 50_000,
+            rtt_known: 1,
+            far_report_known: 1,
+            tx_fraction_lost: 64,
+            tx_lost: 7,
+            tx_jitter_us: 2_500,
+            rx_loss_basis_points: 990,
+            mos_rx_x100: 420,
+            mos_tx_x100: 390,
+            ..SessionStatsSnapshot::default()
+        };
+        let q = snapshot.quality();
+        assert_eq!(q.rtt_ms, Some(50.0));
+        assert_eq!(q.loss_tx_percent, Some(25.0));
+        assert_eq!(q.lost_tx, Some(7));
+        assert_eq!(q.jitter_tx_ms, Some(2.5));
+        assert_eq!(q.loss_rx_percent, 9.9);
+        assert_eq!(q.mos, Some(3.9));
+    }
 }

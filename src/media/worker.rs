@@ -10,11 +10,14 @@
 //! forwarded packet goes out of the other leg's socket before the next
 //! read. Likewise after each tick, the frame a transcoding leg decoded and
 //! resampled is moved into its peer's queue.
+//!
+//! A session's datagrams name the socket they leave from: RTP, and RTCP
+//! when rtcp-mux was negotiated, from the RTP socket; other RTCP from the
+//! RTCP socket (RTP port + 1). A closing session sends its RTCP BYE first.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::io::ErrorKind;
-use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,7 +30,8 @@ use tokio::sync::mpsc::UnboundedSender;
 use crate::media::ports::{PortAllocator, PortPair};
 use crate::media::recorder::{RecorderHandle, RecordingOutcome, RecordingSpec, RoomRecordingSpec};
 use crate::media::session::{
-    MediaParams, MediaSession, SessionEvent, SessionId, SessionSetup, Source, PENDING_EVENTS,
+    MediaParams, MediaSession, SessionEvent, SessionId, SessionSetup, Source, Transmit, Via,
+    PENDING_EVENTS,
 };
 use crate::media::stats::{bump, MediaMetrics};
 
@@ -339,8 +343,8 @@ impl Worker {
                         // telephone-event), straight from this buffer.
                         if let (Some(forward), Some(peer)) = (session.take_forward(), &mut peer) {
                             peer.session.relay(now, &forward, datagram);
-                            if let Some((packet, to)) = peer.session.poll_transmit() {
-                                send(&peer.rtp, packet, to, metrics);
+                            while let Some(out) = peer.session.poll_transmit(now) {
+                                send(&peer.rtp, &peer.rtcp, &out, metrics);
                             }
                         }
                     }
@@ -407,12 +411,13 @@ impl Worker {
                 continue;
             }
             let session = &mut slot.session;
-            let rtp = &slot.rtp;
+            let (rtp, rtcp) = (&slot.rtp, &slot.rtcp);
             let metrics = &self.metrics;
             let ticked = catch_unwind(AssertUnwindSafe(|| {
-                session.handle_timeout(at.max(now));
-                while let Some((datagram, to)) = session.poll_transmit() {
-                    send(rtp, datagram, to, metrics);
+                let at = at.max(now);
+                session.handle_timeout(at);
+                while let Some(out) = session.poll_transmit(at) {
+                    send(rtp, rtcp, &out, metrics);
                 }
             }));
             if ticked.is_err() {
@@ -458,10 +463,15 @@ impl Worker {
     }
 }
 
-fn send(socket: &UdpSocket, datagram: &[u8], to: SocketAddr, metrics: &MediaMetrics) {
+/// Sends a session's datagram from the socket it names.
+fn send(rtp: &UdpSocket, rtcp: &UdpSocket, out: &Transmit<'_>, metrics: &MediaMetrics) {
+    let socket = match out.via {
+        Via::Rtp => rtp,
+        Via::Rtcp => rtcp,
+    };
     // A full send buffer drops this packet, like the network would; the
     // next tick carries on. It is counted.
-    if socket.send_to(datagram, to).is_err() {
+    if socket.send_to(out.datagram, out.to).is_err() {
         bump(&metrics.send_errors);
     }
 }

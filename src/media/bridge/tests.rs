@@ -31,6 +31,8 @@ pub(super) fn params(
         telephone_event_pt: te,
         ptime_ms,
         remote_rtp: Some(remote),
+        remote_rtcp: None,
+        rtcp_mux: false,
         send: true,
         receive: true,
         codec_options: Default::default(),
@@ -47,6 +49,7 @@ pub(super) fn setup(id: SessionId, params: MediaParams) -> (SessionSetup, Arc<Se
             media_timeout: Duration::from_secs(30),
             stats: stats.clone(),
             latching: Default::default(),
+            rtcp: Default::default(),
         },
         stats,
     )
@@ -209,7 +212,8 @@ impl Call {
         self.a.handle_rtp(self.now, from, datagram);
         if let Some(forward) = self.a.take_forward() {
             self.b.relay(self.now, &forward, datagram);
-            if let Some((p, _)) = self.b.poll_transmit() {
+            while let Some(out) = self.b.poll_transmit(self.now) {
+                let Some(p) = rtp_only(&out) else { continue };
                 self.at_callee.push(p.to_vec());
             }
         }
@@ -220,7 +224,8 @@ impl Call {
         self.b.handle_rtp(self.now, from, datagram);
         if let Some(forward) = self.b.take_forward() {
             self.a.relay(self.now, &forward, datagram);
-            if let Some((p, _)) = self.a.poll_transmit() {
+            while let Some(out) = self.a.poll_transmit(self.now) {
+                let Some(p) = rtp_only(&out) else { continue };
                 self.at_caller.push(p.to_vec());
             }
         }
@@ -242,7 +247,8 @@ impl Call {
             }
             if self.a.poll_timeout() <= self.now {
                 self.a.handle_timeout(self.now);
-                if let Some((p, _)) = self.a.poll_transmit() {
+                while let Some(out) = self.a.poll_transmit(self.now) {
+                    let Some(p) = rtp_only(&out) else { continue };
                     self.at_caller.push(p.to_vec());
                 }
                 if let Some(samples) = self.a.take_peer_audio() {
@@ -251,7 +257,8 @@ impl Call {
             }
             if self.b.poll_timeout() <= self.now {
                 self.b.handle_timeout(self.now);
-                if let Some((p, _)) = self.b.poll_transmit() {
+                while let Some(out) = self.b.poll_transmit(self.now) {
+                    let Some(p) = rtp_only(&out) else { continue };
                     self.at_callee.push(p.to_vec());
                 }
                 if let Some(samples) = self.b.take_peer_audio() {
@@ -284,4 +291,9 @@ pub(super) fn tail(pcm: &[i16], rate_hz: u32, seconds: f64) -> &[i16] {
 
 pub(super) fn remote(addr: &str) -> SocketAddr {
     addr.parse().unwrap()
+}
+
+/// The RTP datagram of a transmit; None for RTCP, which these tests skip.
+fn rtp_only<'a>(out: &crate::media::session::Transmit<'a>) -> Option<&'a [u8]> {
+    (!out.rtcp).then_some(out.datagram)
 }

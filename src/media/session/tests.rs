@@ -8,6 +8,7 @@ mod looping;
 mod packet_time;
 mod playout;
 mod recording;
+mod rtcp;
 
 fn setup(remote: Option<SocketAddr>) -> SessionSetup {
     SessionSetup {
@@ -18,6 +19,8 @@ fn setup(remote: Option<SocketAddr>) -> SessionSetup {
             telephone_event_pt: Some(101),
             ptime_ms: 20,
             remote_rtp: remote,
+            remote_rtcp: None,
+            rtcp_mux: false,
             send: true,
             receive: true,
             codec_options: Default::default(),
@@ -26,6 +29,7 @@ fn setup(remote: Option<SocketAddr>) -> SessionSetup {
         media_timeout: Duration::from_secs(2),
         stats: Arc::new(SessionStats::default()),
         latching: Default::default(),
+        rtcp: Default::default(),
     }
 }
 
@@ -59,8 +63,10 @@ fn run(
     while *now < until {
         *now = session.poll_timeout();
         session.handle_timeout(*now);
-        while let Some((data, to)) = session.poll_transmit() {
-            out.push((data.to_vec(), to));
+        while let Some(sent) = session.poll_transmit(*now) {
+            if !sent.rtcp {
+                out.push((sent.datagram.to_vec(), sent.to));
+            }
         }
     }
     out
@@ -195,10 +201,13 @@ fn a_stalled_worker_skips_ticks_instead_of_bursting() {
     });
     let late = start + Duration::from_millis(500);
     s.handle_timeout(late);
-    assert!(s.poll_transmit().is_some());
+    assert!(s.poll_transmit(late).is_some());
     assert!(s.poll_timeout() > late, "next tick after now");
     s.handle_timeout(late);
-    assert!(s.poll_transmit().is_none(), "no burst of catch-up packets");
+    assert!(
+        s.poll_transmit(late).is_none(),
+        "no burst of catch-up packets"
+    );
 }
 
 #[test]

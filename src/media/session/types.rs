@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use super::SessionId;
 use crate::codec::{CodecKind, CodecOptions};
@@ -45,6 +45,11 @@ pub struct MediaParams {
     pub ptime_ms: u32,
     /// Where the signalling says to send; None while on hold.
     pub remote_rtp: Option<SocketAddr>,
+    /// Where to send RTCP when not muxed: the peer's `a=rtcp` (RFC 3605)
+    /// or its RTP port plus one (RFC 3550 §11).
+    pub remote_rtcp: Option<SocketAddr>,
+    /// RTCP shares the RTP port both ways (RFC 5761), as negotiated.
+    pub rtcp_mux: bool,
     pub send: bool,
     pub receive: bool,
     /// The peer's codec parameters from its fmtp (Opus FEC, bandwidth).
@@ -61,6 +66,40 @@ pub struct SessionSetup {
     pub stats: Arc<SessionStats>,
     /// From where the leg's RTP may be latched.
     pub latching: super::Latching,
+    pub rtcp: RtcpSetup,
+}
+
+/// What every leg's RTCP shares: the server's canonical name, the report
+/// interval and the clock the Sender Reports are stamped with.
+#[derive(Debug, Clone)]
+pub struct RtcpSetup {
+    /// RFC 3550 §6.5.1: one CNAME per endpoint, the same on every leg.
+    pub cname: Arc<str>,
+    /// The minimum report interval (RFC 3550 §6.2 recommends 5 s).
+    pub interval: Duration,
+    /// The wall clock at a monotonic instant: SR NTP times are this plus
+    /// the monotonic time since, so the session reads no clock itself and
+    /// its timestamps never step with the system clock.
+    pub wall_anchor: (Instant, SystemTime),
+}
+
+impl RtcpSetup {
+    /// A setup with a fresh random CNAME (RFC 7022 §4.2: 96 random bits,
+    /// short-term persistent, telling nothing of the host) anchored now.
+    pub fn new(interval: Duration) -> Self {
+        let id: u128 = rand::random::<u128>() >> 32;
+        RtcpSetup {
+            cname: format!("{id:024x}@mediaplane").into(),
+            interval,
+            wall_anchor: (Instant::now(), SystemTime::now()),
+        }
+    }
+}
+
+impl Default for RtcpSetup {
+    fn default() -> Self {
+        RtcpSetup::new(crate::media::rtcp::interval::DEFAULT_MIN_INTERVAL)
+    }
 }
 
 /// Something the control plane must hear about.

@@ -1,6 +1,7 @@
 //! The control plane's commands, carried out on the worker.
 
 use std::cmp::Reverse;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
 use mio::net::UdpSocket;
@@ -184,9 +185,19 @@ impl Worker {
     }
 
     pub(super) fn destroy(&mut self, id: SessionId) {
-        let Some(slot) = self.uninstall(id) else {
+        let Some(mut slot) = self.uninstall(id) else {
             return;
         };
+        // RFC 3550 §6.6: the peer hears we are gone. Isolated like a tick:
+        // a session that panics here is closed all the same.
+        let metrics = &self.metrics;
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            let now = Instant::now();
+            slot.session.bye(now, "call ended");
+            while let Some(out) = slot.session.poll_transmit(now) {
+                super::send(&slot.rtp, &slot.rtcp, &out, metrics);
+            }
+        }));
         let port = slot.rtp_port;
         drop(slot);
         self.ports.release(port);

@@ -181,6 +181,7 @@ impl SipCore {
                 policy: self.settings.rtp_latching,
                 signalling_ip: Some(source.addr.ip()),
             },
+            rtcp: self.settings.rtcp.clone(),
         };
         if self
             .media
@@ -471,6 +472,8 @@ pub(super) fn media_params(audio: &NegotiatedAudio) -> MediaParams {
         telephone_event_pt: audio.telephone_event_pt,
         ptime_ms: audio.ptime_ms,
         remote_rtp: audio.remote_rtp,
+        remote_rtcp: audio.remote_rtcp,
+        rtcp_mux: audio.rtcp_mux,
         send: audio.direction.sends(),
         receive: audio.direction.receives(),
         codec_options: audio.codec_options,

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::apps::CallApp;
 use crate::codec::CodecKind;
 use crate::media::session::{MediaParams, SessionId};
-use crate::media::stats::{SessionStats, SessionStatsSnapshot};
+use crate::media::stats::{CallQuality, SessionStats, SessionStatsSnapshot};
 use crate::sip::core::SentAck;
 use crate::sip::dialog::Dialog;
 use crate::sip::sdp::{LocalMedia, SdpOrigin, SessionDescription};
@@ -102,11 +102,14 @@ pub struct CallInfo {
     /// The other leg of a bridged call.
     pub bridged_with: Option<SessionId>,
     pub stats: SessionStatsSnapshot,
+    /// RTCP's view of the leg both ways.
+    pub quality: CallQuality,
 }
 
 impl Leg {
     pub fn info(&self, now: Instant) -> CallInfo {
         let codec: CodecKind = self.params.codec;
+        let stats = self.stats.snapshot();
         CallInfo {
             id: self.id,
             call_id: self.dialog.call_id.clone(),
@@ -120,7 +123,8 @@ impl Leg {
             duration_ms: now.duration_since(self.started).as_millis() as u64,
             direction: if self.outbound { "outbound" } else { "inbound" },
             bridged_with: self.bridge_peer,
-            stats: self.stats.snapshot(),
+            quality: stats.quality(),
+            stats,
         }
     }
 }

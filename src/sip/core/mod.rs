@@ -82,6 +82,8 @@ pub struct CoreSettings {
     pub timers: TimerConfig,
     /// Prompt looped to the held party of a bridged call; None = silence.
     pub moh_prompt: Option<String>,
+    /// The server's RTCP name and report interval, shared by every leg.
+    pub rtcp: crate::media::session::RtcpSetup,
 }
 
 impl CoreSettings {

@@ -34,6 +34,7 @@ fn core(owner: Option<&str>, users: &[UserConfig], notify_unsubscribed: bool) ->
         jitter_delay_ms: 40,
         rtp_latching: Default::default(),
         media_timeout: Duration::from_secs(30),
+        rtcp: Default::default(),
         max_calls: 10,
         retry_after_s: 5,
         max_message_bytes: 65_535,

@@ -11,6 +11,8 @@ fn params(codec: CodecKind, payload_type: u8) -> MediaParams {
         telephone_event_pt: None,
         ptime_ms: 20,
         remote_rtp: "127.0.0.1:4000".parse().ok(),
+        remote_rtcp: None,
+        rtcp_mux: false,
         send: true,
         receive: true,
         codec_options: Default::default(),
@@ -25,6 +27,7 @@ fn echo_session(params: MediaParams, now: Instant) -> MediaSession {
         media_timeout: Duration::from_secs(2),
         stats: Arc::new(SessionStats::default()),
         latching: Default::default(),
+        rtcp: Default::default(),
     };
     let mut s = MediaSession::new(setup, now, Arc::new(MediaMetrics::default())).unwrap();
     s.set_source(Source::Echo);

@@ -207,6 +207,7 @@ impl SipCore {
                 policy: self.settings.rtp_latching,
                 signalling_ip: Some(first_hop.addr.ip()),
             },
+            rtcp: self.settings.rtcp.clone(),
         };
         let create = WorkerCommand::Create {
             setup: Box::new(setup),
@@ -466,6 +467,8 @@ pub(super) fn receive_only(media: &LocalMedia) -> MediaParams {
         telephone_event_pt: None,
         ptime_ms: media.ptime_ms,
         remote_rtp: None,
+        remote_rtcp: None,
+        rtcp_mux: false,
         send: false,
         receive: true,
         codec_options: Default::default(),
