@@ -98,3 +98,32 @@ async fn a_phone_registered_from_behind_nat_is_called_where_it_registered_from()
     call.bye(WAIT).await.unwrap();
     server.stop().await;
 }
+
+/// Registers a phone with pings of `kind` every second; returns the first
+/// datagram the server sends it afterwards.
+async fn first_ping(kind: &str) -> String {
+    let callee = Callee::bind(CodecKind::Pcmu).await;
+    let kind = kind.parse().unwrap();
+    let server = TestServer::start(|c| {
+        c.users.push(UserConfig::with_password("dave", "dave-pw"));
+        c.registrar.keepalive = kind;
+        c.registrar.keepalive_interval_s = 1;
+    })
+    .await;
+    callee.register(server.sip_addr(), "dave", "dave-pw").await;
+    let mut buf = vec![0u8; 4096];
+    let (n, from) = tokio::time::timeout(WAIT, callee.socket.recv_from(&mut buf))
+        .await
+        .expect("a ping within the interval")
+        .unwrap();
+    assert_eq!(from, server.sip_addr());
+    server.stop().await;
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+#[tokio::test]
+async fn registered_contacts_are_pinged_to_keep_their_nat_bindings() {
+    assert_eq!(first_ping("crlf").await, "\r\n\r\n");
+    let options = first_ping("options").await;
+    assert!(options.starts_with("OPTIONS sip:dave@"), "{options}");
+}

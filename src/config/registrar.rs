@@ -4,6 +4,7 @@
 use super::error::ConfigError;
 use super::reader::{Reader, Table};
 use crate::sip::registrar::digest::Algorithm;
+use crate::sip::registrar::{Keepalive, KEEPALIVE_VALUES};
 
 /// `[registrar]` settings; the users are `[[users]]` (see [`super::UserConfig`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,6 +27,11 @@ pub struct RegistrarConfig {
     /// most preferred first). Devices that know only MD5 and cannot skip a
     /// challenge they do not understand need `["MD5"]`.
     pub algorithms: Vec<Algorithm>,
+    /// What registered contacts are pinged with to keep their NAT
+    /// bindings open.
+    pub keepalive: Keepalive,
+    /// Seconds between pings (0 = none).
+    pub keepalive_interval_s: u32,
 }
 
 impl Default for RegistrarConfig {
@@ -38,6 +44,8 @@ impl Default for RegistrarConfig {
             nonce_lifetime_s: 300,
             max_contacts: 10,
             algorithms: Algorithm::PREFERRED_FIRST.to_vec(),
+            keepalive: Keepalive::Crlf,
+            keepalive_interval_s: 30,
         }
     }
 }
@@ -89,6 +97,12 @@ impl RegistrarConfig {
                 .unwrap_or(d.nonce_lifetime_s),
             max_contacts: r.integer(t, "max_contacts").unwrap_or(d.max_contacts),
             algorithms: read_algorithms(r, t).unwrap_or(d.algorithms),
+            keepalive: r
+                .parsed(t, "keepalive", KEEPALIVE_VALUES)
+                .unwrap_or(d.keepalive),
+            keepalive_interval_s: r
+                .integer(t, "keepalive_interval_s")
+                .unwrap_or(d.keepalive_interval_s),
         }
     }
 
@@ -107,6 +121,11 @@ impl RegistrarConfig {
             &["registrar.realm"],
             !realm.trim().is_empty() && !realm.chars().any(|c| c.is_control() || c == '"' || c == '\\'),
             format!("`{realm}` must be non-empty text without quotes, backslashes or control characters"),
+        );
+        require(
+            &["registrar.keepalive_interval_s"],
+            self.keepalive_interval_s <= 3600,
+            format!("{} is more than 3600", self.keepalive_interval_s),
         );
         require(
             &["registrar.min_expires_s"],

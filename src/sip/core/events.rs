@@ -78,6 +78,7 @@ impl SipCore {
             self.bridge_deadline(now, id);
         }
         self.expire_cancelled(now);
+        self.run_keepalives(now);
         self.run_app_timers(now);
         self.run_subscription_timers(now);
         while let Some(&Reverse((at, id))) = self.relay_retries.peek() {
@@ -104,6 +105,7 @@ impl SipCore {
             cancelled,
             relay,
             self.mwi.poll_timeout(),
+            self.registrar.poll_keepalive(),
         ]
         .into_iter()
         .flatten()

@@ -13,6 +13,7 @@ mod contact;
 mod events;
 mod info;
 mod invite;
+mod keepalive;
 mod leg;
 mod metrics;
 mod reinvite;

@@ -140,6 +140,15 @@ impl LocationTable {
         live
     }
 
+    /// Where every live binding is reached, and its contact.
+    pub fn destinations(&self, now: Instant) -> impl Iterator<Item = (&Peer, &str)> {
+        self.users
+            .values()
+            .flatten()
+            .filter(move |b| b.expires_at > now)
+            .map(|b| (&b.destination, b.contact.as_str()))
+    }
+
     /// Forgets every expired binding.
     pub fn purge(&mut self, now: Instant) {
         self.users.retain(|_, bindings| {

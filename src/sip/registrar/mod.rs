@@ -9,6 +9,7 @@
 mod auth;
 pub mod digest;
 mod guard;
+pub mod keepalive;
 mod location;
 mod metrics;
 mod nonce;
@@ -27,6 +28,8 @@ use crate::config::{RegistrarConfig, UserConfig};
 use crate::sip::peer::Peer;
 use auth::{AuthOutcome, Authenticator, DigestRequest, UserSecrets};
 use digest::Algorithm;
+use keepalive::KeepaliveTimer;
+pub use keepalive::{Keepalive, KEEPALIVE_VALUES};
 use location::{ContactChange, LocationTable, Registration, UpdateError};
 pub use metrics::{RegistrarMetrics, RegistrarMetricsSnapshot};
 use nonce::NonceIssuer;
@@ -82,6 +85,8 @@ pub struct Registrar {
     location: LocationTable,
     metrics: Arc<RegistrarMetrics>,
     last_sweep: Instant,
+    /// When registered contacts are next pinged (NAT bindings).
+    keepalive: KeepaliveTimer,
 }
 
 impl Default for Registrar {
@@ -110,6 +115,11 @@ impl Registrar {
             location: LocationTable::default(),
             metrics: Arc::new(RegistrarMetrics::default()),
             last_sweep: now,
+            keepalive: KeepaliveTimer::new(
+                settings.keepalive,
+                Duration::from_secs(u64::from(settings.keepalive_interval_s)),
+                now,
+            ),
         };
         for user in users {
             registrar.add_user(user);
@@ -334,6 +344,23 @@ impl Registrar {
         self.location.purge(now);
         self.auth.purge(now);
         metrics::set(&self.metrics.registrations_active, self.location.len());
+    }
+
+    /// When the next keep-alive round is due, if pings are on.
+    pub fn poll_keepalive(&self) -> Option<Instant> {
+        self.keepalive.poll_timeout()
+    }
+
+    /// The registered contacts to ping now, and how; empty when no round
+    /// is due.
+    pub fn keepalives_due(&mut self, now: Instant) -> (Keepalive, Vec<(Peer, String)>) {
+        if !self.keepalive.due(now) {
+            return (self.keepalive.kind(), Vec::new());
+        }
+        (
+            self.keepalive.kind(),
+            keepalive::destinations(self.location.destinations(now)),
+        )
     }
 
     /// Sweeps now if due; for callers that have a timer tick to spare.
