@@ -122,6 +122,7 @@ impl Server {
             retry_after_s: config.limits.retry_after_s,
             max_message_bytes: config.sip.max_message_bytes,
             moh_prompt: Some(media.moh_prompt.clone()).filter(|name| !name.is_empty()),
+            srtp: media.srtp.clone(),
             timers: TimerConfig {
                 t1,
                 t2: TimerConfig::default().t2.max(t1),

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::reader::{Reader, Table};
+use super::srtp::{read_srtp_policy, SrtpPolicy};
 use crate::codec::kind::CodecKind;
 
 const SOCKET_ADDRESS: &str = "a socket address (IP:PORT, e.g. 0.0.0.0:5060 or [::]:5060)";
@@ -141,6 +142,9 @@ pub struct MediaConfig {
     /// Prompt played in a loop to the held party of a bridged call while
     /// the other party holds; empty = silence.
     pub moh_prompt: String,
+    /// `srtp`, `srtp_suites`, `srtp_require_secure_signalling`: the SRTP
+    /// policy of legs whose route or user gives none.
+    pub srtp: SrtpPolicy,
 }
 
 impl MediaConfig {
@@ -185,6 +189,7 @@ impl MediaConfig {
             jitter_delay_ms: r.integer(t, "jitter_delay_ms").unwrap_or(d.jitter_delay_ms),
             media_timeout_s: r.integer(t, "media_timeout_s").unwrap_or(d.media_timeout_s),
             moh_prompt: r.string(t, "moh_prompt").unwrap_or(d.moh_prompt),
+            srtp: read_srtp_policy(r, t),
         }
     }
 }
@@ -237,6 +242,7 @@ impl Default for MediaConfig {
             jitter_delay_ms: 40,
             media_timeout_s: 60,
             moh_prompt: "moh".to_string(),
+            srtp: SrtpPolicy::default(),
         }
     }
 }

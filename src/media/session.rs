@@ -25,7 +25,8 @@ pub use receive::playout_buffer;
 use receive::JitterEstimate;
 use recording::SessionRecording;
 use render::FrameOrigin;
-pub use types::{MediaParams, SessionEvent, SessionSetup, Source};
+use srtp::SessionSrtp;
+pub use types::{MediaParams, SessionEvent, SessionSetup, Source, SrtpSetup};
 
 /// Identifies a session across the control and data planes.
 pub type SessionId = u64;
@@ -92,6 +93,8 @@ pub struct MediaSession {
     recordings_started: u32,
     /// The peer's packet durations, followed when they differ from ptime.
     packet_time: PacketTime,
+    /// SRTP on an `RTP/SAVP` leg (see `srtp.rs`).
+    srtp: Option<Box<SessionSrtp>>,
 }
 
 /// Events held between two polls by the worker (which polls after every
@@ -105,6 +108,8 @@ pub enum SessionError {
     Codec(#[from] CodecError),
     #[error("playout buffer: {0}")]
     Playout(#[from] PlayoutConfigError),
+    #[error(transparent)]
+    Srtp(#[from] crate::media::srtp::SrtpError),
 }
 
 /// Ticks later than this are skipped rather than sent in a burst: at most
@@ -157,12 +162,13 @@ impl MediaSession {
             jitter: JitterEstimate::default(),
             stats: setup.stats,
             metrics,
-            params,
             bridge: None,
             conference: None,
             recording: None,
             recordings_started: 0,
             packet_time: PacketTime::default(),
+            srtp: SessionSrtp::new(&params.srtp)?,
+            params,
         })
         .inspect(|session| {
             session.publish_delay();
@@ -239,6 +245,7 @@ impl MediaSession {
             // New fmtp, same codec: only how we encode for the peer changes.
             self.encoder = new_encoder_with(params.codec, &params.codec_options)?;
         }
+        self.update_srtp(&params.srtp)?;
         if params.remote_rtp != self.params.remote_rtp {
             // A new signalled address re-opens latching (the peer moved).
             self.latched = None;
@@ -252,6 +259,9 @@ impl MediaSession {
 
     /// An RTP or (multiplexed) RTCP datagram arrived on the RTP port.
     pub fn handle_rtp(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
+        if self.srtp.is_some() {
+            return self.handle_srtp(now, from, datagram);
+        }
         // RFC 5761 §4: payload types 64–95 on the RTP port are RTCP.
         if datagram.len() >= 2 && (192..=223).contains(&datagram[1]) {
             bump(&self.stats.rx_rtcp);
@@ -345,7 +355,10 @@ impl MediaSession {
     }
 
     /// A datagram on the separate RTCP port (parsed by the RTCP layer later).
-    pub fn handle_rtcp(&mut self, _now: Instant, _from: SocketAddr, _datagram: &[u8]) {
+    pub fn handle_rtcp(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
+        if self.srtp.is_some() {
+            return self.handle_srtcp(now, from, datagram);
+        }
         bump(&self.stats.rx_rtcp);
     }
 
@@ -530,10 +543,14 @@ impl MediaSession {
         }
         let to = self.destination()?;
         let len = std::mem::take(&mut self.packet_len);
+        let packet = match self.srtp.as_mut() {
+            Some(srtp) => srtp.protect_rtp(&self.packet[..len])?,
+            None => &self.packet[..len],
+        };
         bump(&self.stats.tx_packets);
-        add(&self.stats.tx_bytes, len as u64);
+        add(&self.stats.tx_bytes, packet.len() as u64);
         bump(&self.metrics.tx_packets);
-        Some((&self.packet[..len], to))
+        Some((packet, to))
     }
 
     pub fn poll_event(&mut self) -> Option<SessionEvent> {
@@ -548,6 +565,7 @@ mod packet_time;
 mod receive;
 mod recording;
 pub mod render;
+mod srtp;
 mod types;
 
 #[cfg(test)]

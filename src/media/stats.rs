@@ -73,6 +73,11 @@ counters!(
         delay_dropped,
         /// Frames inserted in quiet passages to grow the playout delay.
         delay_stretched,
+        /// SRTP/SRTCP packets dropped because their authentication tag did
+        /// not verify (RFC 3711 §3.3 step 5).
+        srtp_auth_failures,
+        /// SRTP/SRTCP packets dropped as replays (RFC 3711 §3.3.2).
+        srtp_replays,
     }
 );
 
@@ -105,6 +110,10 @@ counters!(
         /// Room frames members encoded for themselves (speakers, other
         /// ptimes, members the announcement is about).
         room_personal_frames,
+        /// SRTP/SRTCP packets that failed authentication, all sessions.
+        srtp_auth_failures,
+        /// SRTP/SRTCP packets dropped as replays, all sessions.
+        srtp_replays,
     }
 );
 

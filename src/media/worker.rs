@@ -325,7 +325,9 @@ impl Worker {
                         // Bridged: the peer sends it on (pass-through audio,
                         // telephone-event), straight from this buffer.
                         if let (Some(forward), Some(peer)) = (session.take_forward(), &mut peer) {
-                            peer.session.relay(now, &forward, datagram);
+                            // An SRTP leg's unprotected copy, never the wire bytes.
+                            peer.session
+                                .relay(now, &forward, session.received(datagram));
                             if let Some((packet, to)) = peer.session.poll_transmit() {
                                 send(&peer.rtp, packet, to, metrics);
                             }

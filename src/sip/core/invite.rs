@@ -16,8 +16,10 @@ use crate::media::stats::SessionStats;
 use crate::media::WorkerCommand;
 use crate::routing::RouteTarget;
 use crate::sip::dialog::{angle_uri, uri_socket_addr, Dialog};
-use crate::sip::peer::Peer;
-use crate::sip::sdp::{self, LocalMedia, NegotiatedAudio, SdpOrigin, SessionDescription};
+use crate::sip::peer::{signalling_secure, Peer};
+use crate::sip::sdp::{
+    self, LocalMedia, LocalSrtp, NegotiatedAudio, NegotiationError, SdpOrigin, SessionDescription,
+};
 use crate::sip::transaction::TransactionKey;
 
 /// Why a new INVITE is refused.
@@ -99,25 +101,42 @@ impl SipCore {
                     .map_err(|e| Refusal::new(400, Some(format!("Bad SDP: {e}"))))?,
             )
         };
+        // The caller's leg: the route's SRTP policy for an application, the
+        // `[media]` one for a bridge (whose route policy is the outgoing leg's).
+        let policy = if bridge.is_some() {
+            self.settings.srtp.clone()
+        } else {
+            target.srtp.apply(&self.settings.srtp)
+        };
+        let srtp = LocalSrtp::for_leg(&policy, signalling_secure(&source), offer.is_none())
+            .map_err(|e| Refusal::new(500, Some(e.to_string())))?;
+        if offer.is_none() {
+            srtp.can_offer()
+                .map_err(|e| Refusal::new(488, Some(e.to_string())))?;
+        }
         let ports = self.media.ports().allocate().map_err(|e| {
             tracing::warn!(error = %e, "no media ports");
             self.busy("No media ports")
         })?;
         let local_ip = self.local_ip_for(source.addr);
-        let local_media = LocalMedia {
+        let mut local_media = LocalMedia {
             address: local_ip,
             rtp_port: ports.rtp_port,
             codecs: self.settings.codecs.clone(),
             ptime_ms: self.settings.ptime_ms,
             rtcp_mux_supported: true,
+            srtp,
         };
         let mut origin = SdpOrigin::new(rand::random::<u32>() as u64, local_ip);
         let (local_sdp, params, pending_offer) = match &offer {
             Some(offer) => match sdp::answer(offer, &local_media, &mut origin) {
-                Ok(negotiated) => (negotiated.answer, media_params(&negotiated.audio), None),
+                Ok(negotiated) => {
+                    local_media.srtp.current = negotiated.audio.srtp.clone();
+                    (negotiated.answer, media_params(&negotiated.audio), None)
+                }
                 Err(e) => {
                     self.media.ports().release(ports.rtp_port);
-                    return Err(Refusal::new(488, Some(e.to_string())));
+                    return Err(not_acceptable(&e));
                 }
             },
             None => {
@@ -313,6 +332,7 @@ impl SipCore {
                     max_forwards: max_forwards - 1,
                     dtmf: target.dtmf,
                     mailbox: None,
+                    srtp: target.srtp.apply(&self.settings.srtp),
                 };
                 Ok((target, Some(plan)))
             }
@@ -343,6 +363,7 @@ impl SipCore {
                     max_forwards: max_forwards - 1,
                     dtmf: crate::config::DtmfMode::Rfc4733,
                     mailbox,
+                    srtp: self.registrar.srtp(user).apply(&self.settings.srtp),
                 };
                 let target = RouteTarget {
                     route_index: usize::MAX,
@@ -353,6 +374,7 @@ impl SipCore {
                     codecs: None,
                     no_answer: None,
                     dtmf: crate::config::DtmfMode::Rfc4733,
+                    srtp: Default::default(),
                 };
                 Ok((target, Some(plan)))
             }
@@ -460,6 +482,26 @@ pub(super) fn room_affinity(room: &str) -> String {
     format!("conference:{room}")
 }
 
+/// 488 for an offer we cannot take (RFC 3261 §21.4.26), the reason in the
+/// status line; an SRTP refusal also in a Warning (RFC 3261 §20.43, code
+/// 399: miscellaneous), which user agents tend to show.
+fn not_acceptable(error: &NegotiationError) -> Refusal {
+    let reason = error.to_string();
+    let mut refusal = Refusal::new(488, Some(reason.clone()));
+    if matches!(
+        error,
+        NegotiationError::SrtpRefused(_)
+            | NegotiationError::SrtpRequired
+            | NegotiationError::Crypto(_)
+    ) {
+        let text = reason.replace(['"', '\\'], "'");
+        refusal.extra.push(rsip::Header::Warning(
+            format!("399 mediaplane \"{text}\"").into(),
+        ));
+    }
+    refusal
+}
+
 pub(super) fn media_params(audio: &NegotiatedAudio) -> MediaParams {
     MediaParams {
         codec: audio.codec,
@@ -470,5 +512,6 @@ pub(super) fn media_params(audio: &NegotiatedAudio) -> MediaParams {
         send: audio.direction.sends(),
         receive: audio.direction.receives(),
         codec_options: audio.codec_options,
+        srtp: audio.srtp.clone(),
     }
 }

@@ -79,6 +79,8 @@ pub struct CoreSettings {
     pub timers: TimerConfig,
     /// Prompt looped to the held party of a bridged call; None = silence.
     pub moh_prompt: Option<String>,
+    /// `[media]` SRTP policy, for legs whose route or user gives none.
+    pub srtp: crate::config::SrtpPolicy,
 }
 
 impl CoreSettings {

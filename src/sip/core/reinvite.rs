@@ -89,6 +89,8 @@ impl SipCore {
         // inactive, or `c=0.0.0.0`) holds its peer.
         let (was_holding, holding) = (!leg.params.send, !params.send);
         leg.params = params.clone();
+        // RFC 4568 §7.1.4: the keys in force, kept by unchanged re-offers.
+        leg.local_media.srtp.current = params.srtp.clone();
         let body = negotiated.answer.to_string().into_bytes();
         leg.local_sdp = negotiated.answer;
         let worker = leg.worker;
@@ -144,6 +146,7 @@ impl SipCore {
             Ok(audio) => {
                 let params = media_params(&audio);
                 leg.params = params.clone();
+                leg.local_media.srtp.current = params.srtp.clone();
                 let worker = leg.worker;
                 let _ = self
                     .media
