@@ -131,7 +131,7 @@ fn each_malformed_line_is_refused_with_its_reason() {
     ];
     let local = leg(SrtpMode::Optional, true);
     for (line, reason) in cases {
-        let offered = offer_with("RTP/SAVP", &[line.clone()]);
+        let offered = offer_with("RTP/SAVP", std::slice::from_ref(&line));
         let refused = answer(&offered, &local, &mut new_origin());
         let expected = NegotiationError::Crypto(SdesError::NoneAcceptable(Box::new(reason)));
         assert_eq!(refused.as_ref().err(), Some(&expected), "{line}");
