@@ -312,3 +312,170 @@ async fn mandatory_srtp_refuses_plain_rtp() {
     assert!(response.contains("SRTP required"), "{response}");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_caller_reaches_a_mandatory_srtp_callee() {
+    use mediaplane::config::{Application, RouteConfig, SrtpMode, SrtpOverrides};
+    use mediaplane::loadgen::simple_sdp::sdp_offer;
+    use mediaplane::loadgen::ua::TestUserAgent;
+    use mediaplane::media::srtp::SrtpSession;
+    use mediaplane::sip::sdp::{SessionDescription, CRYPTO};
+
+    let callee = Callee::bind(CodecKind::Pcmu).await;
+    let target = format!("sip:bob@{}", callee.addr());
+    let mut route = RouteConfig::new("^bob$", Application::Bridge { target });
+    route.codecs = Some(vec![CodecKind::Pcmu]);
+    // The callee is reached over UDP: the operator allows keys in clear.
+    route.srtp = SrtpOverrides {
+        mode: Some(SrtpMode::Mandatory),
+        suites: None,
+        require_secure_signalling: Some(false),
+    };
+    let server = TestServer::start(move |c| common::route_first(c, route)).await;
+    let ua = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
+    let caller_rtp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let plain_offer = sdp_offer(caller_rtp.local_addr().unwrap(), &[CodecKind::Pcmu]);
+    let uri = format!("sip:bob@{}", server.sip_addr());
+
+    let callee_rtp = callee.rtp.local_addr().unwrap();
+    let answering = async {
+        let invite = callee.expect("INVITE", Duration::from_secs(5)).await;
+        let offer = SessionDescription::parse(&invite.body_text()).unwrap();
+        let media = &offer.media[0];
+        assert_eq!(media.protocol, "RTP/SAVP");
+        let lines: Vec<CryptoAttribute> = media
+            .attributes
+            .iter()
+            .filter(|a| a.name == CRYPTO)
+            .map(|a| CryptoAttribute::parse(a.value.as_deref().unwrap()).unwrap())
+            .collect();
+        let suites: Vec<_> = lines.iter().map(|l| l.suite).collect();
+        assert_eq!(suites, SrtpSuite::OFFER_ORDER.to_vec());
+        // We take the GCM line (tag 3) with a key of our own.
+        let ours = CryptoAttribute::generate(3, SrtpSuite::AEAD_AES_128_GCM).unwrap();
+        let sdp = common::srtp::offer(callee_rtp, "RTP/SAVP", &[ours.to_string()]);
+        callee
+            .respond(&invite, 200, "OK", Some("srtp-callee"), Some(&sdp))
+            .await;
+        callee.expect("ACK", Duration::from_secs(5)).await;
+        let ip = offer.connection.as_ref().unwrap().address.parse().unwrap();
+        common::srtp::SrtpCall {
+            rtp: UdpSocket::bind("127.0.0.1:0").await.unwrap(),
+            remote: std::net::SocketAddr::new(ip, media.port),
+            srtp: SrtpSession::from_attributes(&ours, &lines[2]).unwrap(),
+            ok: String::new(),
+            call_id: String::new(),
+        }
+    };
+    let (call, srtp_leg) = tokio::join!(ua.invite(&uri, &plain_offer), answering);
+    let mut call = call.expect("answered");
+    let mut srtp_leg = srtp_leg;
+    // The SRTP side speaks from the socket its answer named.
+    srtp_leg.rtp = callee.rtp;
+    let server_rtp = call.answer_sdp().unwrap().rtp_addr();
+    let (srtp_side, plain_side) = tokio::join!(
+        exchange(&mut srtp_leg, 1000.0, 0..100, |_, _| None),
+        exchange_tone(&caller_rtp, CodecKind::Pcmu, 0, server_rtp, 440.0, 100)
+    );
+    assert_eq!(srtp_side.refused, 0);
+    let to_callee = tone_purity(&srtp_side.pcm, 8000, 440.0, 4000);
+    assert!(to_callee > 0.9, "the SRTP callee hears 440 Hz: {to_callee}");
+    let to_caller = tone_purity(&plain_side, 8000, 1000.0, 4000);
+    assert!(
+        to_caller > 0.9,
+        "the plain caller hears 1000 Hz: {to_caller}"
+    );
+    let ok = call
+        .bye(Duration::from_secs(3))
+        .await
+        .expect("BYE answered");
+    assert_eq!(ok.status_code(), Some(200));
+    server.stop().await;
+}
+
+/// A re-INVITE in the caller's dialog with `sdp`; its final response.
+async fn reinvite(
+    client: &mut TlsSipClient,
+    ok: &str,
+    call_id: &str,
+    cseq: u32,
+    sdp: &str,
+) -> String {
+    let request = in_dialog("INVITE", cseq, ok, client.local, call_id).replace(
+        "Content-Length: 0\r\n\r\n",
+        &format!(
+            "Contact: <sip:tester@{};transport=tls>\r\nContent-Type: application/sdp\r\n\
+             Content-Length: {}\r\n\r\n{sdp}",
+            client.local,
+            sdp.len()
+        ),
+    );
+    client.send(&request).await;
+    let response = client.final_response(Duration::from_secs(5)).await;
+    assert_eq!(status(&response), 200, "{response}");
+    let local = client.local;
+    client
+        .send(&in_dialog("ACK", cseq, &response, local, call_id))
+        .await;
+    response
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reinvite_keeps_the_keys_or_changes_them_with_the_peer() {
+    use common::srtp::answered;
+    use mediaplane::media::srtp::SrtpSession;
+
+    let certificate = TestCertificate::new();
+    let server = tls_server(&certificate).await;
+    let addr = server.sip_tls_addr().unwrap();
+    let mut client = TlsSipClient::connect(addr, &certificate).await;
+    let call_id = "srtp-reinvite";
+    let rtp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let ours = CryptoAttribute::generate(1, SrtpSuite::AES_CM_128_HMAC_SHA1_80).unwrap();
+    let sdp = offer(rtp.local_addr().unwrap(), "RTP/SAVP", &[ours.to_string()]);
+    let ok = invite(&mut client, &format!("sip:echo@{addr}"), call_id, &sdp).await;
+    assert_eq!(status(&ok), 200, "{ok}");
+    let (remote, theirs) = answered(&ok);
+    let local = client.local;
+    client.send(&in_dialog("ACK", 1, &ok, local, call_id)).await;
+    let mut call = common::srtp::SrtpCall {
+        rtp,
+        remote,
+        srtp: SrtpSession::from_attributes(&ours, &theirs).unwrap(),
+        ok: ok.clone(),
+        call_id: call_id.into(),
+    };
+    let heard = exchange(&mut call, 1000.0, 0..50, |_, _| None).await;
+    assert!(tone_purity(&heard.pcm, 8000, 1000.0, 2000) > 0.9);
+
+    // The same line again: the answer repeats our key, and the running
+    // SRTP state (sequence numbers, replay window) carries on.
+    let again = reinvite(&mut client, &ok, call_id, 2, &sdp).await;
+    let (_, kept) = answered(&again);
+    assert_eq!(kept, theirs, "same key after an unchanged re-offer");
+    let heard = exchange(&mut call, 1000.0, 50..100, |_, _| None).await;
+    assert_eq!(heard.refused, 0);
+    assert!(tone_purity(&heard.pcm, 8000, 1000.0, 2000) > 0.9);
+
+    // A new key of ours: a new key of the server's, and fresh SRTP.
+    let fresh = CryptoAttribute::generate(1, SrtpSuite::AEAD_AES_256_GCM).unwrap();
+    let sdp = offer(
+        call.rtp.local_addr().unwrap(),
+        "RTP/SAVP",
+        &[fresh.to_string()],
+    );
+    let rekeyed = reinvite(&mut client, &ok, call_id, 3, &sdp).await;
+    let (_, new_theirs) = answered(&rekeyed);
+    assert_ne!(new_theirs, theirs);
+    assert_eq!(new_theirs.suite, SrtpSuite::AEAD_AES_256_GCM);
+    call.srtp = SrtpSession::from_attributes(&fresh, &new_theirs).unwrap();
+    // The RTP stream goes on; the new key starts its own SRTP index.
+    let heard = exchange(&mut call, 1000.0, 100..160, |_, _| None).await;
+    assert!(heard.unprotected > 30, "{}", heard.unprotected);
+    assert!(tone_purity(&heard.pcm, 8000, 1000.0, 2000) > 0.9);
+    let text = server.metrics_text().await;
+    // Our first packets under the new key may reach the worker just before
+    // the new keys do (RFC 4568 §7.1.4 warns of that window): a few at most.
+    assert!(metric(&text, AUTH_FAILURES) <= 2.0, "{text}");
+    server.stop().await;
+}
