@@ -348,6 +348,8 @@ mod menus_tests;
 #[cfg(test)]
 mod registrar_tests;
 #[cfg(test)]
+mod srtp_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tls_tests;
