@@ -134,7 +134,7 @@ fn free_port_pair() -> u16 {
     loop {
         let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         let port = socket.local_addr().unwrap().port();
-        if port % 2 == 0
+        if port.is_multiple_of(2)
             && port < 65000
             && std::net::UdpSocket::bind(("127.0.0.1", port + 1)).is_ok()
         {
