@@ -8,6 +8,7 @@ use rsip::prelude::*;
 use rsip::Request;
 
 use super::bridge::{self, BridgePlan};
+use super::secure_media::not_acceptable;
 use super::voicemail::deposit_target;
 use super::{metrics, Leg, LegState, SipCore, ALLOW};
 use crate::config::Application;
@@ -16,17 +17,15 @@ use crate::media::stats::SessionStats;
 use crate::media::WorkerCommand;
 use crate::routing::RouteTarget;
 use crate::sip::dialog::{angle_uri, uri_socket_addr, Dialog};
-use crate::sip::peer::{signalling_secure, Peer};
-use crate::sip::sdp::{
-    self, LocalMedia, LocalSrtp, NegotiatedAudio, NegotiationError, SdpOrigin, SessionDescription,
-};
+use crate::sip::peer::Peer;
+use crate::sip::sdp::{self, LocalMedia, NegotiatedAudio, SdpOrigin, SessionDescription};
 use crate::sip::transaction::TransactionKey;
 
 /// Why a new INVITE is refused.
 pub(super) struct Refusal {
     pub(super) code: u16,
     pub(super) reason: Option<String>,
-    extra: Vec<rsip::Header>,
+    pub(super) extra: Vec<rsip::Header>,
 }
 
 impl Refusal {
@@ -101,19 +100,7 @@ impl SipCore {
                     .map_err(|e| Refusal::new(400, Some(format!("Bad SDP: {e}"))))?,
             )
         };
-        // The caller's leg: the route's SRTP policy for an application, the
-        // `[media]` one for a bridge (whose route policy is the outgoing leg's).
-        let policy = if bridge.is_some() {
-            self.settings.srtp.clone()
-        } else {
-            target.srtp.apply(&self.settings.srtp)
-        };
-        let srtp = LocalSrtp::for_leg(&policy, signalling_secure(&source), offer.is_none())
-            .map_err(|e| Refusal::new(500, Some(e.to_string())))?;
-        if offer.is_none() {
-            srtp.can_offer()
-                .map_err(|e| Refusal::new(488, Some(e.to_string())))?;
-        }
+        let srtp = self.caller_srtp(&target, bridge.is_some(), &source, offer.is_none())?;
         let ports = self.media.ports().allocate().map_err(|e| {
             tracing::warn!(error = %e, "no media ports");
             self.busy("No media ports")
@@ -480,26 +467,6 @@ pub(super) fn record_routes(request: &Request) -> Vec<rsip::Header> {
 /// The worker key of a conference room: every member lands on one worker.
 pub(super) fn room_affinity(room: &str) -> String {
     format!("conference:{room}")
-}
-
-/// 488 for an offer we cannot take (RFC 3261 §21.4.26), the reason in the
-/// status line; an SRTP refusal also in a Warning (RFC 3261 §20.43, code
-/// 399: miscellaneous), which user agents tend to show.
-fn not_acceptable(error: &NegotiationError) -> Refusal {
-    let reason = error.to_string();
-    let mut refusal = Refusal::new(488, Some(reason.clone()));
-    if matches!(
-        error,
-        NegotiationError::SrtpRefused(_)
-            | NegotiationError::SrtpRequired
-            | NegotiationError::Crypto(_)
-    ) {
-        let text = reason.replace(['"', '\\'], "'");
-        refusal.extra.push(rsip::Header::Warning(
-            format!("399 mediaplane \"{text}\"").into(),
-        ));
-    }
-    refusal
 }
 
 pub(super) fn media_params(audio: &NegotiatedAudio) -> MediaParams {

@@ -19,6 +19,7 @@ mod reinvite;
 mod room_announce;
 mod room_recording;
 mod room_wait;
+mod secure_media;
 mod subscribe;
 mod teardown;
 mod voicemail;
