@@ -54,6 +54,10 @@ impl SipCore {
         // Where it came from is where the peer now is (a new NAT binding or
         // a new TCP connection).
         leg.dialog.peer = source;
+        // RFC 4568 §8.3: no keys in an answer that would travel in clear.
+        leg.local_media
+            .srtp
+            .signalling_changed(crate::sip::peer::signalling_secure(&source));
         let tag = leg.dialog.local_tag.clone();
         let peer = leg.dialog.peer;
         if request.body.is_empty() {

@@ -26,6 +26,8 @@ pub struct LocalSrtp {
     /// Why `RTP/SAVP` is refused on this leg, when it is (policy off, or
     /// the keys would cross the network in clear, RFC 4568 §8.3).
     pub refused: Option<&'static str>,
+    /// Keys only over TLS (`srtp_require_secure_signalling`).
+    pub require_secure_signalling: bool,
     /// Suites we accept, in our preference order.
     pub suites: Vec<SrtpSuite>,
     /// The lines of our initial offer (mandatory SRTP only).
@@ -41,6 +43,7 @@ impl Default for LocalSrtp {
         LocalSrtp {
             mode: SrtpMode::Off,
             refused: Some(SRTP_OFF),
+            require_secure_signalling: true,
             suites: Vec::new(),
             offer: Vec::new(),
             current: None,
@@ -69,10 +72,20 @@ impl LocalSrtp {
         Ok(LocalSrtp {
             mode: policy.mode,
             refused,
+            require_secure_signalling: policy.require_secure_signalling,
             suites: policy.suites.clone(),
             offer,
             current: None,
         })
+    }
+
+    /// A request of the dialog came over another transport (a re-INVITE
+    /// over UDP in a call set up over TLS): keys are refused or allowed
+    /// again by the same rule as at the start.
+    pub fn signalling_changed(&mut self, secure: bool) {
+        if self.mode != SrtpMode::Off {
+            self.refused = (self.require_secure_signalling && !secure).then_some(NEEDS_TLS);
+        }
     }
 
     /// Whether an offer of ours can be made at all: mandatory SRTP that

@@ -252,3 +252,23 @@ fn debug_of_negotiated_audio_shows_no_key() {
     assert!(!text.contains(KEY_80));
     assert!(text.contains("redacted"));
 }
+
+#[test]
+fn a_request_over_another_transport_changes_whether_keys_may_go() {
+    let savp = offer_with(
+        "RTP/SAVP",
+        &[format!("1 AES_CM_128_HMAC_SHA1_80 inline:{KEY_80}")],
+    );
+    let mut local = leg(SrtpMode::Optional, true);
+    local.srtp.signalling_changed(false);
+    assert_eq!(
+        answer(&savp, &local, &mut new_origin()).err(),
+        Some(NegotiationError::SrtpRefused(NEEDS_TLS))
+    );
+    local.srtp.signalling_changed(true);
+    assert!(answer(&savp, &local, &mut new_origin()).is_ok());
+    // Off stays off whatever the transport.
+    let mut off = leg(SrtpMode::Off, true);
+    off.srtp.signalling_changed(true);
+    assert_eq!(off.srtp.refused, Some(SRTP_OFF));
+}
