@@ -219,6 +219,8 @@ impl MediaSession {
     /// A re-INVITE changed the leg. A codec change restarts the codec pair and
     /// the playout buffer; the outgoing stream keeps its SSRC and sequence.
     pub fn update(&mut self, params: MediaParams, now: Instant) -> Result<(), SessionError> {
+        // First, so that keys that cannot be used leave the leg as it was.
+        self.update_srtp(&params.srtp)?;
         if params.codec != self.params.codec
             || params.ptime_ms != self.params.ptime_ms
             || params.telephone_event_pt != self.params.telephone_event_pt
@@ -245,7 +247,6 @@ impl MediaSession {
             // New fmtp, same codec: only how we encode for the peer changes.
             self.encoder = new_encoder_with(params.codec, &params.codec_options)?;
         }
-        self.update_srtp(&params.srtp)?;
         if params.remote_rtp != self.params.remote_rtp {
             // A new signalled address re-opens latching (the peer moved).
             self.latched = None;
