@@ -78,6 +78,7 @@ impl Bench {
                 send: true,
                 receive: true,
                 codec_options: Default::default(),
+                srtp: None,
             },
             jitter_delay_ms: 40,
             media_timeout: Duration::from_secs(30),

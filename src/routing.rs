@@ -32,6 +32,8 @@ pub struct RouteTarget {
     pub no_answer: Option<std::time::Duration>,
     /// Bridge routes: how key presses reach the outgoing leg.
     pub dtmf: crate::config::DtmfMode,
+    /// The route's SRTP keys (see [`crate::config::RouteConfig::srtp`]).
+    pub srtp: crate::config::SrtpOverrides,
 }
 
 #[derive(Clone, Debug)]
@@ -41,6 +43,7 @@ struct CompiledRoute {
     codecs: Option<Vec<crate::codec::CodecKind>>,
     no_answer_ms: Option<u32>,
     dtmf: crate::config::DtmfMode,
+    srtp: crate::config::SrtpOverrides,
     regex: Regex,
     application: Application<Template>,
 }
@@ -77,6 +80,7 @@ impl DialPlan {
                     .no_answer_ms
                     .map(|ms| std::time::Duration::from_millis(ms as u64)),
                 dtmf: route.dtmf,
+                srtp: route.srtp.clone(),
                 application: route
                     .application
                     .map(|_, template| template.expand(&captures)),
@@ -124,6 +128,7 @@ fn compile_route(index: usize, route: &RouteConfig) -> Result<CompiledRoute, Vec
             codecs: route.codecs.clone(),
             no_answer_ms: route.no_answer_ms,
             dtmf: route.dtmf,
+            srtp: route.srtp.clone(),
             regex,
             application,
         }),

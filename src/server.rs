@@ -125,6 +125,7 @@ impl Server {
             moh_prompt: Some(media.moh_prompt.clone()).filter(|name| !name.is_empty()),
             // One CNAME for the whole process (RFC 3550 §6.5.1).
             rtcp: crate::media::session::RtcpSetup::new(media.rtcp_interval()),
+            srtp: media.srtp.clone(),
             timers: TimerConfig {
                 t1,
                 t2: TimerConfig::default().t2.max(t1),

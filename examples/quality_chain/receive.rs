@@ -53,6 +53,7 @@ impl Receiver {
             send: false,
             receive: true,
             codec_options: Default::default(),
+            srtp: None,
         };
         let buffer =
             playout_buffer(&params, playout_ms).map_err(|e| format!("playout buffer: {e}"))?;

@@ -4,8 +4,8 @@
 # libopus for audiopus_sys, which finds it with pkg-config (else it needs cmake).
 BUILD_PACKAGES=(libopus-dev)
 # Real peers and tools the test suite drives (espeak-ng speaks the messages
-# the voicemail tests leave).
-TEST_PACKAGES=(sip-tester baresip espeak-ng)
+# the voicemail tests leave; ffmpeg is the independent SRTP peer).
+TEST_PACKAGES=(sip-tester baresip espeak-ng ffmpeg)
 
 install_missing() {
   local missing=()

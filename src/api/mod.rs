@@ -289,6 +289,16 @@ async fn metrics(State(state): State<ApiState>) -> Response {
         media.rx_foreign_source,
     );
     counter(
+        "srtp_auth_failures_total",
+        "SRTP and SRTCP packets dropped because authentication failed",
+        media.srtp_auth_failures,
+    );
+    counter(
+        "srtp_replays_total",
+        "SRTP and SRTCP packets dropped as replays",
+        media.srtp_replays,
+    );
+    counter(
         "media_timeouts_total",
         "Calls ended for lack of RTP",
         media.media_timeouts,

@@ -17,6 +17,7 @@ mod rooms;
 mod routes;
 mod sections;
 mod source;
+mod srtp;
 mod users;
 mod validate;
 
@@ -35,6 +36,7 @@ pub use routes::{Application, DtmfMode, RouteConfig};
 pub use sections::{
     HttpConfig, LimitsConfig, MediaConfig, PromptsConfig, SipConfig, StorageConfig,
 };
+pub use srtp::{SrtpMode, SrtpOverrides, SrtpPolicy};
 pub use users::UserConfig;
 
 use reader::{Reader, Table};
@@ -347,6 +349,8 @@ mod menus_tests;
 mod registrar_tests;
 #[cfg(test)]
 mod rtcp_tests;
+#[cfg(test)]
+mod srtp_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

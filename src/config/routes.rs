@@ -2,6 +2,7 @@
 
 use super::reader::{Reader, Table};
 use super::sections::read_codecs;
+use super::srtp::{read_srtp_overrides, SrtpOverrides};
 use crate::codec::CodecKind;
 
 /// One dial-plan rule: a regex on the request-URI user part and the
@@ -24,6 +25,10 @@ pub struct RouteConfig {
     /// The TOML key `dtmf` (bridge routes): how key presses reach the
     /// outgoing leg.
     pub dtmf: DtmfMode,
+    /// The TOML keys `srtp`, `srtp_suites`, `srtp_require_secure_signalling`:
+    /// for a bridge route the outgoing leg's SRTP policy, for any other
+    /// route the caller's; absent keys take the `[media]` values.
+    pub srtp: SrtpOverrides,
 }
 
 /// How a bridge's outgoing leg carries key presses.
@@ -62,6 +67,7 @@ impl RouteConfig {
             codecs: None,
             no_answer_ms: None,
             dtmf: DtmfMode::Rfc4733,
+            srtp: SrtpOverrides::default(),
         }
     }
 }
@@ -208,6 +214,7 @@ fn read_route(r: &mut Reader, t: &mut Table) -> (Option<RouteConfig>, bool) {
         }
     };
     let ring_ms = r.integer::<u32>(t, "ring_ms").unwrap_or(0);
+    let srtp = read_srtp_overrides(r, t);
     let (codecs, no_answer_ms, dtmf) = if app == "bridge" {
         let codecs = read_codecs(r, t);
         let no_answer_ms = r.integer::<u32>(t, "no_answer_ms");
@@ -222,6 +229,7 @@ fn read_route(r: &mut Reader, t: &mut Table) -> (Option<RouteConfig>, bool) {
             codecs,
             no_answer_ms,
             dtmf,
+            srtp,
             ..RouteConfig::new(pattern, application)
         });
     (route, true)

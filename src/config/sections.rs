@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::reader::{Reader, Table};
+use super::srtp::{read_srtp_policy, SrtpPolicy};
 use crate::codec::kind::CodecKind;
 use crate::media::session::{RtpLatching, LATCHING_VALUES};
 
@@ -146,6 +147,9 @@ pub struct MediaConfig {
     pub moh_prompt: String,
     /// From where a leg's RTP may be latched (symmetric RTP behind NAT).
     pub rtp_latching: RtpLatching,
+    /// `srtp`, `srtp_suites`, `srtp_require_secure_signalling`: the SRTP
+    /// policy of legs whose route or user gives none.
+    pub srtp: SrtpPolicy,
 }
 
 impl MediaConfig {
@@ -200,6 +204,7 @@ impl MediaConfig {
             rtp_latching: r
                 .parsed(t, "rtp_latching", LATCHING_VALUES)
                 .unwrap_or(d.rtp_latching),
+            srtp: read_srtp_policy(r, t),
         }
     }
 }
@@ -254,6 +259,7 @@ impl Default for MediaConfig {
             rtcp_interval_ms: 5000,
             moh_prompt: "moh".to_string(),
             rtp_latching: RtpLatching::Nat,
+            srtp: SrtpPolicy::default(),
         }
     }
 }

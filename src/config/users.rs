@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use super::error::{ConfigError, ConfigErrorKind};
 use super::reader::{Reader, Table};
 use super::registrar::MAX_CONTACTS_LIMIT;
+use super::srtp::{read_srtp_overrides, SrtpOverrides};
 
 /// One user of the registrar. Exactly one way of checking its digest must
 /// be given: the plain `password`, or the HA1 of one or both algorithms
@@ -22,6 +23,9 @@ pub struct UserConfig {
     /// How long a call to this user may ring its devices before it is
     /// given up (480); `None` = the bridge default (30 s).
     pub no_answer_ms: Option<u32>,
+    /// The SRTP policy of calls to this user's devices; absent keys take
+    /// the `[media]` values.
+    pub srtp: SrtpOverrides,
 }
 
 impl UserConfig {
@@ -34,6 +38,7 @@ impl UserConfig {
             ha1_sha256: None,
             max_contacts: None,
             no_answer_ms: None,
+            srtp: SrtpOverrides::default(),
         }
     }
 }
@@ -62,6 +67,7 @@ fn read_user(r: &mut Reader, t: &mut Table) -> Option<UserConfig> {
     let ha1_sha256 = r.string(t, "ha1_sha256");
     let max_contacts = r.integer(t, "max_contacts");
     let no_answer_ms = r.integer(t, "no_answer_ms");
+    let srtp = read_srtp_overrides(r, t);
     Some(UserConfig {
         name: name?,
         password,
@@ -69,6 +75,7 @@ fn read_user(r: &mut Reader, t: &mut Table) -> Option<UserConfig> {
         ha1_sha256,
         max_contacts,
         no_answer_ms,
+        srtp,
     })
 }
 

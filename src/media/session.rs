@@ -29,7 +29,8 @@ use recording::SessionRecording;
 use render::FrameOrigin;
 use rtcp::SessionRtcp;
 pub use rtcp::{Transmit, Via};
-pub use types::{MediaParams, RtcpSetup, SessionEvent, SessionSetup, Source};
+use srtp::SessionSrtp;
+pub use types::{MediaParams, RtcpSetup, SessionEvent, SessionSetup, Source, SrtpSetup};
 
 /// Identifies a session across the control and data planes.
 pub type SessionId = u64;
@@ -98,6 +99,8 @@ pub struct MediaSession {
     /// The peer's packet durations, followed when they differ from ptime.
     packet_time: PacketTime,
     rtcp: Box<SessionRtcp>,
+    /// SRTP on an `RTP/SAVP` leg (see `srtp.rs`).
+    srtp: Option<Box<SessionSrtp>>,
 }
 
 /// Events held between two polls by the worker (which polls after every
@@ -111,6 +114,8 @@ pub enum SessionError {
     Codec(#[from] CodecError),
     #[error("playout buffer: {0}")]
     Playout(#[from] PlayoutConfigError),
+    #[error(transparent)]
+    Srtp(#[from] crate::media::srtp::SrtpError),
 }
 
 /// Ticks later than this are skipped rather than sent in a burst: at most
@@ -164,13 +169,14 @@ impl MediaSession {
             jitter: JitterEstimate::default(),
             stats: setup.stats,
             metrics,
-            params,
             bridge: None,
             conference: None,
             recording: None,
             recordings_started: 0,
             packet_time: PacketTime::default(),
             rtcp,
+            srtp: SessionSrtp::new(&params.srtp)?,
+            params,
         })
         .inspect(|session| {
             session.publish_delay();
@@ -221,6 +227,8 @@ impl MediaSession {
     /// A re-INVITE changed the leg. A codec change restarts the codec pair and
     /// the playout buffer; the outgoing stream keeps its SSRC and sequence.
     pub fn update(&mut self, params: MediaParams, now: Instant) -> Result<(), SessionError> {
+        // First, so that keys that cannot be used leave the leg as it was.
+        self.update_srtp(&params.srtp)?;
         if params.codec != self.params.codec
             || params.ptime_ms != self.params.ptime_ms
             || params.telephone_event_pt != self.params.telephone_event_pt
@@ -262,6 +270,9 @@ impl MediaSession {
 
     /// An RTP or (multiplexed) RTCP datagram arrived on the RTP port.
     pub fn handle_rtp(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
+        if self.srtp.is_some() {
+            return self.handle_srtp(now, from, datagram);
+        }
         // RFC 5761 §4: payload types 64–95 on the RTP port are RTCP.
         if is_rtcp(datagram) {
             return self.handle_muxed_rtcp(now, from, datagram);
@@ -523,6 +534,7 @@ mod receive;
 mod recording;
 pub mod render;
 mod rtcp;
+mod srtp;
 mod types;
 
 #[cfg(test)]

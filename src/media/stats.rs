@@ -99,6 +99,11 @@ counters!(
         /// (0 until known).
         mos_rx_x100,
         mos_tx_x100,
+        /// SRTP/SRTCP packets dropped because their authentication tag did
+        /// not verify (RFC 3711 §3.3 step 5).
+        srtp_auth_failures,
+        /// SRTP/SRTCP packets dropped as replays (RFC 3711 §3.3.2).
+        srtp_replays,
     }
 );
 
@@ -141,6 +146,10 @@ counters!(
         rtcp_received,
         /// RTCP datagrams dropped as malformed.
         rtcp_malformed,
+        /// SRTP/SRTCP packets that failed authentication, all sessions.
+        srtp_auth_failures,
+        /// SRTP/SRTCP packets dropped as replays, all sessions.
+        srtp_replays,
     }
 );
 

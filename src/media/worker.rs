@@ -342,7 +342,9 @@ impl Worker {
                         // Bridged: the peer sends it on (pass-through audio,
                         // telephone-event), straight from this buffer.
                         if let (Some(forward), Some(peer)) = (session.take_forward(), &mut peer) {
-                            peer.session.relay(now, &forward, datagram);
+                            // An SRTP leg's unprotected copy, never the wire bytes.
+                            peer.session
+                                .relay(now, &forward, session.received(datagram));
                             while let Some(out) = peer.session.poll_transmit(now) {
                                 send(&peer.rtp, &peer.rtcp, &out, metrics);
                             }

@@ -34,6 +34,7 @@ pub fn user(name: &str) -> UserConfig {
         ha1_sha256: None,
         max_contacts: None,
         no_answer_ms: Some(1000),
+        srtp: Default::default(),
     }
 }
 

@@ -8,6 +8,7 @@ pub mod callee;
 pub mod keypad;
 pub mod mailboxes;
 pub mod room;
+pub mod srtp;
 pub mod subscriber;
 pub mod tls;
 pub mod voice;

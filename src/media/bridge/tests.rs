@@ -36,6 +36,7 @@ pub(super) fn params(
         send: true,
         receive: true,
         codec_options: Default::default(),
+        srtp: None,
     }
 }
 

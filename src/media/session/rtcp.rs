@@ -112,6 +112,10 @@ impl MediaSession {
     /// signalled RTCP address, the one learnt, or the host our RTP comes
     /// from (its NAT may map the RTCP port anywhere).
     pub fn handle_rtcp(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
+        if self.srtp.is_some() {
+            // SRTCP: authenticated and decrypted first (`srtp.rs`).
+            return self.handle_srtcp(now, from, datagram);
+        }
         let rtp_peer = self.destination();
         let known = self.rtcp.latched == Some(from)
             || self.params.remote_rtcp == Some(from)
@@ -198,11 +202,16 @@ impl MediaSession {
                 self.rtcp
                     .leg
                     .on_rtp_sent(now, ts, len.saturating_sub(RTP_HEADER_LEN));
+                // The one place RTP leaves: SRTP legs protect it here.
+                let datagram = match self.srtp.as_mut() {
+                    Some(srtp) => srtp.protect_rtp(&self.packet[..len])?,
+                    None => &self.packet[..len],
+                };
                 bump(&self.stats.tx_packets);
-                crate::media::stats::add(&self.stats.tx_bytes, len as u64);
+                crate::media::stats::add(&self.stats.tx_bytes, datagram.len() as u64);
                 bump(&self.metrics.tx_packets);
                 return Some(Transmit {
-                    datagram: &self.packet[..len],
+                    datagram,
                     to,
                     via: Via::Rtp,
                     rtcp: false,
@@ -217,8 +226,13 @@ impl MediaSession {
         bump(&self.stats.rtcp_sent);
         bump(&self.metrics.rtcp_sent);
         self.publish_quality();
+        // RFC 3711 §3.4: SRTCP on an SRTP leg.
+        let datagram = match self.srtp.as_mut() {
+            Some(srtp) => srtp.protect_rtcp(&self.rtcp.buf[..len])?,
+            None => &self.rtcp.buf[..len],
+        };
         Some(Transmit {
-            datagram: &self.rtcp.buf[..len],
+            datagram,
             to,
             via,
             rtcp: true,

@@ -24,6 +24,7 @@ fn setup(remote: Option<SocketAddr>) -> SessionSetup {
             send: true,
             receive: true,
             codec_options: Default::default(),
+            srtp: None,
         },
         jitter_delay_ms: 40,
         media_timeout: Duration::from_secs(2),

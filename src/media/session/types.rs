@@ -54,7 +54,14 @@ pub struct MediaParams {
     pub receive: bool,
     /// The peer's codec parameters from its fmtp (Opus FEC, bandwidth).
     pub codec_options: CodecOptions,
+    /// The negotiated SDES-SRTP keys (RFC 4568), for an `RTP/SAVP` leg.
+    /// Keys are wiped on drop and redacted in `Debug`.
+    pub srtp: Option<SrtpSetup>,
 }
+
+/// A leg's SRTP: our line (suite and the key we protect with) and the
+/// peer's (the key we unprotect with).
+pub type SrtpSetup = crate::media::srtp::Negotiated;
 
 /// Everything needed to create a session.
 #[derive(Debug, Clone)]

@@ -95,31 +95,20 @@ impl SrtpSession {
         local_key_salt: &[u8],
         remote_key_salt: &[u8],
     ) -> Result<Self, SrtpError> {
-        let context = |key_salt: &[u8], replay: bool| -> Result<Context, SrtpError> {
-            if key_salt.len() != suite.key_salt_len() {
-                return Err(SrtpError::Attribute(SdesError::KeyLength {
-                    suite,
-                    expected: suite.key_salt_len(),
-                    got: key_salt.len(),
-                }));
-            }
-            let (key, salt) = key_salt.split_at(suite.key_len());
-            let (srtp, srtcp) = if replay {
-                (
-                    Some(srtp_replay_protection(REPLAY_WINDOW)),
-                    Some(srtcp_replay_protection(REPLAY_WINDOW)),
-                )
-            } else {
-                (None, None)
-            };
-            Context::new(key, salt, suite.profile(), srtp, srtcp)
-                .map_err(|e| SrtpError::Other(e.to_string()))
-        };
         Ok(SrtpSession {
             suite,
-            outbound: context(local_key_salt, false)?,
-            inbound: context(remote_key_salt, true)?,
+            outbound: context(suite, local_key_salt, false)?,
+            inbound: context(suite, remote_key_salt, true)?,
         })
+    }
+
+    /// Starts the receiving side afresh with the peer's key: `webrtc-srtp`
+    /// keeps state for every SSRC it is shown, before authenticating, so a
+    /// caller that saw many unauthenticated SSRCs drops them this way. The
+    /// sending side (and its rollover counter) is untouched.
+    pub fn renew_inbound(&mut self, remote_key_salt: &[u8]) -> Result<(), SrtpError> {
+        self.inbound = context(self.suite, remote_key_salt, true)?;
+        Ok(())
     }
 
     /// A session from the two lines of a negotiated pair: ours (`local`)
@@ -218,6 +207,28 @@ impl SrtpSession {
         let plain = self.inbound.decrypt_rtcp(protected).map_err(map_error)?;
         copy_out(&plain, out)
     }
+}
+
+/// One direction's context; replay protection for what we receive.
+fn context(suite: SrtpSuite, key_salt: &[u8], replay: bool) -> Result<Context, SrtpError> {
+    if key_salt.len() != suite.key_salt_len() {
+        return Err(SrtpError::Attribute(SdesError::KeyLength {
+            suite,
+            expected: suite.key_salt_len(),
+            got: key_salt.len(),
+        }));
+    }
+    let (key, salt) = key_salt.split_at(suite.key_len());
+    let (srtp, srtcp) = if replay {
+        (
+            Some(srtp_replay_protection(REPLAY_WINDOW)),
+            Some(srtcp_replay_protection(REPLAY_WINDOW)),
+        )
+    } else {
+        (None, None)
+    };
+    Context::new(key, salt, suite.profile(), srtp, srtcp)
+        .map_err(|e| SrtpError::Other(e.to_string()))
 }
 
 /// The `rtp` crate header `webrtc-srtp` needs, built from a checked parse of

@@ -8,6 +8,7 @@ use rsip::prelude::*;
 use rsip::Request;
 
 use super::bridge::{self, BridgePlan};
+use super::secure_media::not_acceptable;
 use super::voicemail::deposit_target;
 use super::{metrics, Leg, LegState, SipCore, ALLOW};
 use crate::config::Application;
@@ -24,7 +25,7 @@ use crate::sip::transaction::TransactionKey;
 pub(super) struct Refusal {
     pub(super) code: u16,
     pub(super) reason: Option<String>,
-    extra: Vec<rsip::Header>,
+    pub(super) extra: Vec<rsip::Header>,
 }
 
 impl Refusal {
@@ -99,25 +100,30 @@ impl SipCore {
                     .map_err(|e| Refusal::new(400, Some(format!("Bad SDP: {e}"))))?,
             )
         };
+        let srtp = self.caller_srtp(&target, bridge.is_some(), &source, offer.is_none())?;
         let ports = self.media.ports().allocate().map_err(|e| {
             tracing::warn!(error = %e, "no media ports");
             self.busy("No media ports")
         })?;
         let local_ip = self.local_ip_for(source.addr);
-        let local_media = LocalMedia {
+        let mut local_media = LocalMedia {
             address: local_ip,
             rtp_port: ports.rtp_port,
             codecs: self.settings.codecs.clone(),
             ptime_ms: self.settings.ptime_ms,
             rtcp_mux_supported: true,
+            srtp,
         };
         let mut origin = SdpOrigin::new(rand::random::<u32>() as u64, local_ip);
         let (local_sdp, params, pending_offer) = match &offer {
             Some(offer) => match sdp::answer(offer, &local_media, &mut origin) {
-                Ok(negotiated) => (negotiated.answer, media_params(&negotiated.audio), None),
+                Ok(negotiated) => {
+                    local_media.srtp.current = negotiated.audio.srtp.clone();
+                    (negotiated.answer, media_params(&negotiated.audio), None)
+                }
                 Err(e) => {
                     self.media.ports().release(ports.rtp_port);
-                    return Err(Refusal::new(488, Some(e.to_string())));
+                    return Err(not_acceptable(&e));
                 }
             },
             None => {
@@ -318,6 +324,7 @@ impl SipCore {
                     max_forwards: max_forwards - 1,
                     dtmf: target.dtmf,
                     mailbox: None,
+                    srtp: target.srtp.apply(&self.settings.srtp),
                 };
                 Ok((target, Some(plan)))
             }
@@ -348,6 +355,7 @@ impl SipCore {
                     max_forwards: max_forwards - 1,
                     dtmf: crate::config::DtmfMode::Rfc4733,
                     mailbox,
+                    srtp: self.registrar.srtp(user).apply(&self.settings.srtp),
                 };
                 let target = RouteTarget {
                     route_index: usize::MAX,
@@ -358,6 +366,7 @@ impl SipCore {
                     codecs: None,
                     no_answer: None,
                     dtmf: crate::config::DtmfMode::Rfc4733,
+                    srtp: Default::default(),
                 };
                 Ok((target, Some(plan)))
             }
@@ -477,5 +486,6 @@ pub(super) fn media_params(audio: &NegotiatedAudio) -> MediaParams {
         send: audio.direction.sends(),
         receive: audio.direction.receives(),
         codec_options: audio.codec_options,
+        srtp: audio.srtp.clone(),
     }
 }

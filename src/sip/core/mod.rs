@@ -20,6 +20,7 @@ mod reinvite;
 mod room_announce;
 mod room_recording;
 mod room_wait;
+mod secure_media;
 mod subscribe;
 mod teardown;
 mod voicemail;
@@ -85,6 +86,8 @@ pub struct CoreSettings {
     pub moh_prompt: Option<String>,
     /// The server's RTCP name and report interval, shared by every leg.
     pub rtcp: crate::media::session::RtcpSetup,
+    /// `[media]` SRTP policy, for legs whose route or user gives none.
+    pub srtp: crate::config::SrtpPolicy,
 }
 
 impl CoreSettings {

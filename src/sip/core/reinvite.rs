@@ -54,6 +54,10 @@ impl SipCore {
         // Where it came from is where the peer now is (a new NAT binding or
         // a new TCP connection).
         leg.dialog.peer = source;
+        // RFC 4568 §8.3: no keys in an answer that would travel in clear.
+        leg.local_media
+            .srtp
+            .signalling_changed(crate::sip::peer::signalling_secure(&source));
         let tag = leg.dialog.local_tag.clone();
         let peer = leg.dialog.peer;
         if request.body.is_empty() {
@@ -89,6 +93,8 @@ impl SipCore {
         // inactive, or `c=0.0.0.0`) holds its peer.
         let (was_holding, holding) = (!leg.params.send, !params.send);
         leg.params = params.clone();
+        // RFC 4568 §7.1.4: the keys in force, kept by unchanged re-offers.
+        leg.local_media.srtp.current = params.srtp.clone();
         let body = negotiated.answer.to_string().into_bytes();
         leg.local_sdp = negotiated.answer;
         let worker = leg.worker;
@@ -144,6 +150,7 @@ impl SipCore {
             Ok(audio) => {
                 let params = media_params(&audio);
                 leg.params = params.clone();
+                leg.local_media.srtp.current = params.srtp.clone();
                 let worker = leg.worker;
                 let _ = self
                     .media

@@ -29,6 +29,7 @@ pub(super) fn deposit_target(mailbox: String) -> RouteTarget {
         codecs: None,
         no_answer: None,
         dtmf: crate::config::DtmfMode::Rfc4733,
+        srtp: Default::default(),
     }
 }
 

@@ -40,6 +40,7 @@ fn core(owner: Option<&str>, users: &[UserConfig], notify_unsubscribed: bool) ->
         max_message_bytes: 65_535,
         timers: TimerConfig::default(),
         moh_prompt: None,
+        srtp: Default::default(),
     };
     let prompts_dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(prompts_dir.path().join("en")).unwrap();

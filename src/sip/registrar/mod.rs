@@ -73,6 +73,7 @@ impl RegisterAnswer {
 struct User {
     max_contacts: usize,
     no_answer: Option<std::time::Duration>,
+    srtp: crate::config::SrtpOverrides,
 }
 
 /// The location service.
@@ -162,6 +163,7 @@ impl Registrar {
                 no_answer: user
                     .no_answer_ms
                     .map(|ms| std::time::Duration::from_millis(u64::from(ms))),
+                srtp: user.srtp.clone(),
             },
         );
         self.secrets.insert(user.name.clone(), UserSecrets { ha1 });
@@ -175,6 +177,14 @@ impl Registrar {
     /// How long a call to `user` may ring, when the user's entry says.
     pub fn no_answer(&self, user: &str) -> Option<std::time::Duration> {
         self.users.get(user).and_then(|u| u.no_answer)
+    }
+
+    /// The SRTP keys of `user`'s entry (empty for an unknown user).
+    pub fn srtp(&self, user: &str) -> crate::config::SrtpOverrides {
+        self.users
+            .get(user)
+            .map(|u| u.srtp.clone())
+            .unwrap_or_default()
     }
 
     /// The live bindings of `user` at `now`, most recently registered first.

@@ -22,7 +22,7 @@ pub use model::{
     SessionDescription, Timing,
 };
 pub use negotiate::{
-    accept_answer, answer, offer, offer_with_direction, offered_codecs, LocalMedia, Negotiated,
-    NegotiatedAudio, NegotiationError, SdpOrigin,
+    accept_answer, answer, offer, offer_with_direction, offered_codecs, LocalMedia, LocalSrtp,
+    Negotiated, NegotiatedAudio, NegotiationError, SdpOrigin, CRYPTO, NEEDS_TLS, SAVP, SRTP_OFF,
 };
 pub use parse::{MAX_MEDIA, MAX_SDP_BYTES};

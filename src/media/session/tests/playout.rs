@@ -16,6 +16,7 @@ fn params(codec: CodecKind, payload_type: u8) -> MediaParams {
         send: true,
         receive: true,
         codec_options: Default::default(),
+        srtp: None,
     }
 }
 

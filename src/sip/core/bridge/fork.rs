@@ -236,6 +236,7 @@ impl SipCore {
         let params = media_params(&audio);
         if let Some(leg) = self.legs.get_mut(&b) {
             leg.params = params.clone();
+            leg.local_media.srtp.current = params.srtp.clone();
             leg.bridge_peer = Some(a);
         }
         if let Some(leg) = self.legs.get_mut(&a) {

@@ -34,7 +34,7 @@ use crate::media::stats::SessionStats;
 use crate::media::{SessionId, WorkerCommand};
 use crate::sip::dialog::angle_uri;
 use crate::sip::peer::Peer;
-use crate::sip::sdp::{self, LocalMedia, SdpOrigin, SessionDescription};
+use crate::sip::sdp::{self, LocalMedia, LocalSrtp, SdpOrigin, SessionDescription};
 use crate::sip::transaction::TransactionKey;
 
 pub(super) use relay::{OutgoingReinvite, RelayOffer};
@@ -58,6 +58,8 @@ pub(super) struct BridgePlan {
     /// The called user's mailbox: no answer, busy or unavailable leaves a
     /// message there instead of failing the call.
     pub mailbox: Option<String>,
+    /// The outgoing leg's SRTP policy (the route's or the called user's).
+    pub srtp: crate::config::SrtpPolicy,
 }
 
 /// Why a bridge attempt ended without an answer. The final response A
@@ -161,6 +163,22 @@ impl SipCore {
             self.end_leg(now, a, 480);
             return;
         };
+        // One offer goes to every fork, so its keys may go only where every
+        // fork's signalling is secure.
+        let secure = plan.destinations.iter().all(|(_, peer)| peer.is_secure());
+        let srtp = match LocalSrtp::for_leg(&plan.srtp, secure, true) {
+            Ok(srtp) => srtp,
+            Err(e) => {
+                tracing::warn!(error = %e, "no SRTP keys for the outgoing leg");
+                self.end_leg(now, a, 500);
+                return;
+            }
+        };
+        if let Err(e) = srtp.can_offer() {
+            tracing::info!(session = a, reason = %e, "outgoing leg needs SRTP it cannot key");
+            self.end_leg(now, a, 488);
+            return;
+        }
         let ports = match self.media.ports().allocate() {
             Ok(p) => p,
             Err(e) => {
@@ -189,6 +207,7 @@ impl SipCore {
             codecs,
             ptime_ms: self.settings.ptime_ms,
             rtcp_mux_supported: true,
+            srtp,
         };
         let mut b_origin = SdpOrigin::new(rand::random::<u32>() as u64, local_ip);
         let offer = sdp::offer(&b_media, &mut b_origin);
@@ -430,6 +449,7 @@ impl SipCore {
         match sdp::answer(&offer, &local, &mut leg.origin) {
             Ok(negotiated) => {
                 leg.params = media_params(&negotiated.audio);
+                leg.local_media.srtp.current = negotiated.audio.srtp;
                 leg.local_sdp = negotiated.answer;
                 let update = WorkerCommand::Update {
                     id: a,
@@ -472,6 +492,8 @@ pub(super) fn receive_only(media: &LocalMedia) -> MediaParams {
         send: false,
         receive: true,
         codec_options: Default::default(),
+        // Keys come with the answer.
+        srtp: None,
     }
 }
 

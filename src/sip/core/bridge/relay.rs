@@ -187,6 +187,7 @@ impl SipCore {
             Some(audio) => {
                 let old_rate = leg.params.codec.audio_rate();
                 leg.params = media_params(&audio);
+                leg.local_media.srtp.current = audio.srtp;
                 let rate_changed = leg.params.codec.audio_rate() != old_rate;
                 leg.local_sdp = offer;
                 let update = WorkerCommand::Update {

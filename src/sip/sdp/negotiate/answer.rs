@@ -8,9 +8,10 @@ use super::local::LocalMedia;
 use super::origin::SdpOrigin;
 use super::outcome::{Negotiated, NegotiatedAudio};
 use super::params::{our_fmtp, peer_options, peer_ptime, respect_min_ptime};
+use super::secure::{answer_keys, write_crypto};
 use super::stream::{
-    check_transport, codec_of, format_of, is_live_audio, peer_direction, pick_events,
-    remote_endpoints, rtpmap_at, rtpmap_for, TELEPHONE_EVENT_FMTP,
+    codec_of, format_of, is_live_audio, peer_direction, pick_events, remote_endpoints, rtpmap_at,
+    rtpmap_for, TELEPHONE_EVENT_FMTP,
 };
 
 /// Answers `offer` with one audio stream: the first live audio m-line we can
@@ -68,7 +69,8 @@ fn negotiate_stream(
     media: &MediaDescription,
     local: &LocalMedia,
 ) -> Result<NegotiatedAudio, NegotiationError> {
-    check_transport(media)?;
+    // RFC 4568 §7.1.3: the profile and keys first; a refusal names why.
+    let srtp = answer_keys(media, &local.srtp)?;
     let (codec, payload_type) =
         pick_codec(media, &local.codecs).ok_or(NegotiationError::NoCommonCodec)?;
     let telephone_event_pt = pick_events(
@@ -97,6 +99,7 @@ fn negotiate_stream(
         direction,
         ptime_ms,
         codec_options,
+        srtp,
     })
 }
 
@@ -141,6 +144,9 @@ fn accepted_media(
     media.ptime_ms = Some(audio.ptime_ms);
     media.rtcp_mux = audio.rtcp_mux;
     media.direction = Some(audio.direction);
+    if let Some(keys) = &audio.srtp {
+        write_crypto(&mut media, [&keys.local]);
+    }
     media
 }
 

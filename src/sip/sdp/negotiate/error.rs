@@ -20,6 +20,14 @@ pub enum NegotiationError {
     UnusableAddress(String),
     #[error("Bad port {port}: {reason}")]
     BadPort { port: u16, reason: &'static str },
+    /// RFC 4568 §7.1.3: `RTP/SAVP` with keys this leg may not use.
+    #[error("RTP/SAVP refused: {0}")]
+    SrtpRefused(&'static str),
+    #[error("SRTP required: offer RTP/SAVP with a=crypto")]
+    SrtpRequired,
+    /// No `a=crypto` line could be used; the text says why (no key material).
+    #[error("{0}")]
+    Crypto(crate::media::srtp::SdesError),
     #[error("Answer has {answered} m-lines, offer had {offered}")]
     MediaCountMismatch { offered: usize, answered: usize },
 }

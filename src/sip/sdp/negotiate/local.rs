@@ -4,6 +4,8 @@ use std::net::IpAddr;
 
 use crate::codec::CodecKind;
 
+use super::secure::LocalSrtp;
+
 /// The local end of an audio leg: where we receive and what we can do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LocalMedia {
@@ -18,6 +20,8 @@ pub struct LocalMedia {
     pub ptime_ms: u32,
     /// Whether we can take RTP and RTCP on one port (RFC 5761).
     pub rtcp_mux_supported: bool,
+    /// Whether and how the leg does SDES-SRTP.
+    pub srtp: LocalSrtp,
 }
 
 impl LocalMedia {

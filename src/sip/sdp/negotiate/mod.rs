@@ -11,6 +11,7 @@ mod offered;
 mod origin;
 mod outcome;
 mod params;
+mod secure;
 mod stream;
 
 pub use answer::answer;
@@ -20,3 +21,4 @@ pub use offer::{accept_answer, offer, offer_with_direction};
 pub use offered::offered_codecs;
 pub use origin::SdpOrigin;
 pub use outcome::{Negotiated, NegotiatedAudio};
+pub use secure::{LocalSrtp, CRYPTO, NEEDS_TLS, SAVP, SRTP_OFF};

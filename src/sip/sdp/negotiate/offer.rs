@@ -8,9 +8,10 @@ use super::local::LocalMedia;
 use super::origin::SdpOrigin;
 use super::outcome::NegotiatedAudio;
 use super::params::{our_fmtp, peer_options, peer_ptime, respect_min_ptime};
+use super::secure::{accepted_keys, write_crypto, SAVP};
 use super::stream::{
-    check_transport, format_of, is_live_audio, is_telephone_event, peer_direction, pick_events,
-    remote_endpoints, rtpmap_at, sane_ptime, DEFAULT_PTIME_MS, FIRST_DYNAMIC_PT, LAST_DYNAMIC_PT,
+    format_of, is_live_audio, is_telephone_event, peer_direction, pick_events, remote_endpoints,
+    rtpmap_at, sane_ptime, DEFAULT_PTIME_MS, FIRST_DYNAMIC_PT, LAST_DYNAMIC_PT,
     TELEPHONE_EVENT_FMTP,
 };
 
@@ -26,7 +27,11 @@ pub fn offer_with_direction(
     origin: &mut SdpOrigin,
     direction: Direction,
 ) -> SessionDescription {
-    let mut media = MediaDescription::new("audio", local.rtp_port, "RTP/AVP");
+    let crypto = local.srtp.offer_lines();
+    // RFC 4568 §7.1.1: keys are offered in RTP/SAVP only; without them the
+    // offer is plain (no best-effort SRTP in RTP/AVP).
+    let profile = if crypto.is_empty() { "RTP/AVP" } else { SAVP };
+    let mut media = MediaDescription::new("audio", local.rtp_port, profile);
     let mut next_dynamic = FIRST_DYNAMIC_PT;
     let mut offered: Vec<CodecKind> = Vec::new();
     // RFC 4733 §2.1: events share the clock of the audio they go with, so
@@ -76,6 +81,7 @@ pub fn offer_with_direction(
     media.ptime_ms = Some(local.ptime_ms);
     media.rtcp_mux = local.rtcp_mux_supported;
     media.direction = Some(direction);
+    write_crypto(&mut media, crypto);
 
     let mut sdp = SessionDescription::new(origin.origin(), "-");
     sdp.connection = Some(Connection::from_ip(local.address));
@@ -103,7 +109,7 @@ pub fn accept_answer(
         .zip(&answer.media)
         .find(|(offered, answered)| is_live_audio(offered) && is_live_audio(answered))
         .ok_or(NegotiationError::NoAudioStream)?;
-    check_transport(answered)?;
+    let srtp = accepted_keys(offered, answered)?;
 
     // RFC 3264 §6.1 lets the answer omit rtpmaps for payload types it
     // reuses from the offer; fall back on what we offered.
@@ -148,5 +154,6 @@ pub fn accept_answer(
         direction,
         ptime_ms,
         codec_options,
+        srtp,
     })
 }

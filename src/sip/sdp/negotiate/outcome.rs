@@ -26,6 +26,8 @@ pub struct NegotiatedAudio {
     /// What the peer's fmtp for the codec asks of our encoder (RFC 7587
     /// §6.1 for Opus); defaults when it gave none.
     pub codec_options: CodecOptions,
+    /// The SRTP key pair (ours and the peer's), for `RTP/SAVP`.
+    pub srtp: Option<crate::media::srtp::Negotiated>,
 }
 
 /// The outcome of answering an offer.

@@ -66,19 +66,6 @@ pub(crate) fn is_live_audio(media: &MediaDescription) -> bool {
     media.media.eq_ignore_ascii_case("audio") && media.port != 0
 }
 
-/// Transports we carry: plain RTP. AVPF peers interoperate with a side that
-/// sends no feedback (RFC 4585 §5). Secure profiles need SRTP keys first.
-pub(crate) fn check_transport(media: &MediaDescription) -> Result<(), NegotiationError> {
-    let supported = ["RTP/AVP", "RTP/AVPF"]
-        .iter()
-        .any(|p| media.protocol.eq_ignore_ascii_case(p));
-    if supported {
-        Ok(())
-    } else {
-        Err(NegotiationError::unsupported_transport(&media.protocol))
-    }
-}
-
 /// A packet time we follow: whole 10 ms steps from 10 to 60 ms, which every
 /// frame-based codec we carry can produce.
 pub(crate) fn sane_ptime(ptime_ms: Option<u32>) -> Option<u32> {

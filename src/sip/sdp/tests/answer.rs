@@ -127,9 +127,10 @@ fn dtls_srtp_offer_is_refused_as_transport() {
         answer_text(&webrtc_offer("UDP/TLS/RTP/SAVPF"), &local_media()).unwrap_err(),
         NegotiationError::UnsupportedTransport("UDP/TLS/RTP/SAVPF".into())
     );
+    // SDES-SRTP on a leg whose policy is off (tests/srtp.rs has the rest).
     assert_eq!(
         answer_text(&srtp_offer(), &local_media()).unwrap_err(),
-        NegotiationError::UnsupportedTransport("RTP/SAVP".into())
+        NegotiationError::SrtpRefused(crate::sip::sdp::SRTP_OFF)
     );
 }
 
@@ -344,7 +345,7 @@ fn reasons_fit_a_reason_phrase() {
         &local_media(),
     )
     .unwrap_err();
-    assert_eq!(e.to_string(), "Unsupported transport RTP/SAVP");
+    assert_eq!(e.to_string(), "RTP/SAVP refused: SRTP is off");
     let long = format!("m=audio 30000 RTP/{} 0", "X".repeat(300));
     let e = answer_text(&audio_offer(&long, &[]), &local_media()).unwrap_err();
     assert!(e.to_string().len() < 80, "{e}");

@@ -7,3 +7,4 @@ mod fuzz;
 mod offer;
 mod parse;
 mod samples;
+mod srtp;

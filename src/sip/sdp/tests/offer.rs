@@ -16,6 +16,7 @@ fn peer_media() -> LocalMedia {
         codecs: vec![CodecKind::Pcma, CodecKind::Pcmu, CodecKind::TelephoneEvent],
         ptime_ms: 30,
         rtcp_mux_supported: false,
+        srtp: Default::default(),
     }
 }
 

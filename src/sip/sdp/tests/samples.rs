@@ -152,6 +152,7 @@ pub fn local_media() -> LocalMedia {
         codecs: vec![CodecKind::Pcmu, CodecKind::Pcma, CodecKind::TelephoneEvent],
         ptime_ms: 20,
         rtcp_mux_supported: true,
+        srtp: Default::default(),
     }
 }
 
