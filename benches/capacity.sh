@@ -24,6 +24,15 @@
 #                   in Opus (benches/transcode-far.toml). The measured server
 #                   then decodes PCMU, resamples 8 -> 48 kHz and encodes Opus
 #                   one way, and the reverse the other way, for every call.
+#   BRIDGE          1: the calls dial a bridge route (benches/bridge.toml)
+#                   whose far end is a second server on the load
+#                   generator's core that echoes plain RTP (its embedded
+#                   default config). The measured server relays each
+#                   packet both ways, codec unchanged.
+#   SRTP            a suite name, e.g. AES_CM_128_HMAC_SHA1_80 (implies
+#                   BRIDGE=1): the calls offer SDES-SRTP of that suite, so
+#                   the measured server unprotects every packet from the
+#                   caller and protects every packet back (SRTP <-> RTP).
 #   IVR             1: the calls dial `ivr-load` (benches/ivr.toml), a menu
 #                   playing 33 s of prompts while listening for inband keys
 #                   in the caller's audio. Nothing is echoed: read the loss
@@ -170,6 +179,8 @@ voicemail_columns() {
 
 run=0
 spread=()
+srtp=()
+[ -n "${SRTP:-}" ] && srtp=(--srtp "$SRTP")
 for N in "$@"; do
     run=$((run + 1))
     # Files are named by run and call count: a count may come back.
@@ -184,6 +195,13 @@ for N in "$@"; do
         far=$!
         config=(--config benches/transcode-near.toml)
         target=transcode
+    elif [ "${BRIDGE:-0}" = 1 ] || [ -n "${SRTP:-}" ]; then
+        taskset -c "$LOAD_CPU" "$BIN" --workers 1 \
+            --sip-listen 127.0.0.1:5062 --http-listen 127.0.0.1:8082 \
+            --rtp-ports 30000-39999 --max-calls 10000 >"$f-far.log" 2>&1 &
+        far=$!
+        config=(--config benches/bridge.toml)
+        target=bridge
     elif [ "${CONF:-0}" = 1 ]; then
         far=""
         config=(--config benches/conference.toml)
@@ -225,7 +243,7 @@ for N in "$@"; do
 
     read -r udp_rcv0 udp_snd0 < <(udp_errors)
     rss0=$(awk '/^VmRSS/ {print $2}' /proc/"$server"/status)
-    taskset -c "$LOAD_CPU" "$BIN" loadgen "sip:$target@$SIP" "${spread[@]}" --calls "$N" --rate "$rate" \
+    taskset -c "$LOAD_CPU" "$BIN" loadgen "sip:$target@$SIP" "${spread[@]}" "${srtp[@]}" --calls "$N" --rate "$rate" \
         --codec "${CODEC:-pcmu}" --duration-s "$DURATION_S" --json >"$f-loadgen.json" 2>"$f-loadgen.log" &
     loadgen=$!
 

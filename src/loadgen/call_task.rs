@@ -7,9 +7,10 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::rtp::{RtpCounters, RtpStream, RtpStreamOptions, FRAME_DURATION};
-use super::simple_sdp::sdp_offer;
+use super::simple_sdp::{crypto_lines, sdp_offer_secure};
 use super::ua::{CallState, InviteOptions, TestUserAgent, UaError, TIMER_B};
 use crate::codec::CodecKind;
+use crate::media::srtp::{match_answer, CryptoAttribute, SrtpSuite};
 
 /// Time kept back before the run deadline for the BYE transaction, at most.
 pub(crate) const MAX_BYE_RESERVE: Duration = Duration::from_secs(1);
@@ -30,6 +31,8 @@ pub(crate) struct CallPlan {
     pub deadline: Instant,
     /// Kept back before the deadline for hanging up.
     pub bye_reserve: Duration,
+    /// Offer `RTP/SAVP` with an SDES key of this suite (RFC 4568).
+    pub srtp: Option<SrtpSuite>,
 }
 
 /// Why a call did not get set up.
@@ -80,6 +83,15 @@ impl CallOutcome {
     }
 }
 
+/// Runs the stream under the key the answer accepted; false if it has none
+/// that matches our offer.
+fn secure_answer(answer: &str, offer: &[CryptoAttribute], rtp: &mut RtpStream) -> bool {
+    crypto_lines(answer)
+        .first()
+        .and_then(|line| match_answer(offer, line).ok())
+        .is_some_and(|negotiated| rtp.set_srtp(&negotiated).is_ok())
+}
+
 pub(crate) async fn run_call(plan: CallPlan) -> CallOutcome {
     tokio::time::sleep_until(plan.start_at).await;
     let options = RtpStreamOptions {
@@ -90,7 +102,15 @@ pub(crate) async fn run_call(plan: CallPlan) -> CallOutcome {
     let Ok(mut rtp) = RtpStream::bind(options).await else {
         return CallOutcome::failed(Failure::Transport);
     };
-    let offer = sdp_offer(rtp.local_addr(), &[plan.codec, CodecKind::TelephoneEvent]);
+    let codecs = [plan.codec, CodecKind::TelephoneEvent];
+    let crypto = match plan.srtp {
+        Some(suite) => match CryptoAttribute::generate_offer(&[suite]) {
+            Ok(crypto) => crypto,
+            Err(_) => return CallOutcome::failed(Failure::Transport),
+        },
+        None => Vec::new(),
+    };
+    let offer = sdp_offer_secure(rtp.local_addr(), &codecs, &crypto);
     let setup_deadline = plan
         .deadline
         .checked_sub(plan.bye_reserve)
@@ -131,10 +151,12 @@ pub(crate) async fn run_call(plan: CallPlan) -> CallOutcome {
         ..CallOutcome::default()
     };
 
-    // The answer's codec, if the stream can send it.
+    // The answer's codec, if the stream can send it, and its key if we
+    // offered one.
     let answer = call.answer_sdp().ok().filter(|a| {
         a.codec
             .is_some_and(|codec| rtp.set_codec(codec, a.payload_type).is_ok())
+            && (crypto.is_empty() || secure_answer(&final_response.body_text(), &crypto, &mut rtp))
     });
     match answer {
         Some(answer) => {

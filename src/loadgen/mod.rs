@@ -28,6 +28,7 @@ use tokio::time::Instant;
 pub use report::{JitterSummary, LoadReport};
 
 use crate::codec::CodecKind;
+use crate::media::srtp::SrtpSuite;
 use call_task::{run_call, CallOutcome, CallPlan, Failure};
 use report::RunDescription;
 use ua::{TestUserAgent, UaError};
@@ -86,6 +87,11 @@ pub struct LoadgenArgs {
     pub codec: Vec<LoadCodec>,
     #[arg(long, value_enum, default_value_t = LoadTransport::Udp)]
     pub transport: LoadTransport,
+    /// Offer SRTP (`RTP/SAVP` with an SDES key of this suite, e.g.
+    /// AES_CM_128_HMAC_SHA1_80) and send and receive it. The keys travel
+    /// in the SDP in clear: the server must allow that for UDP and TCP.
+    #[arg(long)]
+    pub srtp: Option<SrtpSuite>,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -115,6 +121,7 @@ impl LoadgenArgs {
             rate: DEFAULT_RATE,
             codec: vec![LoadCodec::Pcmu],
             transport: LoadTransport::Udp,
+            srtp: None,
             json: false,
             late_ms: DEFAULT_LATE_MS,
             grace_s: DEFAULT_GRACE_S,
@@ -168,6 +175,7 @@ pub async fn run(args: &LoadgenArgs) -> Result<LoadReport, LoadgenError> {
             duration,
             deadline,
             bye_reserve: (grace / 2).min(call_task::MAX_BYE_RESERVE),
+            srtp: args.srtp,
         }));
     }
 
@@ -194,6 +202,7 @@ pub async fn run(args: &LoadgenArgs) -> Result<LoadReport, LoadgenError> {
             .map(|c| c.kind().encoding_name())
             .collect::<Vec<_>>()
             .join(","),
+        srtp: args.srtp.map(|suite| suite.to_string()),
         calls: args.calls,
         duration_s: args.duration_s,
         rate: args.rate,

@@ -24,6 +24,8 @@ pub struct LoadReport {
     pub target: String,
     pub transport: String,
     pub codec: String,
+    /// The SRTP suite offered, if any.
+    pub srtp: Option<String>,
     pub duration_s: f64,
     pub rate: f64,
     pub wall_time_s: f64,
@@ -44,6 +46,8 @@ pub struct LoadReport {
     /// Packets the received sequence numbers account for (RFC 3550 A.3).
     pub packets_expected: u64,
     pub packets_lost: u64,
+    /// SRTP packets that failed authentication or replay checks.
+    pub packets_unauthenticated: u64,
     /// Lost over expected, from sequence numbers.
     pub loss_percent: f64,
     /// Received frames matched to a frame we sent (echo targets).
@@ -63,6 +67,7 @@ pub(crate) struct RunDescription {
     pub target: String,
     pub transport: String,
     pub codec: String,
+    pub srtp: Option<String>,
     pub calls: u32,
     pub duration_s: f64,
     pub rate: f64,
@@ -92,6 +97,7 @@ impl LoadReport {
             target: run.target.clone(),
             transport: run.transport.clone(),
             codec: run.codec.clone(),
+            srtp: run.srtp.clone(),
             duration_s: run.duration_s,
             rate: run.rate,
             wall_time_s: wall_time.as_secs_f64(),
@@ -107,6 +113,7 @@ impl LoadReport {
             packets_received: 0,
             packets_expected: 0,
             packets_lost: 0,
+            packets_unauthenticated: 0,
             loss_percent: 0.0,
             echoes_matched: 0,
             echo_loss_percent: None,
@@ -138,6 +145,7 @@ impl LoadReport {
             report.packets_received += rtp.packets_received;
             report.packets_expected += rtp.expected;
             report.packets_lost += rtp.lost;
+            report.packets_unauthenticated += rtp.unauthenticated;
             report.echoes_matched += rtp.echoes_matched;
             if rtp.packets_received >= 2 {
                 jitters.push(rtp.jitter_ms);
@@ -200,7 +208,13 @@ impl fmt::Display for LoadReport {
         row(
             f,
             "target",
-            format!("{} ({}, {})", self.target, self.transport, self.codec),
+            match &self.srtp {
+                Some(suite) => format!(
+                    "{} ({}, {}, SRTP {suite})",
+                    self.target, self.transport, self.codec
+                ),
+                None => format!("{} ({}, {})", self.target, self.transport, self.codec),
+            },
         )?;
         row(
             f,
@@ -259,6 +273,13 @@ impl fmt::Display for LoadReport {
                 self.packets_lost, self.packets_expected, self.loss_percent
             ),
         )?;
+        if self.srtp.is_some() || self.packets_unauthenticated > 0 {
+            row(
+                f,
+                "SRTP rejected",
+                format!("{} packets", self.packets_unauthenticated),
+            )?;
+        }
         if let Some(missing) = self.echo_loss_percent {
             row(
                 f,
@@ -298,6 +319,7 @@ mod tests {
             target: "sip:echo@127.0.0.1".into(),
             transport: "udp".into(),
             codec: "PCMU".into(),
+            srtp: None,
             calls: 3,
             duration_s: 1.0,
             rate: 10.0,

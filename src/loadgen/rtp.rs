@@ -2,7 +2,7 @@
 //! frames paced on a 20 ms deadline schedule and records what it receives.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use tokio::net::UdpSocket;
@@ -15,6 +15,7 @@ use super::rtp_capture::{receive_loop, CaptureOptions, CaptureShared};
 pub use super::rtp_capture::{ReceivedPacket, RtpCounters};
 use crate::codec::g711::{alaw_encode, ulaw_encode};
 use crate::codec::{new_encoder, CodecKind};
+use crate::media::srtp::{Negotiated, SrtpError, SrtpSession};
 
 /// Packetisation interval (RFC 3551 §4.5: 20 ms default for G.711).
 pub const FRAME_DURATION: Duration = Duration::from_millis(20);
@@ -41,6 +42,8 @@ pub enum RtpError {
     Marshal(String),
     #[error("timed out with {received} packets received")]
     Timeout { received: u64 },
+    #[error("SRTP: {0}")]
+    Srtp(#[from] SrtpError),
 }
 
 /// How a stream is set up.
@@ -83,6 +86,12 @@ pub struct RtpStream {
     next_tag: u32,
     /// Header and payload of the packet being sent, reused for every packet.
     packet: Vec<u8>,
+    /// Our SRTP key once an answer accepted it, and the buffer the
+    /// protected packet is written to.
+    /// (In a mutex only to make the stream `Sync`; `&mut self` reaches it
+    /// without locking.)
+    srtp: Option<Mutex<SrtpSession>>,
+    protected: Vec<u8>,
     /// A 400 Hz tone frame in the stream's codec, body of tagged frames.
     tone_frame: Arc<[u8]>,
     capture: Arc<CaptureShared>,
@@ -129,6 +138,8 @@ impl RtpStream {
             packets_sent: 0,
             next_tag: 0,
             packet: vec![0u8; RTP_HEADER_LEN + MAX_PAYLOAD],
+            srtp: None,
+            protected: Vec::new(),
             tone_frame,
             capture,
             receive_task,
@@ -153,6 +164,19 @@ impl RtpStream {
         self.tone_frame = tone_frame(codec)?;
         self.codec = codec;
         self.payload_type = payload_type;
+        Ok(())
+    }
+
+    /// Sends SRTP under our key of `negotiated` and reads what arrives as
+    /// SRTP under the peer's, from now on.
+    pub fn set_srtp(&mut self, negotiated: &Negotiated) -> Result<(), RtpError> {
+        // One session per direction: the receive task owns the other one.
+        let sending = SrtpSession::from_negotiated(negotiated)?;
+        let receiving = SrtpSession::from_negotiated(negotiated)?;
+        let room = self.packet.len() + sending.rtp_overhead();
+        self.capture.set_srtp(receiving);
+        self.protected = vec![0u8; room];
+        self.srtp = Some(Mutex::new(sending));
         Ok(())
     }
 
@@ -250,9 +274,16 @@ impl RtpStream {
             // Logged before sending: a fast echo may arrive before send_to returns.
             self.capture.record_send(tag, Instant::now());
         }
-        self.socket
-            .send_to(&self.packet[..RTP_HEADER_LEN + payload_len], remote)
-            .await?;
+        let plain = &self.packet[..RTP_HEADER_LEN + payload_len];
+        let datagram = match self.srtp.as_mut() {
+            Some(session) => {
+                let session = session.get_mut().unwrap_or_else(|e| e.into_inner());
+                let len = session.protect_rtp(plain, &mut self.protected)?;
+                &self.protected[..len]
+            }
+            None => plain,
+        };
+        self.socket.send_to(datagram, remote).await?;
 
         self.sequence = self.sequence.wrapping_add(1);
         // 20 ms on the codec's RTP clock (G.722's is 8 kHz, RFC 3551 §4.5.2).

@@ -15,6 +15,7 @@ use super::frame_tag;
 use super::rtp_receive_stats::{JitterEstimator, SequenceTracker};
 use crate::codec::g711::{alaw_decode, ulaw_decode};
 use crate::codec::CodecKind;
+use crate::media::srtp::SrtpSession;
 
 /// One RTP packet as it arrived.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,6 +39,8 @@ pub struct RtpCounters {
     pub payload_bytes_received: u64,
     /// Datagrams that were not RTP version 2.
     pub malformed: u64,
+    /// SRTP packets that failed authentication or replay checks.
+    pub unauthenticated: u64,
     /// Packets the received sequence numbers account for (RFC 3550 A.3).
     pub expected: u64,
     pub lost: u64,
@@ -63,6 +66,7 @@ pub(crate) struct CaptureState {
     pub received: u64,
     pub payload_bytes: u64,
     pub malformed: u64,
+    pub unauthenticated: u64,
     pub echoes_matched: u64,
     pub sequence: SequenceTracker,
     pub jitter: JitterEstimator,
@@ -82,6 +86,9 @@ pub(crate) struct CaptureShared {
     /// Send time of each tagged frame, slot = tag mod size, packed as
     /// tag << 40 | microseconds since `epoch`: lock-free for the sender.
     send_log: Box<[AtomicU64]>,
+    /// The peer's SRTP key, once an answer named it: every packet is
+    /// unprotected with it before it is read.
+    srtp: Mutex<Option<SrtpSession>>,
 }
 
 impl CaptureShared {
@@ -95,6 +102,7 @@ impl CaptureShared {
                 received: 0,
                 payload_bytes: 0,
                 malformed: 0,
+                unauthenticated: 0,
                 echoes_matched: 0,
                 sequence: SequenceTracker::default(),
                 jitter: JitterEstimator::new(clock_rate),
@@ -103,12 +111,40 @@ impl CaptureShared {
             received: watch::channel(0).0,
             epoch: Instant::now(),
             send_log: (0..SEND_LOG_SLOTS).map(|_| AtomicU64::new(0)).collect(),
+            srtp: Mutex::new(None),
         }
     }
 
     pub fn state(&self) -> MutexGuard<'_, CaptureState> {
         // A panic while holding the lock leaves plain counters behind: still usable.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// From now on, received packets are SRTP unprotected by `session`.
+    pub fn set_srtp(&self, session: SrtpSession) {
+        *self.srtp.lock().unwrap_or_else(|e| e.into_inner()) = Some(session);
+    }
+
+    /// The RTP packet in `datagram`: itself on a plain stream, else
+    /// unprotected into `out`. `None` for SRTP that fails its checks
+    /// (counted) and for SRTCP, which is not read.
+    fn unprotect<'a>(&self, datagram: &'a [u8], out: &'a mut [u8]) -> Option<&'a [u8]> {
+        let mut srtp = self.srtp.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(session) = srtp.as_mut() else {
+            return Some(datagram);
+        };
+        // RFC 5761 §4: RTCP packet types 200..=204 in the second octet.
+        if datagram.get(1).is_some_and(|pt| (200..=204).contains(pt)) {
+            return None;
+        }
+        match session.unprotect_rtp(datagram, out) {
+            Ok(len) => Some(&out[..len]),
+            Err(_) => {
+                drop(srtp);
+                self.state().unauthenticated += 1;
+                None
+            }
+        }
     }
 
     pub fn subscribe_received(&self) -> watch::Receiver<u64> {
@@ -207,6 +243,7 @@ impl CaptureShared {
             packets_received: state.received,
             payload_bytes_received: state.payload_bytes,
             malformed: state.malformed,
+            unauthenticated: state.unauthenticated,
             expected: state.sequence.expected(),
             lost: state.sequence.lost(),
             jitter_ms: state.jitter.jitter_ms(),
@@ -218,9 +255,15 @@ impl CaptureShared {
 /// Reads the socket until it fails; runs as the stream's receive task.
 pub(crate) async fn receive_loop(socket: Arc<UdpSocket>, shared: Arc<CaptureShared>) {
     let mut buf = vec![0u8; 2048];
+    let mut plain = vec![0u8; 2048];
     loop {
         match socket.recv_from(&mut buf).await {
-            Ok((len, _from)) => shared.record_packet(Instant::now(), &buf[..len]),
+            Ok((len, _from)) => {
+                let arrival = Instant::now();
+                if let Some(packet) = shared.unprotect(&buf[..len], &mut plain) {
+                    shared.record_packet(arrival, packet);
+                }
+            }
             // ICMP errors surface here on some systems; the socket stays usable.
             Err(e)
                 if matches!(

@@ -5,6 +5,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use crate::codec::CodecKind;
+use crate::media::srtp::CryptoAttribute;
 
 /// The dynamic payload type offered for telephone-event (RFC 4733).
 pub const TELEPHONE_EVENT_PAYLOAD_TYPE: u8 = 101;
@@ -83,6 +84,21 @@ pub fn sdp_offer(rtp_addr: SocketAddr, codecs: &[CodecKind]) -> String {
 
 /// Builds an audio offer listing `formats` in order.
 pub fn sdp_offer_formats(rtp_addr: SocketAddr, formats: &[OfferFormat]) -> String {
+    offer(rtp_addr, formats, &[])
+}
+
+/// Builds an `RTP/SAVP` offer for `codecs` carrying the SDES keys `crypto`
+/// (RFC 4568 §5).
+pub fn sdp_offer_secure(
+    rtp_addr: SocketAddr,
+    codecs: &[CodecKind],
+    crypto: &[CryptoAttribute],
+) -> String {
+    let formats: Vec<OfferFormat> = codecs.iter().map(|&c| OfferFormat::new(c)).collect();
+    offer(rtp_addr, &formats, crypto)
+}
+
+fn offer(rtp_addr: SocketAddr, formats: &[OfferFormat], crypto: &[CryptoAttribute]) -> String {
     let family = match rtp_addr.ip() {
         IpAddr::V4(_) => "IP4",
         IpAddr::V6(_) => "IP6",
@@ -96,8 +112,13 @@ pub fn sdp_offer_formats(rtp_addr: SocketAddr, formats: &[OfferFormat]) -> Strin
          s=-\r\n\
          c=IN {family} {ip}\r\n\
          t=0 0\r\n\
-         m=audio {port} RTP/AVP {pts}\r\n",
+         m=audio {port} {profile} {pts}\r\n",
         port = rtp_addr.port(),
+        profile = if crypto.is_empty() {
+            "RTP/AVP"
+        } else {
+            "RTP/SAVP"
+        },
         pts = payload_types.join(" "),
     );
     for format in formats {
@@ -115,8 +136,29 @@ pub fn sdp_offer_formats(rtp_addr: SocketAddr, formats: &[OfferFormat]) -> Strin
             sdp.push_str(&format!("a=fmtp:{pt} {fmtp}\r\n"));
         }
     }
+    for line in crypto {
+        sdp.push_str(&format!("a=crypto:{line}\r\n"));
+    }
     sdp.push_str("a=ptime:20\r\na=sendrecv\r\n");
     sdp
+}
+
+/// The `a=crypto` values of the first audio stream of an SDP body.
+pub fn crypto_lines(text: &str) -> Vec<&str> {
+    let mut lines = Vec::new();
+    let mut in_audio = false;
+    for line in text.lines() {
+        let line = line.trim_end_matches('\r');
+        if let Some(media) = line.strip_prefix("m=") {
+            if !lines.is_empty() || in_audio {
+                break;
+            }
+            in_audio = media.starts_with("audio ");
+        } else if let Some(value) = line.strip_prefix("a=crypto:").filter(|_| in_audio) {
+            lines.push(value.trim());
+        }
+    }
+    lines
 }
 
 /// What the user agent takes from an SDP answer.
@@ -318,6 +360,26 @@ mod tests {
         assert!(offer.contains("a=rtpmap:113 L16/16000\r\n"));
         let parsed = SdpAnswer::parse(&offer).unwrap();
         assert_eq!(parsed.codec, Some(CodecKind::Opus));
+    }
+
+    #[test]
+    fn a_secure_offer_carries_its_keys_in_the_audio_stream() {
+        let addr: SocketAddr = "127.0.0.1:4000".parse().unwrap();
+        let crypto = CryptoAttribute::generate_offer(&[
+            crate::media::srtp::SrtpSuite::AES_CM_128_HMAC_SHA1_80,
+            crate::media::srtp::SrtpSuite::AEAD_AES_128_GCM,
+        ])
+        .unwrap();
+        let offer = sdp_offer_secure(addr, &[CodecKind::Pcmu], &crypto);
+        assert!(offer.contains("m=audio 4000 RTP/SAVP 0\r\n"), "{offer}");
+        let lines = crypto_lines(&offer);
+        assert_eq!(lines.len(), 2);
+        assert_eq!(CryptoAttribute::parse(lines[0]).unwrap(), crypto[0]);
+        assert_eq!(CryptoAttribute::parse(lines[1]).unwrap(), crypto[1]);
+        // Lines of a later stream are not the audio stream's.
+        let video = format!("{offer}m=video 5000 RTP/SAVP 96\r\na=crypto:9 x\r\n");
+        assert_eq!(crypto_lines(&video).len(), 2);
+        assert!(crypto_lines(&sdp_offer(addr, &[CodecKind::Pcmu])).is_empty());
     }
 
     #[test]

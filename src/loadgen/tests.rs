@@ -202,3 +202,69 @@ fn spread_targets_number_the_user_part() {
     );
     assert_eq!(spread_target("sip:127.0.0.1", 2), "sip:127.0.0.1-2");
 }
+
+#[tokio::test]
+async fn an_srtp_stream_protects_what_it_sends_and_checks_what_it_receives() {
+    use super::rtp::{RtpStream, RtpStreamOptions};
+    use crate::media::srtp::{CryptoAttribute, Negotiated, SrtpSuite};
+    use tokio::net::UdpSocket;
+
+    // An echo that keeps a copy of what it saw on the wire.
+    let echo = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let echo_addr = echo.local_addr().unwrap();
+    let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
+    let task = tokio::spawn(async move {
+        let mut buf = [0u8; 2048];
+        while let Ok((n, from)) = echo.recv_from(&mut buf).await {
+            let _ = seen_tx.send(buf[..n].to_vec());
+            let _ = echo.send_to(&buf[..n], from).await;
+        }
+    });
+    // The echo returns our own packets, so the peer's key is ours.
+    let key = CryptoAttribute::generate(1, SrtpSuite::AES_CM_128_HMAC_SHA1_80).unwrap();
+    let negotiated = Negotiated {
+        local: key.clone(),
+        remote: key,
+    };
+    let mut stream = RtpStream::bind(RtpStreamOptions::new(CodecKind::Pcmu))
+        .await
+        .unwrap();
+    stream.set_remote(echo_addr);
+    stream.set_srtp(&negotiated).unwrap();
+    for _ in 0..10 {
+        stream.send_tagged_frame().await.unwrap();
+    }
+    stream
+        .wait_for_packets(10, Duration::from_secs(2))
+        .await
+        .unwrap();
+    let counters = stream.counters();
+    assert_eq!(counters.echoes_matched, 10, "{counters:?}");
+    assert_eq!(counters.unauthenticated, 0);
+
+    // On the wire: 12 octets of header, 160 of ciphertext, a 10-octet tag;
+    // nothing of the payload in clear (a tone frame repeats its codes).
+    let wire = seen.recv().await.unwrap();
+    assert_eq!(wire.len(), 12 + 160 + 10);
+    let payload = &wire[12..172];
+    assert!(payload.windows(2).filter(|w| w[0] == w[1]).count() < 10);
+
+    // A flipped bit fails authentication and is counted, not recorded.
+    let mut tampered = seen.recv().await.unwrap();
+    tampered[40] ^= 1;
+    let stranger = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    stranger
+        .send_to(&tampered, stream.local_addr())
+        .await
+        .unwrap();
+    let counted = async {
+        while stream.counters().unauthenticated == 0 {
+            tokio::task::yield_now().await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(2), counted)
+        .await
+        .unwrap();
+    assert_eq!(stream.counters().packets_received, 10);
+    task.abort();
+}
