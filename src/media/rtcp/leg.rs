@@ -86,6 +86,24 @@ struct FarEnd {
     bye: bool,
     /// It sent an SR in its last report (RFC 3550 §6.4: it is a sender).
     sends: bool,
+    /// The packet count of its last SR.
+    sent_packets: Option<u32>,
+}
+
+/// What a report from the far end says about its RTP, for the media
+/// timeout: RTP silence from a far end that reports it sends nothing is a
+/// phone in silence suppression or muted, not a dead call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerActivity {
+    /// A receiver report only (RFC 3550 §6.4: it sent no RTP in the last
+    /// two intervals), or an SR whose packet count has not moved since its
+    /// previous one: alive and quiet.
+    Quiet,
+    /// An SR counting packets sent, perhaps never received here: only our
+    /// own reception says the media path works.
+    Sending,
+    /// It ended its reports with BYE.
+    Leaving,
 }
 
 /// A leg's quality both ways, for the API.
@@ -226,7 +244,11 @@ impl RtcpLeg {
     /// An RTCP datagram from the far end arrived at `now` (on the RTCP port,
     /// or on the RTP port when [`super::is_rtcp`] says so). An error means
     /// it was dropped and counted as malformed.
-    pub fn handle_rtcp(&mut self, now: Instant, datagram: &[u8]) -> Result<(), RtcpError> {
+    pub fn handle_rtcp(
+        &mut self,
+        now: Instant,
+        datagram: &[u8],
+    ) -> Result<PeerActivity, RtcpError> {
         self.rtcp_received += 1;
         let report = match parse_compound(datagram, self.config.ssrc) {
             Ok(report) => report,
@@ -255,7 +277,15 @@ impl RtcpLeg {
             self.far.cname = report.cname;
         }
         self.far.bye |= report.bye;
-        Ok(())
+        let activity = match report.sender_info {
+            _ if report.bye => PeerActivity::Leaving,
+            None => PeerActivity::Quiet,
+            Some(info) => match self.far.sent_packets.replace(info.packet_count) {
+                Some(before) if before == info.packet_count => PeerActivity::Quiet,
+                _ => PeerActivity::Sending,
+            },
+        };
+        Ok(activity)
     }
 
     /// When [`Self::handle_timeout`] next has work.

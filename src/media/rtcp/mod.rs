@@ -20,7 +20,7 @@ pub mod report;
 pub mod send_stats;
 
 pub use interval::{IntervalConfig, ReportInterval};
-pub use leg::{LegQuality, RtcpLeg, RtcpLegConfig};
+pub use leg::{LegQuality, PeerActivity, RtcpLeg, RtcpLegConfig};
 pub use quality::{CodecImpairment, QualityInputs};
 pub use receive_stats::{ReceiveStatistics, ReportBlock};
 pub use report::{

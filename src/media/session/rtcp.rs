@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::time::{Instant, SystemTime};
 
 use super::{MediaParams, MediaSession, RtcpSetup, MAX_DATAGRAM, RTP_HEADER_LEN};
-use crate::media::rtcp::{CodecImpairment, LegQuality, RtcpLeg, RtcpLegConfig};
+use crate::media::rtcp::{CodecImpairment, LegQuality, PeerActivity, RtcpLeg, RtcpLegConfig};
 use crate::media::stats::{bump, set, SessionStats};
 
 /// The local socket a datagram leaves from.
@@ -143,10 +143,14 @@ impl MediaSession {
         bump(&self.stats.rx_rtcp);
         bump(&self.stats.rtcp_received);
         bump(&self.metrics.rtcp_received);
-        if self.rtcp.leg.handle_rtcp(now, datagram).is_err() {
-            bump(&self.stats.rtcp_malformed);
-            bump(&self.metrics.rtcp_malformed);
-            return;
+        match self.rtcp.leg.handle_rtcp(now, datagram) {
+            Err(_) => {
+                bump(&self.stats.rtcp_malformed);
+                bump(&self.metrics.rtcp_malformed);
+                return;
+            }
+            Ok(PeerActivity::Quiet) => self.quiet_peer_at = now,
+            Ok(PeerActivity::Sending | PeerActivity::Leaving) => {}
         }
         self.publish_quality();
     }

@@ -2,6 +2,8 @@ use super::*;
 use crate::codec::g711::{ulaw_decode, ulaw_encode};
 use crate::codec::CodecKind;
 use crate::media::dtmf::DtmfDigit;
+use rtp::header::Header;
+use webrtc_util::marshal::Marshal;
 
 mod digits;
 mod looping;

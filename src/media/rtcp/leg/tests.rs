@@ -307,3 +307,23 @@ fn config_from_the_codec() {
     assert_eq!(config.clock_rate, 48_000);
     assert_eq!(config.codec.lookahead_ms, 6.5);
 }
+
+#[test]
+fn reports_say_whether_the_far_end_sends() {
+    let t0 = Instant::now();
+    let mut us = RtcpLeg::new(config(1, "us"), t0, 0.5);
+    let sr = |packets: u32| {
+        let mut sr = [0u8; 28];
+        sr[..8].copy_from_slice(&[0x80, 200, 0, 6, 0, 0, 0, 2]);
+        sr[20..24].copy_from_slice(&packets.to_be_bytes());
+        sr
+    };
+    let rr = [0x80, 201, 0, 1, 0, 0, 0, 2];
+    assert_eq!(us.handle_rtcp(t0, &rr), Ok(PeerActivity::Quiet));
+    assert_eq!(us.handle_rtcp(t0, &sr(10)), Ok(PeerActivity::Sending));
+    assert_eq!(us.handle_rtcp(t0, &sr(60)), Ok(PeerActivity::Sending));
+    assert_eq!(us.handle_rtcp(t0, &sr(60)), Ok(PeerActivity::Quiet));
+    // An RR followed by a BYE (RFC 3550 §6.6).
+    let bye = [0x80, 201, 0, 1, 0, 0, 0, 2, 0x81, 203, 0, 1, 0, 0, 0, 2];
+    assert_eq!(us.handle_rtcp(t0, &bye), Ok(PeerActivity::Leaving));
+}

@@ -126,3 +126,43 @@ fn reports_of_a_sender_count_the_packets_sent() {
     let packets = u32::from_be_bytes([sr.0[20], sr.0[21], sr.0[22], sr.0[23]]);
     assert!(packets > 0);
 }
+
+/// A sender report of SSRC 0x1234 counting `packets` sent.
+fn sender_report(packets: u32) -> [u8; 28] {
+    let mut sr = [0u8; 28];
+    sr[..8].copy_from_slice(&[0x80, 200, 0, 6, 0, 0, 0x12, 0x34]);
+    sr[20..24].copy_from_slice(&packets.to_be_bytes());
+    sr
+}
+
+/// Runs an answered session (media timeout 2 s) for 5 s of RTP silence,
+/// the peer's RTCP arriving every half second; whether it timed out.
+fn silent_call_times_out(report: impl Fn(u32) -> Vec<u8>) -> bool {
+    let mut now = Instant::now();
+    let mut s = rtcp_session(now, false);
+    s.answered(now);
+    let peer_rtcp: SocketAddr = "127.0.0.1:5005".parse().unwrap();
+    for n in 1..=10 {
+        let _ = rtcp_sent(&mut s, &mut now, 500);
+        s.handle_rtcp(now, peer_rtcp, &report(n));
+        if s.poll_event() == Some(SessionEvent::MediaTimeout) {
+            return true;
+        }
+    }
+    false
+}
+
+#[test]
+fn a_peer_reporting_that_it_sends_nothing_is_not_timed_out() {
+    // Receiver reports: it sent no RTP lately (RFC 3550 §6.4), e.g.
+    // silence suppression.
+    assert!(!silent_call_times_out(|_| empty_rr().to_vec()));
+    // Sender reports whose packet count stands still say the same.
+    assert!(!silent_call_times_out(|_| sender_report(500).to_vec()));
+}
+
+#[test]
+fn a_peer_claiming_packets_that_never_arrive_is_timed_out() {
+    // Its RTP is lost on the way: its reports do not keep the call up.
+    assert!(silent_call_times_out(|n| sender_report(n * 25).to_vec()));
+}
