@@ -15,6 +15,7 @@ use mediaplane::sip::registrar::digest::parse_challenge;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
+use common::srtp::{self, in_dialog};
 use common::tls::{header, status, TestCertificate, TlsSipClient};
 use common::{metric, wait_for, TestServer};
 
@@ -49,42 +50,9 @@ async fn options_over_tls_is_answered_on_the_same_connection() {
 async fn invite(client: &mut TlsSipClient, uri: &str, call_id: &str) -> String {
     let rtp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let offer = sdp_offer(rtp.local_addr().unwrap(), &[CodecKind::Pcmu]);
-    let local = client.local;
-    client
-        .send(&format!(
-            "INVITE {uri} SIP/2.0\r\n\
-             Via: SIP/2.0/TLS {local};branch=z9hG4bK-inv-{call_id};rport\r\n\
-             Max-Forwards: 70\r\n\
-             From: <sip:tester@{local}>;tag=caller\r\n\
-             To: <{uri}>\r\n\
-             Call-ID: {call_id}\r\n\
-             CSeq: 1 INVITE\r\n\
-             Contact: <sip:tester@{local};transport=tls>\r\n\
-             Content-Type: application/sdp\r\n\
-             Content-Length: {}\r\n\r\n{offer}",
-            offer.len()
-        ))
-        .await;
-    let response = client.final_response(Duration::from_secs(5)).await;
+    let response = srtp::invite(client, uri, call_id, &offer).await;
     assert_eq!(status(&response), 200, "{response}");
     response
-}
-
-/// An in-dialog request of the caller's dialog (CSeq `cseq`).
-fn in_dialog(method: &str, cseq: u32, ok: &str, local: SocketAddr, call_id: &str) -> String {
-    let target = header(ok, "Contact").unwrap();
-    let target = target.trim_start_matches('<').trim_end_matches('>');
-    format!(
-        "{method} {target} SIP/2.0\r\n\
-         Via: SIP/2.0/TLS {local};branch=z9hG4bK-{method}-{call_id};rport\r\n\
-         Max-Forwards: 70\r\n\
-         From: <sip:tester@{local}>;tag=caller\r\n\
-         To: {to}\r\n\
-         Call-ID: {call_id}\r\n\
-         CSeq: {cseq} {method}\r\n\
-         Content-Length: 0\r\n\r\n",
-        to = header(ok, "To").unwrap(),
-    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

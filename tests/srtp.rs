@@ -66,12 +66,7 @@ async fn srtp_echo_comes_back_protected_and_tampering_is_counted() {
         let purity = tone_purity(&heard.pcm, 8000, 1000.0, 4000);
         assert!(purity > 0.9, "{suite}: 1000 Hz purity {purity}");
 
-        let local = client.local;
-        client
-            .send(&in_dialog("BYE", 2, &call.ok, local, &call_id))
-            .await;
-        let bye = client.final_response(Duration::from_secs(5)).await;
-        assert_eq!(status(&bye), 200, "{bye}");
+        assert_eq!(call.hang_up(&mut client).await, 200);
     }
     let text = server.metrics_text().await;
     // Ten of each per call, two calls.
@@ -119,14 +114,7 @@ async fn garbage_srtp_from_a_stranger_leaves_the_call_up() {
     assert!(heard.unprotected > 60, "{}", heard.unprotected);
     let purity = tone_purity(&heard.pcm, 8000, 1000.0, 4000);
     assert!(purity > 0.9, "1000 Hz purity {purity}");
-    let local = client.local;
-    client
-        .send(&in_dialog("BYE", 2, &call.ok, local, &call.call_id))
-        .await;
-    assert_eq!(
-        status(&client.final_response(Duration::from_secs(5)).await),
-        200
-    );
+    assert_eq!(call.hang_up(&mut client).await, 200);
     server.stop().await;
 }
 
@@ -189,14 +177,7 @@ async fn an_srtp_caller_and_a_plain_rtp_callee_hear_each_other() {
     // Same codec both sides: the packets were forwarded, not transcoded.
     let (_, calls) = common::http_get(server.http_addr(), "/api/v1/calls").await;
     assert!(calls.contains("\"forwarded\""), "{calls}");
-    let local = client.local;
-    client
-        .send(&in_dialog("BYE", 2, &call.ok, local, &call.call_id))
-        .await;
-    assert_eq!(
-        status(&client.final_response(Duration::from_secs(5)).await),
-        200
-    );
+    assert_eq!(call.hang_up(&mut client).await, 200);
     server.stop().await;
 }
 

@@ -346,6 +346,8 @@ fn read_section<T: Default>(
 #[cfg(test)]
 mod menus_tests;
 #[cfg(test)]
+mod overrides_tests;
+#[cfg(test)]
 mod registrar_tests;
 #[cfg(test)]
 mod rtcp_tests;

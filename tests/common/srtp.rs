@@ -95,6 +95,15 @@ pub struct SrtpCall {
     pub call_id: String,
 }
 
+impl SrtpCall {
+    /// Sends BYE over `client`; its final status.
+    pub async fn hang_up(&self, client: &mut TlsSipClient) -> u16 {
+        let bye = in_dialog("BYE", 2, &self.ok, client.local, &self.call_id);
+        client.send(&bye).await;
+        status(&client.final_response(Duration::from_secs(5)).await)
+    }
+}
+
 /// Calls `uri` offering SRTP with `suite`, ACKs the 200.
 pub async fn srtp_call(
     client: &mut TlsSipClient,

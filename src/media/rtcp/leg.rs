@@ -5,8 +5,6 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use serde::Serialize;
-
 use super::interval::{IntervalConfig, ReportInterval};
 use super::quality::{CodecImpairment, QualityInputs};
 use super::receive_stats::{ReceiveStatistics, ReportBlock};
@@ -106,24 +104,26 @@ pub enum PeerActivity {
     Leaving,
 }
 
-/// A leg's quality both ways, for the API.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+/// A leg's quality both ways, as the RTCP engine sees it. The session
+/// publishes the part the API shows (`media::stats::CallQuality`, under
+/// the same names) at each report.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct LegQuality {
     /// Round-trip time from the far end's last block about us.
     pub rtt_ms: Option<f64>,
     /// Interarrival jitter of the stream we receive, as we measure it.
-    pub rx_jitter_ms: f64,
+    pub jitter_rx_ms: f64,
     /// Interarrival jitter of our stream, as the far end reports it.
-    pub tx_jitter_ms: Option<f64>,
+    pub jitter_tx_ms: Option<f64>,
     /// Packets of the far end's stream lost since the start, in percent.
-    pub rx_loss_percent: f64,
+    pub loss_rx_percent: f64,
     /// The same over the interval of our last report.
-    pub rx_interval_loss_percent: Option<f64>,
+    pub loss_rx_interval_percent: Option<f64>,
     /// Packets of our stream lost in the far end's last report interval.
-    pub tx_loss_percent: Option<f64>,
-    pub rx_lost: i32,
+    pub loss_tx_percent: Option<f64>,
+    pub lost_rx: i32,
     /// Our packets the far end counts lost since the start.
-    pub tx_lost: Option<i32>,
+    pub lost_tx: Option<i32>,
     pub rx_packets: u64,
     /// Payload octets.
     pub rx_octets: u64,
@@ -388,26 +388,26 @@ impl RtcpLeg {
         if let Some(receive) = self.receive.as_ref().filter(|r| r.valid()) {
             let expected = receive.expected_packets();
             let lost = receive.cumulative_lost();
-            quality.rx_jitter_ms = f64::from(receive.jitter()) * 1000.0 / rate;
-            quality.rx_lost = lost;
-            quality.rx_loss_percent = if expected > 0 {
+            quality.jitter_rx_ms = f64::from(receive.jitter()) * 1000.0 / rate;
+            quality.lost_rx = lost;
+            quality.loss_rx_percent = if expected > 0 {
                 (f64::from(lost) * 100.0 / expected as f64).max(0.0)
             } else {
                 0.0
             };
-            quality.rx_interval_loss_percent = self.last_fraction_lost.map(fraction_percent);
+            quality.loss_rx_interval_percent = self.last_fraction_lost.map(fraction_percent);
             quality.rx_packets = receive.received();
             quality.rx_octets = receive.octets();
             // The recent interval when there is one, else the whole call.
             let loss = quality
-                .rx_interval_loss_percent
-                .unwrap_or(quality.rx_loss_percent);
+                .loss_rx_interval_percent
+                .unwrap_or(quality.loss_rx_percent);
             quality.mos_rx = Some(mos(loss));
         }
         if let Some(block) = &self.far.block {
-            quality.tx_jitter_ms = Some(f64::from(block.jitter) * 1000.0 / rate);
-            quality.tx_loss_percent = Some(fraction_percent(block.fraction_lost));
-            quality.tx_lost = Some(block.cumulative_lost);
+            quality.jitter_tx_ms = Some(f64::from(block.jitter) * 1000.0 / rate);
+            quality.loss_tx_percent = Some(fraction_percent(block.fraction_lost));
+            quality.lost_tx = Some(block.cumulative_lost);
             quality.mos_tx = Some(mos(fraction_percent(block.fraction_lost)));
         }
         quality.mos = match (quality.mos_rx, quality.mos_tx) {

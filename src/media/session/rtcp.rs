@@ -256,7 +256,7 @@ fn publish(stats: &SessionStats, q: &LegQuality) {
         set(&stats.rtt_us, (rtt * 1000.0) as u64);
         set(&stats.rtt_known, 1);
     }
-    if let (Some(loss), Some(lost), Some(jitter)) = (q.tx_loss_percent, q.tx_lost, q.tx_jitter_ms) {
+    if let (Some(loss), Some(lost), Some(jitter)) = (q.loss_tx_percent, q.lost_tx, q.jitter_tx_ms) {
         // Back to the 1/256 of the report (RFC 3550 §6.4.1).
         set(
             &stats.tx_fraction_lost,
@@ -268,7 +268,7 @@ fn publish(stats: &SessionStats, q: &LegQuality) {
     }
     set(
         &stats.rx_loss_basis_points,
-        (q.rx_loss_percent * 100.0).round() as u64,
+        (q.loss_rx_percent * 100.0).round() as u64,
     );
     let x100 = |mos: Option<f64>| mos.map_or(0, |m| (m * 100.0).round() as u64);
     set(&stats.mos_rx_x100, x100(q.mos_rx));

@@ -17,6 +17,7 @@ mod keepalive;
 mod leg;
 mod metrics;
 mod reinvite;
+mod respond;
 mod room_announce;
 mod room_recording;
 mod room_wait;
@@ -45,7 +46,6 @@ use crate::sip::dialog::DialogKey;
 use crate::sip::message::{decode, Decoded};
 use crate::sip::peer::Peer;
 use crate::sip::registrar::Registrar;
-use crate::sip::response::build_response;
 use crate::sip::transaction::{
     TimerConfig, TransactionEvent, TransactionKey, TransactionLayer, TransactionOutput,
 };
@@ -427,47 +427,6 @@ impl SipCore {
         self.by_dialog
             .get(&DialogKey { call_id, local_tag })
             .copied()
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn respond(
-        &mut self,
-        now: Instant,
-        key: &TransactionKey,
-        request: &Request,
-        code: u16,
-        reason: Option<&str>,
-        mut extra: Vec<rsip::Header>,
-        to_tag: Option<&str>,
-    ) {
-        extra.push(rsip::Header::Server(
-            self.settings.user_agent.clone().into(),
-        ));
-        let generated;
-        let tag = match to_tag {
-            Some(t) => Some(t),
-            None => {
-                generated = crate::sip::ids::new_tag();
-                Some(generated.as_str())
-            }
-        };
-        let response = build_response(request, code, reason, tag, extra, None);
-        if let Err(e) = self.layer.send_response(now, key, response) {
-            tracing::debug!(error = %e, code, "response not sent");
-        }
-        metrics::count_response(&self.metrics, code);
-    }
-
-    /// Sends what the registrar (or its digest check) answered.
-    fn respond_registrar(
-        &mut self,
-        now: Instant,
-        key: &TransactionKey,
-        request: &Request,
-        answer: crate::sip::registrar::RegisterAnswer,
-    ) {
-        let reason = answer.reason.as_deref();
-        self.respond(now, key, request, answer.code, reason, answer.headers, None);
     }
 
     /// Our address as the peer should see it.

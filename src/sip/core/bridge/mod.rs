@@ -13,6 +13,7 @@
 //! The media is always anchored here: A's answer prefers the codec B chose,
 //! so equal codecs pass through, and any other pair is transcoded.
 
+mod cancel;
 mod fork;
 mod hold;
 pub mod messages;
@@ -352,64 +353,6 @@ impl SipCore {
         }
         if let Some(peer) = peer {
             self.end_call(now, peer, 487);
-        }
-    }
-
-    /// Cancels a fork that has no final response yet: at once, or when a
-    /// provisional response allows it (RFC 3261 §9.1).
-    pub(super) fn cancel_fork(&mut self, now: Instant, key: &TransactionKey) {
-        let Some(fork) = self.forks.get_mut(key) else {
-            return;
-        };
-        if fork.final_code.is_some() || fork.cancel_wanted {
-            return;
-        }
-        fork.cancel_wanted = true;
-        if fork.provisional {
-            let (invite, destination) = (fork.invite.clone(), fork.destination);
-            self.send_cancel(now, &invite, destination);
-            self.watch_cancelled(now, key.clone());
-        }
-    }
-
-    /// RFC 3261 §9.1: an INVITE still without a final response 64·T1 after
-    /// its CANCEL is given up (nothing else would end it once a provisional
-    /// response has stopped Timer B).
-    pub(super) fn watch_cancelled(&mut self, now: Instant, key: TransactionKey) {
-        let deadline = now + self.settings.timers.transaction_timeout();
-        self.cancel_deadlines.push_back((deadline, key));
-    }
-
-    /// Gives up the cancelled INVITEs whose time is up.
-    pub(super) fn expire_cancelled(&mut self, now: Instant) {
-        while let Some((at, _)) = self.cancel_deadlines.front() {
-            if *at > now {
-                break;
-            }
-            let Some((_, key)) = self.cancel_deadlines.pop_front() else {
-                break;
-            };
-            let unanswered = self
-                .forks
-                .get(&key)
-                .is_some_and(|fork| fork.final_code.is_none());
-            if unanswered {
-                tracing::info!("a cancelled INVITE got no final response; giving it up");
-                self.fork_timeout(now, &key);
-                self.layer.abandon(&key);
-            }
-            self.expire_reinvite(now, &key);
-        }
-    }
-
-    pub(super) fn send_cancel(&mut self, now: Instant, invite: &Request, destination: Peer) {
-        match messages::build_cancel(invite) {
-            Ok(cancel) => {
-                if let Err(e) = self.layer.send_request(now, cancel, destination) {
-                    tracing::debug!(error = %e, "CANCEL not sent");
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "cannot build CANCEL"),
         }
     }
 
