@@ -220,3 +220,35 @@ async fn a_transport_tcp_target_is_reached_over_tcp() {
     near.stop().await;
     far.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_trusted_certificates_a_tls_target_fails_and_is_counted() {
+    let certificate = TestCertificate::new();
+    let far = far_server(&certificate).await;
+    let far_tls = far.sip_tls_addr().unwrap();
+    let target = format!("sips:echo@{far_tls}");
+    let near = TestServer::start(move |c: &mut Config| {
+        c.sip.tls_trusted_certificates = None;
+        let mut far = RouteConfig::new("^far$", Application::Bridge { target });
+        far.srtp.mode = MANDATORY;
+        far.no_answer_ms = Some(1000);
+        route_first(c, far);
+    })
+    .await;
+    let ua = TestUserAgent::bind_udp(near.sip_addr()).await.unwrap();
+    let offer = sdp_offer("127.0.0.1:9".parse().unwrap(), &[CodecKind::Pcmu]);
+    let uri = format!("sip:far@{}", near.sip_addr());
+    let outcome = tokio::time::timeout(WAIT, ua.invite(&uri, &offer))
+        .await
+        .expect("a final response within the no-answer time");
+    assert!(
+        matches!(outcome, Err(UaError::Rejected { status, .. }) if status >= 400),
+        "{:?}",
+        outcome.err()
+    );
+    let text = near.metrics_text().await;
+    assert_eq!(metric(&text, CONNECT_FAILURES), 1.0, "{text}");
+    assert_eq!(calls_of(&far).await.trim(), "[]");
+    near.stop().await;
+    far.stop().await;
+}
