@@ -17,7 +17,7 @@ use crate::prompts::{PromptCatalogue, PromptError};
 use crate::routing::DialPlan;
 use crate::sip::core::{CoreSettings, SipCore};
 use crate::sip::registrar::Registrar;
-use crate::sip::tls::{TlsFileError, TlsIdentity};
+use crate::sip::tls::{TlsFileError, TlsIdentity, TrustFileError, TrustedCertificates};
 use crate::sip::transaction::TimerConfig;
 use crate::sip::transport::{CoreQuery, SipDriver, SipHandle, SipListeners};
 use crate::store::{FsMessageStore, MessageStore};
@@ -47,6 +47,9 @@ pub enum ServerError {
     TlsFiles(#[from] TlsFileError),
     #[error("SIP TLS: {0}")]
     Tls(#[from] rustls::Error),
+    /// As `TlsFiles`, for `sip.tls_trusted_certificates`.
+    #[error("SIP TLS trusted certificates: {0}")]
+    TrustFile(#[from] TrustFileError),
 }
 
 /// A running server.
@@ -86,7 +89,9 @@ impl Server {
                 addr: config.sip.tcp_listen,
                 source,
             })?;
-        let tls = bind_tls(&config.sip).await?;
+        let identity = tls_identity(&config.sip)?;
+        let tls = bind_tls(&config.sip, identity.as_ref()).await?;
+        let tls_client = tls_client(&config.sip, identity.as_ref())?;
         let http = TcpListener::bind(config.http.listen)
             .await
             .map_err(|source| ServerError::Bind {
@@ -161,6 +166,7 @@ impl Server {
         let sip = SipDriver::start(
             core,
             SipListeners { udp, tcp, tls },
+            tls_client,
             events_rx,
             shutdown_rx.clone(),
             config.sip.max_message_bytes,
@@ -282,17 +288,40 @@ fn recover_messages(store: &dyn MessageStore) {
     }
 }
 
+/// Our certificate and key, when `sip.tls_certificate` is set: the TLS
+/// listener's, and our client certificate towards TLS targets.
+fn tls_identity(sip: &crate::config::SipConfig) -> Result<Option<TlsIdentity>, ServerError> {
+    match (&sip.tls_certificate, &sip.tls_private_key) {
+        (Some(cert), Some(key)) => Ok(Some(TlsIdentity::load(cert, key)?)),
+        _ => Ok(None),
+    }
+}
+
+/// The connector of outgoing TLS connections, when CA certificates to
+/// verify servers with are configured.
+fn tls_client(
+    sip: &crate::config::SipConfig,
+    identity: Option<&TlsIdentity>,
+) -> Result<Option<tokio_rustls::TlsConnector>, ServerError> {
+    let Some(path) = &sip.tls_trusted_certificates else {
+        tracing::info!("no sip.tls_trusted_certificates: TLS route targets cannot be reached");
+        return Ok(None);
+    };
+    let trusted = TrustedCertificates::load(path)?;
+    tracing::debug!(path = %path.display(), anchors = trusted.len(), "TLS trust anchors loaded");
+    Ok(Some(trusted.connector(identity)?))
+}
+
 /// The TLS listener with its acceptor, when `sip.tls_listen` is set
 /// (validation made sure the certificate and key are then given).
 async fn bind_tls(
     sip: &crate::config::SipConfig,
+    identity: Option<&TlsIdentity>,
 ) -> Result<Option<(TcpListener, tokio_rustls::TlsAcceptor)>, ServerError> {
-    let (Some(addr), Some(cert), Some(key)) =
-        (sip.tls_listen, &sip.tls_certificate, &sip.tls_private_key)
-    else {
+    let (Some(addr), Some(identity)) = (sip.tls_listen, identity) else {
         return Ok(None);
     };
-    let acceptor = TlsIdentity::load(cert, key)?.acceptor()?;
+    let acceptor = identity.acceptor()?;
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|source| ServerError::Bind {

@@ -239,6 +239,11 @@ async fn metrics(State(state): State<ApiState>) -> Response {
         sip.tls_handshake_failures,
     );
     counter(
+        "sip_outgoing_connect_failures_total",
+        "Outgoing SIP TCP/TLS connections that failed to connect or to complete the TLS handshake",
+        sip.outgoing_connect_failures,
+    );
+    counter(
         "sip_rejected_capacity_total",
         "Calls refused with 503 at capacity",
         sip.rejected_capacity,

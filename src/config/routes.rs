@@ -186,7 +186,9 @@ fn read_route(r: &mut Reader, t: &mut Table) -> (Option<RouteConfig>, bool) {
             mailbox: r.string(t, "mailbox").filter(|m| !m.trim().is_empty()),
         }),
         "bridge" => required_param(r, t, "target").and_then(|target| {
-            if target.trim_start().to_ascii_lowercase().starts_with("sip:") {
+            let scheme = target.trim_start().to_ascii_lowercase();
+            // sips: is reached over TLS (RFC 3261 §26.2).
+            if scheme.starts_with("sip:") || scheme.starts_with("sips:") {
                 Some(Application::Bridge { target })
             } else {
                 let path = t.key_path("target");
@@ -194,7 +196,7 @@ fn read_route(r: &mut Reader, t: &mut Table) -> (Option<RouteConfig>, bool) {
                 r.invalid(
                     path,
                     line,
-                    "must be a sip: URI (e.g. sip:$1@192.0.2.10:5060)",
+                    "must be a sip: or sips: URI (e.g. sip:$1@192.0.2.10:5060)",
                 );
                 None
             }

@@ -12,6 +12,8 @@ use crate::media::session::{RtpLatching, LATCHING_VALUES};
 
 const SOCKET_ADDRESS: &str = "a socket address (IP:PORT, e.g. 0.0.0.0:5060 or [::]:5060)";
 const IP_ADDRESS: &str = "an IP address (e.g. 0.0.0.0 or ::)";
+/// The CA bundle of Debian-like systems, the default trust of outgoing TLS.
+pub const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 /// `[sip]`: signalling transports and RFC 3261 parameters.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,6 +26,10 @@ pub struct SipConfig {
     pub tls_certificate: Option<PathBuf>,
     /// PEM private key of the leaf certificate.
     pub tls_private_key: Option<PathBuf>,
+    /// PEM bundle of the CA certificates that servers we connect to over
+    /// TLS are verified against; None (empty in TOML) = none, and TLS
+    /// targets cannot be reached. Default: the system bundle, if present.
+    pub tls_trusted_certificates: Option<PathBuf>,
     /// IP written in Contact and SDP; `None` (empty in TOML) = the local
     /// address that routes to the peer.
     pub advertise_address: Option<IpAddr>,
@@ -68,6 +74,12 @@ impl SipConfig {
             tls_listen: read_optional_address(r, t, "tls_listen"),
             tls_certificate: read_optional_path(r, t, "tls_certificate"),
             tls_private_key: read_optional_path(r, t, "tls_private_key"),
+            // Absent keeps the default; empty says "trust none".
+            tls_trusted_certificates: match r.string(t, "tls_trusted_certificates") {
+                None => d.tls_trusted_certificates,
+                Some(text) if text.trim().is_empty() => None,
+                Some(text) => Some(PathBuf::from(text)),
+            },
             advertise_address,
             user_agent: r.string(t, "user_agent").unwrap_or(d.user_agent),
             t1_ms: r.integer(t, "t1_ms").unwrap_or(d.t1_ms),
@@ -115,6 +127,8 @@ impl Default for SipConfig {
             tls_listen: None,
             tls_certificate: None,
             tls_private_key: None,
+            tls_trusted_certificates: Some(PathBuf::from(SYSTEM_CA_BUNDLE))
+                .filter(|path| path.is_file()),
             advertise_address: None,
             user_agent: "mediaplane".to_string(),
             t1_ms: 500,

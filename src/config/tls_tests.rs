@@ -158,3 +158,71 @@ fn a_key_file_alone_asks_for_the_certificate() {
     let errors = load(f.dir.path(), &sip).unwrap_err();
     assert_eq!(errors.keys(), vec![Some("sip.tls_certificate")], "{errors}");
 }
+
+#[test]
+fn trusted_certificates_default_to_the_system_bundle_if_there_is_one() {
+    let f = files();
+    let config = load(f.dir.path(), "").unwrap();
+    let system = Path::new(super::sections::SYSTEM_CA_BUNDLE);
+    let expected = system.is_file().then(|| system.to_path_buf());
+    assert_eq!(config.sip.tls_trusted_certificates, expected);
+    let config = load(f.dir.path(), "tls_trusted_certificates = ''").unwrap();
+    assert_eq!(
+        config.sip.tls_trusted_certificates, None,
+        "empty: trust none"
+    );
+}
+
+#[test]
+fn a_trusted_certificates_bundle_loads_without_a_listener() {
+    let f = files();
+    let sip = format!("tls_trusted_certificates = '{}'", f.cert.display());
+    let config = load(f.dir.path(), &sip).unwrap();
+    assert_eq!(
+        config.sip.tls_trusted_certificates.as_deref(),
+        Some(f.cert.as_path())
+    );
+    assert_eq!(config.sip.tls_listen, None);
+}
+
+#[test]
+fn a_route_to_a_sips_target_needs_no_listener() {
+    let f = files();
+    let text = format!(
+        "[[routes]]\nmatch = '^trunk$'\napp = 'bridge'\ntarget = 'sips:trunk@192.0.2.7'\n\
+         [[routes]]\nmatch = '^tls$'\napp = 'bridge'\ntarget = 'sip:trunk@192.0.2.7;transport=tls'\n\
+         [sip]\ntls_trusted_certificates = '{}'\n[prompts]\ndir = '{}'\n",
+        f.cert.display(),
+        f.dir.path().display()
+    );
+    let config = Config::from_toml_str(&text, "t.toml").unwrap();
+    assert_eq!(config.sip.tls_listen, None);
+    assert_eq!(config.routes.len(), 2);
+}
+
+#[test]
+fn a_bad_trusted_certificates_file_is_reported_on_its_key() {
+    let f = files();
+    let missing = f.dir.path().join("nope.pem");
+    let sip = format!("tls_trusted_certificates = '{}'", missing.display());
+    let errors = load(f.dir.path(), &sip).unwrap_err();
+    let found = keys_and_messages(&errors);
+    assert_eq!(found.len(), 1, "{errors}");
+    assert_eq!(found[0].0, "sip.tls_trusted_certificates");
+    assert!(found[0].1.starts_with("cannot read `"), "{errors}");
+    assert!(found[0].1.contains("nope.pem"), "{errors}");
+    assert_eq!(errors.errors()[0].line, Some(2), "the key's line: {errors}");
+
+    // A private key is not a certificate bundle.
+    let sip = format!("tls_trusted_certificates = '{}'", f.key.display());
+    let errors = load(f.dir.path(), &sip).unwrap_err();
+    assert_eq!(
+        errors.keys(),
+        vec![Some("sip.tls_trusted_certificates")],
+        "{errors}"
+    );
+    assert!(
+        errors.to_string().contains("no PEM certificate"),
+        "{errors}"
+    );
+}

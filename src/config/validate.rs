@@ -17,7 +17,7 @@ use crate::prompts::is_valid_prompt_name;
 /// network and the peer (RFC 3550 §6.2 recommends 5 s; tests go faster).
 const MIN_RTCP_INTERVAL_MS: u32 = 100;
 use crate::routing::check_route;
-use crate::sip::tls::{TlsFile, TlsIdentity};
+use crate::sip::tls::{TlsFile, TlsIdentity, TrustedCertificates};
 
 /// Collects failed checks, skipping any that involve a key whose value could
 /// not be read (its default would produce a misleading second complaint).
@@ -192,6 +192,13 @@ fn check_tls(checks: &mut Checks, config: &Config) {
             !same_socket(tls, config.http.listen),
             || format!("{tls} is also http.listen"),
         );
+    }
+    // The CA certificates of outgoing TLS: read here too, so that a bad
+    // file is reported on its key rather than at the first call.
+    if let Some(trusted) = &sip.tls_trusted_certificates {
+        if let Err(e) = TrustedCertificates::load(trusted) {
+            checks.require(&["sip.tls_trusted_certificates"], false, || e.to_string());
+        }
     }
     let (Some(cert), Some(key)) = (cert, key) else {
         return;

@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use rsip::prelude::*;
 use rsip::Request;
 
-use crate::sip::peer::Peer;
+use crate::sip::peer::{Peer, Transport};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DialogError {
@@ -275,9 +275,14 @@ pub fn split_list(value: &str) -> Vec<String> {
     parts
 }
 
-/// The socket address of a SIP URI whose host is an IP literal (port 5060
-/// when absent); None for host names.
+/// The socket address of a SIP URI whose host is an IP literal; None for
+/// host names. Without a port: 5061 when the URI asks for TLS, else 5060
+/// (RFC 3263 §4.2).
 pub fn uri_socket_addr(uri: &str) -> Option<SocketAddr> {
+    let default_port = match uri_transport(uri) {
+        Transport::Tls => 5061,
+        Transport::Udp | Transport::Tcp => 5060,
+    };
     let rest = uri.split_once(':')?.1;
     let host_port = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
     let host_port = host_port.split([';', '?']).next()?;
@@ -286,14 +291,50 @@ pub fn uri_socket_addr(uri: &str) -> Option<SocketAddr> {
         let ip: IpAddr = host.parse().ok()?;
         let port = port
             .strip_prefix(':')
-            .map_or(Some(5060), |p| p.parse().ok())?;
+            .map_or(Some(default_port), |p| p.parse().ok())?;
         return Some(SocketAddr::new(ip, port));
     }
     let (host, port) = match host_port.split_once(':') {
         Some((h, p)) => (h, p.parse().ok()?),
-        None => (host_port, 5060),
+        None => (host_port, default_port),
     };
     Some(SocketAddr::new(host.parse().ok()?, port))
+}
+
+/// The transport a request to `uri` takes, for a URI naming an IP (RFC 3263
+/// §4.1 without DNS): a `sips:` URI is TLS whatever else it says (RFC 3261
+/// §26.2, §19.1.4), otherwise its `transport` parameter, UDP by default.
+pub fn uri_transport(uri: &str) -> Transport {
+    let Some((scheme, rest)) = uri.split_once(':') else {
+        return Transport::Udp;
+    };
+    if scheme.trim().eq_ignore_ascii_case("sips") {
+        return Transport::Tls;
+    }
+    // The parameters follow the host; a user part may hold `;` of its own.
+    let host_part = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+    let params = host_part.split('?').next().unwrap_or_default();
+    let transport = params.split(';').skip(1).find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("transport")
+            .then(|| value.trim().to_ascii_lowercase())
+    });
+    match transport.as_deref() {
+        Some("tls") => Transport::Tls,
+        Some("tcp") => Transport::Tcp,
+        _ => Transport::Udp,
+    }
+}
+
+/// Where a request to `uri` is sent: its address and transport, with no
+/// connection yet (the driver finds or opens one). None for host names.
+pub fn uri_destination(uri: &str) -> Option<Peer> {
+    Some(Peer {
+        transport: uri_transport(uri),
+        addr: uri_socket_addr(uri)?,
+        connection: 0,
+    })
 }
 
 #[cfg(test)]
@@ -375,8 +416,46 @@ Content-Length: 0\r\n\r\n";
             Some("127.0.0.1:5060".parse().unwrap())
         );
         assert_eq!(
+            uri_socket_addr("sips:bob@127.0.0.1"),
+            Some("127.0.0.1:5061".parse().unwrap())
+        );
+        assert_eq!(
             angle_uri("\"x\" <sip:a@b>;tag=1").as_deref(),
             Some("sip:a@b")
         );
+    }
+
+    #[test]
+    fn the_target_uri_chooses_the_transport() {
+        let tls = |addr: &str| Peer {
+            transport: Transport::Tls,
+            addr: addr.parse().unwrap(),
+            connection: 0,
+        };
+        assert_eq!(
+            uri_destination("sips:trunk@127.0.0.1"),
+            Some(tls("127.0.0.1:5061"))
+        );
+        assert_eq!(
+            uri_destination("sip:trunk@127.0.0.1:5071;transport=TLS"),
+            Some(tls("127.0.0.1:5071"))
+        );
+        assert_eq!(
+            uri_destination("sip:trunk@127.0.0.1;transport=tls"),
+            Some(tls("127.0.0.1:5061"))
+        );
+        // RFC 3261 §26.2: sips over a TCP connection is TLS.
+        assert_eq!(
+            uri_destination("SIPS:trunk@[::1]:5062;transport=tcp"),
+            Some(tls("[::1]:5062"))
+        );
+        let tcp = uri_destination("sip:trunk@127.0.0.1:5070;transport=tcp").unwrap();
+        assert_eq!(tcp.transport, Transport::Tcp);
+        assert_eq!(tcp.addr, "127.0.0.1:5070".parse().unwrap());
+        assert_eq!(
+            uri_destination("sip:trunk@127.0.0.1;user=phone"),
+            Some(Peer::udp("127.0.0.1:5060".parse().unwrap()))
+        );
+        assert_eq!(uri_destination("sips:trunk@example.com"), None);
     }
 }

@@ -1,6 +1,7 @@
 //! Signalling: transport, message parsing, transactions (RFC 3261 §17),
 //! dialogs, SDP offer/answer and the B2BUA core.
 
+pub(crate) mod connect;
 pub mod core;
 pub mod dialog;
 pub mod dtmf_info;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio_rustls::TlsAcceptor;
 
 use crate::sip::core::SipMetrics;
@@ -22,8 +22,9 @@ use crate::sip::tls;
 /// Messages queued for one connection; a peer that stops reading is
 /// disconnected when its queue is full rather than growing it without bound.
 pub(crate) const WRITE_QUEUE: usize = 256;
-/// Open connections, TCP and TLS together (each costs a descriptor and a
-/// task); one still in its TLS handshake counts too.
+/// Open connections, TCP and TLS, accepted and opened by us together (each
+/// costs a descriptor and a task); one still connecting or in its TLS
+/// handshake counts too.
 const MAX_CONNECTIONS: usize = 4096;
 /// A connection silent this long is closed (RFC 5626 keep-alives, sent
 /// every two minutes or so, keep a live one open).
@@ -31,8 +32,9 @@ const IDLE: Duration = Duration::from_secs(600);
 
 /// What the connections tell the driver.
 pub(crate) enum StreamEvent {
-    /// A connection is ready; what is sent on the channel is written to it.
-    Opened(u64, mpsc::Sender<Bytes>),
+    /// An accepted connection is ready; what is sent on the channel is
+    /// written to it. The peer names its transport, address and id.
+    Opened(Peer, mpsc::Sender<Bytes>),
     /// One framed message, from the peer (with its connection).
     Message(Peer, Vec<u8>),
     Closed(u64),
@@ -64,6 +66,25 @@ impl StreamShared {
             metrics,
         }
     }
+
+    /// A fresh connection id.
+    pub(crate) fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// A connection slot, if one is free now.
+    pub(crate) fn try_slot(&self) -> Option<OwnedSemaphorePermit> {
+        self.open.clone().try_acquire_owned().ok()
+    }
+
+    pub(crate) fn metrics(&self) -> &SipMetrics {
+        &self.metrics
+    }
+
+    /// Tells the driver that connection `id` is gone.
+    pub(crate) async fn closed(&self, id: u64) {
+        let _ = self.events.send(StreamEvent::Closed(id)).await;
+    }
 }
 
 /// Accepts connections until shutdown; with an acceptor, each must first
@@ -81,7 +102,7 @@ pub(crate) async fn accept_loop(
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, from)) => {
-                    let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+                    let id = shared.next_id();
                     let shared = shared.clone();
                     let tls = tls.clone();
                     tokio::spawn(async move {
@@ -127,22 +148,36 @@ async fn open(
     }
 }
 
-/// One connection: frames inbound messages, writes outbound ones. A
-/// framing error (oversized message) closes only this connection.
+/// One accepted connection: announced to the driver, then served.
 async fn connection<S>(stream: S, peer: Peer, shared: &StreamShared)
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
-    let (mut reader, mut writer) = tokio::io::split(stream);
-    let (tx, mut rx) = mpsc::channel::<Bytes>(WRITE_QUEUE);
-    let events = &shared.events;
-    if events
-        .send(StreamEvent::Opened(peer.connection, tx))
+    let (tx, rx) = mpsc::channel::<Bytes>(WRITE_QUEUE);
+    if shared
+        .events
+        .send(StreamEvent::Opened(peer, tx))
         .await
         .is_err()
     {
         return;
     }
+    serve(stream, peer, shared, rx).await;
+}
+
+/// One open connection, accepted or opened by us: frames inbound messages
+/// and hands them to the driver as from `peer`, writes what arrives on
+/// `rx`. A framing error (oversized message) closes only this connection.
+pub(crate) async fn serve<S>(
+    stream: S,
+    peer: Peer,
+    shared: &StreamShared,
+    mut rx: mpsc::Receiver<Bytes>,
+) where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let (mut reader, mut writer) = tokio::io::split(stream);
+    let events = &shared.events;
     let write_task = tokio::spawn(async move {
         while let Some(data) = rx.recv().await {
             // TLS buffers records until flushed.
@@ -181,6 +216,6 @@ where
             }
         }
     }
-    let _ = events.send(StreamEvent::Closed(peer.connection)).await;
+    shared.closed(peer.connection).await;
     write_task.abort();
 }

@@ -1,7 +1,9 @@
 //! SIP over TLS (RFC 3261 §26.3.1): the server's certificate and key from
-//! PEM files, and the handshake that turns an accepted TCP connection into a
-//! TLS stream. What flows over the stream afterwards is framed and handled
-//! exactly as over TCP (see `stream.rs`).
+//! PEM files, the handshake that turns an accepted TCP connection into a
+//! TLS stream, and the client side for connections we open (the CA
+//! certificates we trust, the handshake towards a server). What flows over
+//! the stream afterwards is framed and handled exactly as over TCP (see
+//! `stream.rs`).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -11,12 +13,12 @@ use std::time::Duration;
 
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::{self, PemObject};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::sign::CertifiedKey;
-use rustls::{Error as RustlsError, InconsistentKeys, ServerConfig};
+use rustls::{ClientConfig, Error as RustlsError, InconsistentKeys, RootCertStore, ServerConfig};
 use tokio::net::TcpStream;
 use tokio_rustls::server::TlsStream;
-use tokio_rustls::TlsAcceptor;
+use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 /// A client has this long to complete its handshake; one that stalls is
 /// disconnected so that it cannot hold a connection slot for ever.
@@ -136,13 +138,106 @@ impl TlsIdentity {
     /// The acceptor of the SIP TLS listener. Clients are not asked for a
     /// certificate: SIP authenticates them with digest (RFC 3261 §22), and
     /// RFC 3261 §26.3.1 has only the server present one.
-    pub fn acceptor(self) -> Result<TlsAcceptor, RustlsError> {
+    pub fn acceptor(&self) -> Result<TlsAcceptor, RustlsError> {
         let config = ServerConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()?
             .with_no_client_auth()
-            .with_single_cert(self.chain, self.key)?;
+            .with_single_cert(self.chain.clone(), self.key.clone_key())?;
         Ok(TlsAcceptor::from(Arc::new(config)))
     }
+}
+
+/// Why the file of trusted CA certificates cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum TrustFileError {
+    #[error("cannot read `{path}`: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{path}` holds no PEM certificate (-----BEGIN CERTIFICATE-----)")]
+    NoCertificate { path: PathBuf },
+    #[error("`{path}` is not a usable PEM certificate bundle: {reason}")]
+    BadPem { path: PathBuf, reason: String },
+    #[error("none of the {rejected} certificates in `{path}` can be a trust anchor")]
+    NoUsableCertificate { path: PathBuf, rejected: usize },
+}
+
+/// The CA certificates the servers we connect to are verified against
+/// (RFC 3261 §26.3.1: the client checks the server's certificate; RFC 5922
+/// for what it must name).
+#[derive(Debug, Clone)]
+pub struct TrustedCertificates {
+    roots: RootCertStore,
+}
+
+impl TrustedCertificates {
+    /// Reads a PEM bundle. Certificates webpki cannot take as an anchor are
+    /// skipped (system bundles may hold a few); a bundle without any usable
+    /// one is an error.
+    pub fn load(path: &Path) -> Result<Self, TrustFileError> {
+        let pem = std::fs::read(path).map_err(|source| TrustFileError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let certificates = CertificateDer::pem_slice_iter(&pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| TrustFileError::BadPem {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?;
+        if certificates.is_empty() {
+            return Err(TrustFileError::NoCertificate {
+                path: path.to_path_buf(),
+            });
+        }
+        let mut roots = RootCertStore::empty();
+        let (added, rejected) = roots.add_parsable_certificates(certificates);
+        if added == 0 {
+            return Err(TrustFileError::NoUsableCertificate {
+                path: path.to_path_buf(),
+                rejected,
+            });
+        }
+        Ok(TrustedCertificates { roots })
+    }
+
+    /// How many anchors the bundle gave.
+    pub fn len(&self) -> usize {
+        self.roots.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.roots.is_empty()
+    }
+
+    /// The connector of outgoing TLS connections. With `identity` (our
+    /// `tls_certificate`) it is presented when the server asks for a client
+    /// certificate, as trunks doing mutual TLS do; without, none is.
+    pub fn connector(&self, identity: Option<&TlsIdentity>) -> Result<TlsConnector, RustlsError> {
+        let builder = ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(self.roots.clone());
+        let config = match identity {
+            Some(id) => builder.with_client_auth_cert(id.chain.clone(), id.key.clone_key())?,
+            None => builder.with_no_client_auth(),
+        };
+        Ok(TlsConnector::from(Arc::new(config)))
+    }
+}
+
+/// Runs the client side of the handshake on a connection we opened to
+/// `to`. The target URIs name IPs, so the certificate must hold `to`'s IP
+/// as an iPAddress subjectAltName (RFC 5922 §7.1 allows no other match
+/// without a host name). The caller bounds the time it takes.
+pub async fn client_handshake(
+    connector: &TlsConnector,
+    stream: TcpStream,
+    to: SocketAddr,
+) -> std::io::Result<tokio_rustls::client::TlsStream<TcpStream>> {
+    let name = ServerName::IpAddress(to.ip().into());
+    connector.connect(name, stream).await
 }
 
 fn read(file: TlsFile, path: &Path) -> Result<Vec<u8>, TlsFileError> {

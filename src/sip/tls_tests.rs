@@ -67,3 +67,28 @@ fn a_certificate_that_is_not_der_inside_is_refused() {
     assert!(matches!(e, TlsFileError::BadCertificate { .. }), "{e}");
     assert_eq!(e.file(), TlsFile::Certificate);
 }
+
+#[test]
+fn a_certificate_bundle_makes_a_connector_with_or_without_our_identity() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = write_identity(dir.path(), "ca");
+    let trusted = TrustedCertificates::load(&cert).unwrap();
+    assert_eq!(trusted.len(), 1);
+    trusted.connector(None).unwrap();
+    let identity = TlsIdentity::load(&cert, &key).unwrap();
+    trusted.connector(Some(&identity)).unwrap();
+}
+
+#[test]
+fn a_bundle_without_certificates_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, key) = write_identity(dir.path(), "a");
+    let e = TrustedCertificates::load(&key).unwrap_err();
+    assert!(matches!(e, TrustFileError::NoCertificate { .. }), "{e}");
+    let empty = dir.path().join("empty.pem");
+    std::fs::write(&empty, "").unwrap();
+    let e = TrustedCertificates::load(&empty).unwrap_err();
+    assert!(matches!(e, TrustFileError::NoCertificate { .. }), "{e}");
+    let e = TrustedCertificates::load(&dir.path().join("missing.pem")).unwrap_err();
+    assert!(matches!(e, TrustFileError::Read { .. }), "{e}");
+}

@@ -1,7 +1,8 @@
 //! The SIP I/O driver: UDP, TCP and TLS sockets on the control-plane
 //! runtime, feeding the [`SipCore`] and sending what it produces. Thin by
 //! design: read, feed, drain, send, sleep until the earliest timeout. The
-//! connections of TCP and TLS are run by `stream.rs`.
+//! connections of TCP and TLS are run by `stream.rs`; those we open by
+//! `connect.rs`.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -11,9 +12,10 @@ use std::time::Instant;
 use bytes::Bytes;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{mpsc, oneshot, watch};
-use tokio_rustls::TlsAcceptor;
+use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 use crate::media::MediaEvent;
+use crate::sip::connect::Connector;
 use crate::sip::core::{CallInfo, MemberChange, RoomInfo, SipCore};
 use crate::sip::peer::{Peer, Transport};
 use crate::sip::stream::{accept_loop, StreamEvent, StreamShared};
@@ -67,16 +69,30 @@ pub struct SipListeners {
 pub struct SipDriver {
     core: SipCore,
     udp: Arc<UdpSocket>,
-    streams: HashMap<u64, mpsc::Sender<Bytes>>,
+    /// Open connections (and those being opened) by id.
+    streams: HashMap<u64, Stream>,
+    /// The same, by where they lead: a message for a peer whose connection
+    /// is unknown reuses one to its address (RFC 3261 §18.1.1, §18.2.2).
+    by_remote: HashMap<(Transport, SocketAddr), u64>,
+    connector: Connector,
+}
+
+/// One connection as the driver sees it: its queue and where it leads.
+struct Stream {
+    tx: mpsc::Sender<Bytes>,
+    remote: (Transport, SocketAddr),
 }
 
 const MAX_UDP: usize = 65535;
 
 impl SipDriver {
     /// Spawns the driver on the current runtime over bound sockets.
+    /// `tls_client` opens the TLS connections to `sips:` and
+    /// `transport=tls` targets; None when no CA certificates are trusted.
     pub fn start(
         core: SipCore,
         listeners: SipListeners,
+        tls_client: Option<TlsConnector>,
         media_events: mpsc::UnboundedReceiver<MediaEvent>,
         shutdown: watch::Receiver<bool>,
         max_message: usize,
@@ -100,12 +116,15 @@ impl SipDriver {
             }
             None => None,
         };
+        let connector = Connector::new(tls_client, shared.clone());
         tokio::spawn(accept_loop(tcp, None, shared, shutdown.clone()));
         let (query_tx, query_rx) = mpsc::channel(64);
         let driver = SipDriver {
             core,
             udp,
             streams: HashMap::new(),
+            by_remote: HashMap::new(),
+            connector,
         };
         tokio::spawn(driver.run(stream_rx, media_events, query_rx, shutdown));
         Ok(SipHandle {
@@ -172,16 +191,42 @@ impl SipDriver {
 
     fn stream_event(&mut self, event: StreamEvent) {
         match event {
-            StreamEvent::Opened(id, tx) => {
-                self.streams.insert(id, tx);
+            StreamEvent::Opened(peer, tx) => {
+                let remote = (peer.transport, peer.addr);
+                self.streams.insert(peer.connection, Stream { tx, remote });
+                self.by_remote.insert(remote, peer.connection);
             }
             StreamEvent::Message(peer, data) => {
                 self.core.handle_datagram(Instant::now(), &data, peer);
             }
-            StreamEvent::Closed(id) => {
-                self.streams.remove(&id);
+            StreamEvent::Closed(id) => self.forget(id),
+        }
+    }
+
+    fn forget(&mut self, id: u64) {
+        if let Some(stream) = self.streams.remove(&id) {
+            if self.by_remote.get(&stream.remote) == Some(&id) {
+                self.by_remote.remove(&stream.remote);
             }
         }
+    }
+
+    /// The connection a message for `peer` goes on: its own while open,
+    /// else an open one to the same address and transport, else a new one
+    /// (RFC 3261 §18.1.1 for requests, §18.2.2 for responses whose
+    /// connection closed). None when none can be opened.
+    fn connection_for(&mut self, peer: Peer) -> Option<u64> {
+        if peer.connection != 0 && self.streams.contains_key(&peer.connection) {
+            return Some(peer.connection);
+        }
+        let remote = (peer.transport, peer.addr);
+        if let Some(&id) = self.by_remote.get(&remote) {
+            return Some(id);
+        }
+        let (id, tx) = self.connector.open(peer.transport, peer.addr).ok()?;
+        self.streams.insert(id, Stream { tx, remote });
+        self.by_remote.insert(remote, id);
+        Some(id)
     }
 
     async fn flush(&mut self) {
@@ -193,17 +238,27 @@ impl SipDriver {
                     }
                 }
                 // RFC 3261 §18.2.2, §26.3.1: back over the peer's connection.
-                Transport::Tcp | Transport::Tls => match self.streams.get(&peer.connection) {
-                    Some(tx) => {
-                        if tx.try_send(data).is_err() {
+                Transport::Tcp | Transport::Tls => {
+                    let Some(id) = self.connection_for(peer) else {
+                        tracing::debug!(to = %peer, "no connection, message dropped");
+                        continue;
+                    };
+                    let Some(stream) = self.streams.get(&id) else {
+                        continue;
+                    };
+                    match stream.tx.try_send(data) {
+                        Ok(()) => {}
+                        Err(mpsc::error::TrySendError::Full(_)) => {
                             tracing::info!(to = %peer, "peer not reading, closing");
-                            self.streams.remove(&peer.connection);
+                            self.forget(id);
+                        }
+                        // Closed before the driver heard: gone already.
+                        Err(mpsc::error::TrySendError::Closed(_)) => {
+                            tracing::debug!(to = %peer, "connection gone, message dropped");
+                            self.forget(id);
                         }
                     }
-                    None => {
-                        tracing::debug!(to = %peer, "connection gone, message dropped")
-                    }
-                },
+                }
             }
         }
     }

@@ -21,6 +21,15 @@ impl SipCore {
         self.contact_uri(peer, request.uri.scheme == Some(rsip::Scheme::Sips))
     }
 
+    /// Our Contact in a request to `request_uri` sent to `peer`: a `sips:`
+    /// URI when the Request-URI is one (RFC 3261 §8.1.1.8).
+    pub(super) fn contact_for_target(&self, peer: Peer, request_uri: &str) -> String {
+        let sips = request_uri
+            .split_once(':')
+            .is_some_and(|(scheme, _)| scheme.trim().eq_ignore_ascii_case("sips"));
+        self.contact_uri(peer, sips)
+    }
+
     /// Our Contact for `peer`; `sips` when the dialog's Request-URI was a
     /// SIPS URI, which can only hold where the peer is reached over TLS.
     pub(super) fn contact_uri(&self, peer: Peer, sips: bool) -> String {

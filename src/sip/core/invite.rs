@@ -16,7 +16,7 @@ use crate::media::session::{Latching, MediaParams, SessionSetup};
 use crate::media::stats::SessionStats;
 use crate::media::WorkerCommand;
 use crate::routing::RouteTarget;
-use crate::sip::dialog::{angle_uri, uri_socket_addr, Dialog};
+use crate::sip::dialog::{angle_uri, uri_destination, Dialog};
 use crate::sip::peer::Peer;
 use crate::sip::sdp::{self, LocalMedia, NegotiatedAudio, SdpOrigin, SessionDescription};
 use crate::sip::transaction::TransactionKey;
@@ -299,13 +299,15 @@ impl SipCore {
                     // RFC 3261 §16.3 step 3: a loop or a long chain.
                     return Err(Refusal::new(483, None));
                 }
-                let Some(addr) = uri_socket_addr(uri) else {
+                // RFC 3263 §4.1 without DNS: the URI names the IP, the port
+                // and, by its scheme or transport parameter, the transport.
+                let Some(destination) = uri_destination(uri) else {
                     return Err(Refusal::new(
                         502,
                         Some(format!("Route target {uri} has no IP address")),
                     ));
                 };
-                if self.is_own_sip_address(addr) {
+                if self.is_own_sip_address(destination.addr) {
                     // RFC 3261 §16.3 step 4 in spirit: a route back to us
                     // would only come round again until Max-Forwards ran out.
                     return Err(Refusal::new(
@@ -314,7 +316,7 @@ impl SipCore {
                     ));
                 }
                 let plan = BridgePlan {
-                    destinations: vec![(uri.clone(), Peer::udp(addr))],
+                    destinations: vec![(uri.clone(), destination)],
                     to_uri: uri.clone(),
                     codecs: target
                         .codecs

@@ -22,6 +22,9 @@ pub struct SipMetrics {
     pub room_speaking_starts: AtomicU64,
     /// TLS connections closed because their handshake failed or stalled.
     pub tls_handshake_failures: AtomicU64,
+    /// Outgoing TCP or TLS connections that could not be opened (connect,
+    /// TLS handshake or certificate check failed, or no slot was free).
+    pub outgoing_connect_failures: AtomicU64,
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -41,6 +44,7 @@ pub struct SipMetricsSnapshot {
     pub room_leaves: u64,
     pub room_speaking_starts: u64,
     pub tls_handshake_failures: u64,
+    pub outgoing_connect_failures: u64,
 }
 
 impl SipMetrics {
@@ -62,6 +66,7 @@ impl SipMetrics {
             room_leaves: get(&self.room_leaves),
             room_speaking_starts: get(&self.room_speaking_starts),
             tls_handshake_failures: get(&self.tls_handshake_failures),
+            outgoing_connect_failures: get(&self.outgoing_connect_failures),
         }
     }
 }

@@ -252,7 +252,7 @@ impl SipCore {
             let sdp_text = offer_from(&offer, via_ip).to_string();
             let via_host = super::uri_host(via_ip);
             let branch = crate::sip::ids::new_branch();
-            let contact = self.contact_for(*destination);
+            let contact = self.contact_for_target(*destination, request_uri);
             let invite = messages::build_invite(&messages::OutgoingInvite {
                 request_uri,
                 to_uri: &plan.to_uri,
