@@ -18,8 +18,8 @@ use crate::sip::stream::{serve, StreamShared, WRITE_QUEUE};
 use crate::sip::tls;
 
 /// TCP connect and TLS handshake together must be done within this; what
-/// was queued meanwhile is then dropped (the transaction's own timer, Timer
-/// B or F, ends it).
+/// was queued meanwhile is then dropped and the transactions waiting for it
+/// fail as if answered 503 (RFC 3261 §8.1.3.1).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why an outgoing connection could not be opened.
@@ -118,7 +118,7 @@ impl Connector {
             Err(e) => {
                 self.failed(peer.transport, peer.addr, &e, rx.len());
                 drop(rx);
-                shared.closed(peer.connection).await;
+                shared.connect_failed(peer).await;
             }
         }
     }

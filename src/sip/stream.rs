@@ -38,6 +38,9 @@ pub(crate) enum StreamEvent {
     /// One framed message, from the peer (with its connection).
     Message(Peer, Vec<u8>),
     Closed(u64),
+    /// A connection we were opening never came up; what was queued on it
+    /// is lost.
+    ConnectFailed(Peer),
 }
 
 /// What every listener shares: the way to the driver, connection ids
@@ -84,6 +87,11 @@ impl StreamShared {
     /// Tells the driver that connection `id` is gone.
     pub(crate) async fn closed(&self, id: u64) {
         let _ = self.events.send(StreamEvent::Closed(id)).await;
+    }
+
+    /// Tells the driver that the connection to `peer` could not be opened.
+    pub(crate) async fn connect_failed(&self, peer: Peer) {
+        let _ = self.events.send(StreamEvent::ConnectFailed(peer)).await;
     }
 }
 

@@ -200,6 +200,10 @@ impl SipDriver {
                 self.core.handle_datagram(Instant::now(), &data, peer);
             }
             StreamEvent::Closed(id) => self.forget(id),
+            StreamEvent::ConnectFailed(peer) => {
+                self.forget(peer.connection);
+                self.core.transport_failed(Instant::now(), peer);
+            }
         }
     }
 
@@ -241,6 +245,7 @@ impl SipDriver {
                 Transport::Tcp | Transport::Tls => {
                     let Some(id) = self.connection_for(peer) else {
                         tracing::debug!(to = %peer, "no connection, message dropped");
+                        self.core.transport_failed(Instant::now(), peer);
                         continue;
                     };
                     let Some(stream) = self.streams.get(&id) else {

@@ -274,6 +274,14 @@ impl SipCore {
         self.drain_layer(now);
     }
 
+    /// No connection to `peer` could be opened: the requests waiting for
+    /// it fail at once as if answered 503 (RFC 3261 §8.1.3.1), instead of
+    /// after Timer B.
+    pub fn transport_failed(&mut self, now: Instant, peer: Peer) {
+        self.layer.transport_failed(peer);
+        self.drain_layer(now);
+    }
+
     pub fn poll_transmit(&mut self) -> Option<(Peer, Bytes)> {
         self.transmit.pop_front()
     }
@@ -330,7 +338,12 @@ impl SipCore {
                 }
             }
             TransactionEvent::Timeout { key } => {
-                self.fork_timeout(now, &key);
+                self.fork_gave_up(now, &key, 408);
+                self.reinvite_timeout(now, &key);
+                self.notify_timeout(&key);
+            }
+            TransactionEvent::TransportFailed { key } => {
+                self.fork_gave_up(now, &key, 503);
                 self.reinvite_timeout(now, &key);
                 self.notify_timeout(&key);
             }

@@ -243,6 +243,34 @@ impl TransactionLayer {
         }
     }
 
+    /// No connection to `destination` could be opened: every client
+    /// transaction sending there is told the TU and ended (RFC 3261
+    /// §17.1.4). Server transactions keep their timers.
+    pub fn transport_failed(&mut self, destination: Peer) {
+        let failed: Vec<TransactionId> = self
+            .transactions
+            .iter()
+            .filter(|(_, entry)| {
+                matches!(
+                    entry.machine,
+                    Machine::InviteClient(_) | Machine::NonInviteClient(_)
+                ) && entry.peer.transport == destination.transport
+                    && entry.peer.addr == destination.addr
+            })
+            .map(|(&id, _)| id)
+            .collect();
+        for id in failed {
+            if let Some(entry) = self.transactions.get(&id) {
+                let key = entry.key.clone();
+                self.outputs.push_back(TransactionOutput::Event(
+                    TransactionEvent::TransportFailed { key },
+                ));
+            }
+            self.remove(id);
+        }
+        self.discard_stale_timers();
+    }
+
     /// Live transactions.
     pub fn len(&self) -> usize {
         self.transactions.len()

@@ -44,6 +44,10 @@ pub enum TransactionEvent {
     /// Timer B or F (client), or Timer H (server: a non-2xx final response
     /// never acknowledged).
     Timeout { key: TransactionKey },
+    /// The client transaction's request could not be sent: its connection
+    /// could not be opened (RFC 3261 §17.1.4; the TU treats it as a 503,
+    /// §8.1.3.1). The transaction is terminated.
+    TransportFailed { key: TransactionKey },
     /// A 2xx to an INVITE not acknowledged within 64·T1 (RFC 3261 §13.3.1.4):
     /// the session should be ended with BYE.
     AckTimeout { key: TransactionKey },

@@ -51,7 +51,7 @@ impl SipCore {
                 .is_some_and(|fork| fork.final_code.is_none());
             if unanswered {
                 tracing::info!("a cancelled INVITE got no final response; giving it up");
-                self.fork_timeout(now, &key);
+                self.fork_gave_up(now, &key, 408);
                 self.layer.abandon(&key);
             }
             self.expire_reinvite(now, &key);

@@ -59,11 +59,17 @@ impl SipCore {
         }
     }
 
-    /// Timer B fired on a fork: it counts as a 408 (RFC 3261 §8.1.3.1).
-    pub(in crate::sip::core) fn fork_timeout(&mut self, now: Instant, key: &TransactionKey) {
+    /// A fork ended without a response: Timer B counts as a 408, a
+    /// transport failure as a 503 (RFC 3261 §8.1.3.1).
+    pub(in crate::sip::core) fn fork_gave_up(
+        &mut self,
+        now: Instant,
+        key: &TransactionKey,
+        code: u16,
+    ) {
         if let Some(fork) = self.forks.get_mut(key) {
             if fork.final_code.is_none() {
-                fork.final_code = Some(408);
+                fork.final_code = Some(code);
                 let a = fork.a;
                 self.fork_failed(now, a);
             }

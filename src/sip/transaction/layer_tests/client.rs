@@ -161,3 +161,41 @@ fn stray_responses_other_than_invite_2xx_are_dropped() {
     }
     assert!(layer.is_empty());
 }
+
+#[test]
+fn a_failed_connection_ends_the_client_transactions_towards_it() {
+    let start = Instant::now();
+    let mut layer = new_layer();
+    let tls = |addr: &str| Peer {
+        transport: Transport::Tls,
+        addr: addr.parse().unwrap(),
+        connection: 0,
+    };
+    let trunk = tls("192.0.2.1:5061");
+    let other = tls("192.0.2.2:5061");
+    let invite = request("INVITE", &new_branch(), 10);
+    let options = request("OPTIONS", &new_branch(), 11);
+    let elsewhere = request("INVITE", &new_branch(), 12);
+    let invite_key = layer.send_request(start, invite, trunk).unwrap();
+    let options_key = layer.send_request(start, options, trunk).unwrap();
+    let elsewhere_key = layer.send_request(start, elsewhere, other).unwrap();
+    drain(&mut layer);
+
+    layer.transport_failed(trunk);
+    let events: Vec<TransactionEvent> = drain(&mut layer)
+        .into_iter()
+        .filter_map(|output| match output {
+            TransactionOutput::Event(event) => Some(event),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(events.len(), 4, "{events:?}");
+    for key in [&invite_key, &options_key] {
+        assert!(events.contains(&TransactionEvent::TransportFailed { key: key.clone() }));
+        assert!(events.contains(&TransactionEvent::Terminated { key: key.clone() }));
+    }
+    // The transaction towards another address is untouched.
+    assert_eq!(layer.len(), 1);
+    let log = run(&mut layer, start, seconds(40.0));
+    assert!(event_times(&log).contains(&(32.0, TransactionEvent::Timeout { key: elsewhere_key })));
+}
