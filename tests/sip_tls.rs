@@ -201,6 +201,32 @@ async fn a_phone_registered_over_tls_is_called_over_its_connection() {
         Err(UaError::Rejected { status, .. }) => assert_eq!(status, 486),
         other => panic!("the caller should hear busy: {other:?}"),
     }
+
+    // The phone goes away. The server hears the close before it completes
+    // a new client's handshake and answers its OPTIONS.
+    drop(phone);
+    let mut other = TlsSipClient::connect(addr, &certificate).await;
+    assert_eq!(status(&other.options(&format!("sip:{addr}")).await), 200);
+    // A call to alice now fails at once (503 inside, 502 to the caller)
+    // instead of connecting back to the port the phone's connection came
+    // from, or waiting for Timer B.
+    let caller = TestUserAgent::bind_udp(server.sip_addr()).await.unwrap();
+    let offer = sdp_offer(rtp.local_addr().unwrap(), &[CodecKind::Pcmu]);
+    let target = format!("sip:alice@{}", server.sip_addr());
+    let outcome = tokio::time::timeout(Duration::from_secs(5), caller.invite(&target, &offer))
+        .await
+        .expect("a final response at once");
+    assert!(
+        matches!(outcome, Err(UaError::Rejected { status: 502, .. })),
+        "{:?}",
+        outcome.err()
+    );
+    let text = server.metrics_text().await;
+    assert_eq!(
+        metric(&text, "mediaplane_sip_outgoing_connect_failures_total"),
+        0.0,
+        "no connection was tried"
+    );
     server.stop().await;
 }
 

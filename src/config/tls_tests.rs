@@ -186,18 +186,33 @@ fn a_trusted_certificates_bundle_loads_without_a_listener() {
 }
 
 #[test]
-fn a_route_to_a_sips_target_needs_no_listener() {
+fn a_route_to_a_tls_target_needs_our_tls_listener() {
     let f = files();
-    let text = format!(
-        "[[routes]]\nmatch = '^trunk$'\napp = 'bridge'\ntarget = 'sips:trunk@192.0.2.7'\n\
-         [[routes]]\nmatch = '^tls$'\napp = 'bridge'\ntarget = 'sip:trunk@192.0.2.7;transport=tls'\n\
-         [sip]\ntls_trusted_certificates = '{}'\n[prompts]\ndir = '{}'\n",
-        f.cert.display(),
-        f.dir.path().display()
+    let routes = "[[routes]]\nmatch = '^trunk$'\napp = 'bridge'\ntarget = 'sips:trunk@192.0.2.7'\n\
+                  [[routes]]\nmatch = '^tls$'\napp = 'bridge'\ntarget = 'sip:trunk@192.0.2.7;transport=tls'\n\
+                  [[routes]]\nmatch = '^tcp$'\napp = 'bridge'\ntarget = 'sip:trunk@192.0.2.7;transport=tcp'\n";
+    let prompts = format!("[prompts]\ndir = '{}'\n", f.dir.path().display());
+    // The far end sends its requests to the TLS port our Via and Contact
+    // name: without a listener there is none.
+    let text = format!("{routes}{prompts}");
+    let errors = Config::from_toml_str(&text, "t.toml").unwrap_err();
+    assert_eq!(
+        errors.keys(),
+        vec![Some("routes[0].target"), Some("routes[1].target")],
+        "{errors}"
     );
-    let config = Config::from_toml_str(&text, "t.toml").unwrap();
-    assert_eq!(config.sip.tls_listen, None);
-    assert_eq!(config.routes.len(), 2);
+    assert!(
+        errors.to_string().contains("set sip.tls_listen"),
+        "{errors}"
+    );
+
+    let listener = format!(
+        "[sip]\ntls_listen = '127.0.0.1:5061'\ntls_certificate = '{}'\ntls_private_key = '{}'\n",
+        f.cert.display(),
+        f.key.display()
+    );
+    let config = Config::from_toml_str(&format!("{routes}{listener}{prompts}"), "t.toml").unwrap();
+    assert_eq!(config.routes.len(), 3);
 }
 
 #[test]

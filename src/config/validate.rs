@@ -12,6 +12,8 @@ use super::users::{check_users, UserConfig};
 use super::Config;
 use crate::codec::CodecKind;
 use crate::prompts::is_valid_prompt_name;
+use crate::sip::dialog::uri_transport;
+use crate::sip::peer::Transport;
 
 /// The shortest RTCP report interval allowed: shorter only loads the
 /// network and the peer (RFC 3550 §6.2 recommends 5 s; tests go faster).
@@ -80,6 +82,16 @@ pub(crate) fn check_config<'r, 'u, 'm>(
                 &[&key, &codecs_key],
                 !codecs.contains(&CodecKind::TelephoneEvent),
                 || "keys go by INFO or as tones: remove telephone-event from codecs".into(),
+            );
+        }
+        if let super::Application::Bridge { target } = &route.application {
+            // Our Via and Contact on a TLS leg name our TLS port: the far
+            // end sends its requests there (RFC 3261 §26.3.2.2).
+            let key = format!("routes[{index}].target");
+            checks.require(
+                &[&key, "sip.tls_listen"],
+                uri_transport(target) != Transport::Tls || config.sip.tls_listen.is_some(),
+                || format!("{target} is reached over TLS: set sip.tls_listen, where its requests come back"),
             );
         }
         if let Some(ms) = route.no_answer_ms {

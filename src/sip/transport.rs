@@ -4,7 +4,7 @@
 //! connections of TCP and TLS are run by `stream.rs`; those we open by
 //! `connect.rs`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -74,8 +74,14 @@ pub struct SipDriver {
     /// The same, by where they lead: a message for a peer whose connection
     /// is unknown reuses one to its address (RFC 3261 §18.1.1, §18.2.2).
     by_remote: HashMap<(Transport, SocketAddr), u64>,
+    /// Addresses we opened connections to: a message for one of them whose
+    /// connection closed opens another.
+    dialled: HashSet<(Transport, SocketAddr)>,
     connector: Connector,
 }
+
+/// At most this many dialled addresses are remembered.
+const MAX_DIALLED: usize = 1024;
 
 /// One connection as the driver sees it: its queue and where it leads.
 struct Stream {
@@ -124,6 +130,7 @@ impl SipDriver {
             udp,
             streams: HashMap::new(),
             by_remote: HashMap::new(),
+            dialled: HashSet::new(),
             connector,
         };
         tokio::spawn(driver.run(stream_rx, media_events, query_rx, shutdown));
@@ -202,7 +209,11 @@ impl SipDriver {
             StreamEvent::Closed(id) => self.forget(id),
             StreamEvent::ConnectFailed(peer) => {
                 self.forget(peer.connection);
-                self.core.transport_failed(Instant::now(), peer);
+                // Transactions are failed by address: not while another
+                // connection to that address is up or being opened.
+                if !self.by_remote.contains_key(&(peer.transport, peer.addr)) {
+                    self.core.transport_failed(Instant::now(), peer);
+                }
             }
         }
     }
@@ -217,8 +228,11 @@ impl SipDriver {
 
     /// The connection a message for `peer` goes on: its own while open,
     /// else an open one to the same address and transport, else a new one
-    /// (RFC 3261 §18.1.1 for requests, §18.2.2 for responses whose
-    /// connection closed). None when none can be opened.
+    /// (RFC 3261 §18.1.1) when `peer` is an address we dial (a URI's, or
+    /// one we connected to before). A peer that connected to us and has
+    /// closed is not called back at its source port, which behind NAT
+    /// leads nowhere (RFC 5626 §4.2.1: a broken flow is not rebuilt by the
+    /// server): None.
     fn connection_for(&mut self, peer: Peer) -> Option<u64> {
         if peer.connection != 0 && self.streams.contains_key(&peer.connection) {
             return Some(peer.connection);
@@ -227,10 +241,48 @@ impl SipDriver {
         if let Some(&id) = self.by_remote.get(&remote) {
             return Some(id);
         }
+        if peer.connection != 0 && !self.dialled.contains(&remote) {
+            return None;
+        }
         let (id, tx) = self.connector.open(peer.transport, peer.addr).ok()?;
+        if self.dialled.len() >= MAX_DIALLED {
+            // Addresses come from route targets and dialog Contacts: bounded
+            // in practice, capped all the same.
+            self.dialled.clear();
+        }
+        self.dialled.insert(remote);
         self.streams.insert(id, Stream { tx, remote });
         self.by_remote.insert(remote, id);
         Some(id)
+    }
+
+    /// Queues `data` on the connection for `peer`. A connection that closed
+    /// before the driver heard is forgotten and the choice made again; with
+    /// none to be had, the transactions waiting on `peer` fail at once.
+    fn send_on_connection(&mut self, peer: Peer, data: Bytes) {
+        let mut data = data;
+        for _ in 0..2 {
+            let Some(id) = self.connection_for(peer) else {
+                break;
+            };
+            let Some(stream) = self.streams.get(&id) else {
+                break;
+            };
+            match stream.tx.try_send(data) {
+                Ok(()) => return,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    tracing::info!(to = %peer, "peer not reading, closing");
+                    self.forget(id);
+                    return;
+                }
+                Err(mpsc::error::TrySendError::Closed(back)) => {
+                    self.forget(id);
+                    data = back;
+                }
+            }
+        }
+        tracing::debug!(to = %peer, "no connection, message dropped");
+        self.core.transport_failed(Instant::now(), peer);
     }
 
     async fn flush(&mut self) {
@@ -242,28 +294,7 @@ impl SipDriver {
                     }
                 }
                 // RFC 3261 §18.2.2, §26.3.1: back over the peer's connection.
-                Transport::Tcp | Transport::Tls => {
-                    let Some(id) = self.connection_for(peer) else {
-                        tracing::debug!(to = %peer, "no connection, message dropped");
-                        self.core.transport_failed(Instant::now(), peer);
-                        continue;
-                    };
-                    let Some(stream) = self.streams.get(&id) else {
-                        continue;
-                    };
-                    match stream.tx.try_send(data) {
-                        Ok(()) => {}
-                        Err(mpsc::error::TrySendError::Full(_)) => {
-                            tracing::info!(to = %peer, "peer not reading, closing");
-                            self.forget(id);
-                        }
-                        // Closed before the driver heard: gone already.
-                        Err(mpsc::error::TrySendError::Closed(_)) => {
-                            tracing::debug!(to = %peer, "connection gone, message dropped");
-                            self.forget(id);
-                        }
-                    }
-                }
+                Transport::Tcp | Transport::Tls => self.send_on_connection(peer, data),
             }
         }
     }

@@ -84,8 +84,8 @@ struct FarEnd {
     bye: bool,
     /// It sent an SR in its last report (RFC 3550 §6.4: it is a sender).
     sends: bool,
-    /// The packet count of its last SR.
-    sent_packets: Option<u32>,
+    /// The sender SSRC and packet count of its last SR.
+    sent_packets: Option<(u32, u32)>,
 }
 
 /// What a report from the far end says about its RTP, for the media
@@ -280,10 +280,13 @@ impl RtcpLeg {
         let activity = match report.sender_info {
             _ if report.bye => PeerActivity::Leaving,
             None => PeerActivity::Quiet,
-            Some(info) => match self.far.sent_packets.replace(info.packet_count) {
-                Some(before) if before == info.packet_count => PeerActivity::Quiet,
-                _ => PeerActivity::Sending,
-            },
+            Some(info) => {
+                let now_sent = (report.sender_ssrc, info.packet_count);
+                match self.far.sent_packets.replace(now_sent) {
+                    Some(before) if before == now_sent => PeerActivity::Quiet,
+                    _ => PeerActivity::Sending,
+                }
+            }
         };
         Ok(activity)
     }

@@ -10,14 +10,17 @@
 //!   without checking their authentication tag;
 //! - results are copied into caller buffers. It still allocates one buffer
 //!   per packet internally; the API lets that go away later without callers
-//!   changing.
+//!   changing;
+//! - the SRTP replay list is ours (`replay.rs`): its own builds a boxed
+//!   detector for every packet.
 
 use std::fmt;
 
 use webrtc_srtp::context::Context;
-use webrtc_srtp::option::{srtcp_replay_protection, srtp_replay_protection};
+use webrtc_srtp::option::srtcp_replay_protection;
 
 use super::negotiate::Negotiated;
+use super::replay::ReplayList;
 use super::sdes::{CryptoAttribute, SdesError};
 use super::suite::SrtpSuite;
 
@@ -74,8 +77,10 @@ pub struct SrtpSession {
     suite: SrtpSuite,
     /// Our master key; no replay list is needed for what we send.
     outbound: Context,
-    /// The peer's master key, with replay protection on.
+    /// The peer's master key, with SRTCP replay protection on.
     inbound: Context,
+    /// SRTP replay protection of what we receive (RFC 3711 §3.3.2).
+    replay: ReplayList,
 }
 
 impl fmt::Debug for SrtpSession {
@@ -99,6 +104,7 @@ impl SrtpSession {
             suite,
             outbound: context(suite, local_key_salt, false)?,
             inbound: context(suite, remote_key_salt, true)?,
+            replay: ReplayList::default(),
         })
     }
 
@@ -108,6 +114,7 @@ impl SrtpSession {
     /// sending side (and its rollover counter) is untouched.
     pub fn renew_inbound(&mut self, remote_key_salt: &[u8]) -> Result<(), SrtpError> {
         self.inbound = context(self.suite, remote_key_salt, true)?;
+        self.replay = ReplayList::default();
         Ok(())
     }
 
@@ -167,11 +174,14 @@ impl SrtpSession {
         if protected.len() < header_len + self.suite.rtp_tag_len() {
             return Err(SrtpError::Malformed);
         }
+        let index = self.replay.check(header.ssrc, header.sequence_number)?;
         let plain = self
             .inbound
             .decrypt_rtp_with_header(protected, &header)
             .map_err(map_error)?;
-        copy_out(&plain, out)
+        let len = copy_out(&plain, out)?;
+        self.replay.accept(header.ssrc, index);
+        Ok(len)
     }
 
     /// Protects an RTCP compound packet into `out`, which needs
@@ -209,8 +219,9 @@ impl SrtpSession {
     }
 }
 
-/// One direction's context; replay protection for what we receive.
-fn context(suite: SrtpSuite, key_salt: &[u8], replay: bool) -> Result<Context, SrtpError> {
+/// One direction's context; SRTCP replay protection for what we receive
+/// (SRTP's is the session's own [`ReplayList`]).
+fn context(suite: SrtpSuite, key_salt: &[u8], inbound: bool) -> Result<Context, SrtpError> {
     if key_salt.len() != suite.key_salt_len() {
         return Err(SrtpError::Attribute(SdesError::KeyLength {
             suite,
@@ -219,15 +230,8 @@ fn context(suite: SrtpSuite, key_salt: &[u8], replay: bool) -> Result<Context, S
         }));
     }
     let (key, salt) = key_salt.split_at(suite.key_len());
-    let (srtp, srtcp) = if replay {
-        (
-            Some(srtp_replay_protection(REPLAY_WINDOW)),
-            Some(srtcp_replay_protection(REPLAY_WINDOW)),
-        )
-    } else {
-        (None, None)
-    };
-    Context::new(key, salt, suite.profile(), srtp, srtcp)
+    let srtcp = inbound.then(|| srtcp_replay_protection(REPLAY_WINDOW));
+    Context::new(key, salt, suite.profile(), None, srtcp)
         .map_err(|e| SrtpError::Other(e.to_string()))
 }
 

@@ -8,6 +8,7 @@
 pub mod context;
 pub mod kdf;
 pub mod negotiate;
+mod replay;
 pub mod sdes;
 pub mod suite;
 

@@ -96,8 +96,9 @@ impl CoreSettings {
         match transport {
             crate::sip::peer::Transport::Udp => self.sip_port,
             crate::sip::peer::Transport::Tcp => self.sip_tcp_port,
-            // TLS peers exist only when the listener does; the TCP port is
-            // a stand-in that is never written otherwise.
+            // TLS peers exist only when the listener does (a TLS route
+            // target requires it); the TCP port is a stand-in that is never
+            // written otherwise.
             crate::sip::peer::Transport::Tls => self.sip_tls_port.unwrap_or(self.sip_tcp_port),
         }
     }
