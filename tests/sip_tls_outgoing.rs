@@ -47,7 +47,11 @@ async fn near_server(
     no_answer_ms: u32,
 ) -> TestServer {
     let trusted = trusted.map(|t| t.certificate.clone());
+    // Our own TLS listener: a TLS target's requests come back to it.
+    let own = TestCertificate::new();
+    let serve = own.serve();
     TestServer::start(move |c: &mut Config| {
+        serve(c);
         if trusted.is_some() {
             c.sip.tls_trusted_certificates = trusted;
         }
@@ -230,7 +234,10 @@ async fn without_trusted_certificates_a_tls_target_fails_and_is_counted() {
     let far = far_server(&certificate).await;
     let far_tls = far.sip_tls_addr().unwrap();
     let target = format!("sips:echo@{far_tls}");
+    let own = TestCertificate::new();
+    let serve = own.serve();
     let near = TestServer::start(move |c: &mut Config| {
+        serve(c);
         c.sip.tls_trusted_certificates = None;
         let mut far = RouteConfig::new("^far$", Application::Bridge { target });
         far.srtp.mode = MANDATORY;
