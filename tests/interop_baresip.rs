@@ -578,3 +578,95 @@ async fn baresip_calls_echo_over_tls_with_sdes_srtp() {
     baresip.stop().await;
     server.stop().await;
 }
+
+/// baresip registers with mediaplane over SIP over TLS (`mediaenc=srtp-mand`)
+/// and receives a call to its user, whose SRTP is mandatory: the plain RTP
+/// caller reaches it through a bridge whose outbound leg, sent over
+/// baresip's TLS connection, offers RTP/SAVP; each side hears the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn baresip_registered_over_tls_receives_an_sdes_srtp_call() {
+    use mediaplane::sip::registrar::digest::Algorithm;
+    let certificate = TestCertificate::new();
+    let serve = certificate.serve();
+    let server = TestServer::start(move |c: &mut Config| {
+        serve(c);
+        c.registrar.algorithms = vec![Algorithm::Md5];
+        let mut alice = UserConfig::with_password("alice", "alice-secret");
+        alice.srtp.mode = Some(SrtpMode::Mandatory);
+        c.users.push(alice);
+    })
+    .await;
+    let (sip, tls) = (server.sip_addr(), server.sip_tls_addr().expect("TLS"));
+    let account = move |_| {
+        format!(
+            "<sip:alice@{tls};transport=tls>;auth_user=alice;auth_pass=alice-secret;\
+             regint=600;answermode=auto;mediaenc=srtp-mand"
+        )
+    };
+    let extra = format!(
+        "sip_cafile\t\t{}\nmodule\t\t\tsrtp.so\n",
+        certificate.certificate.display()
+    );
+    let baresip = Baresip::start_with(account, 600.0, &extra).await;
+    baresip.wait_output("registered successfully", WAIT).await;
+
+    let ua = TestUserAgent::bind_udp(sip).await.unwrap();
+    let caller_rtp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let offer = sdp_offer(caller_rtp.local_addr().unwrap(), &[CodecKind::Pcmu]);
+    let mut call = ua
+        .invite(&format!("sip:alice@{sip}"), &offer)
+        .await
+        .expect("the registered baresip answers");
+    let answer = SdpAnswer::parse(&call.final_response().unwrap().body_text()).unwrap();
+    baresip.wait_output("Call established", WAIT).await;
+    baresip
+        .wait_output("SRTP is Enabled (cryptosuite=", WAIT)
+        .await;
+    let heard = exchange_tone(
+        &caller_rtp,
+        CodecKind::Pcmu,
+        answer.payload_type,
+        answer.rtp_addr(),
+        1000.0,
+        100,
+    )
+    .await;
+    let legs = calls(&server).await;
+    let outbound = legs
+        .iter()
+        .find(|leg| leg["direction"] == "outbound")
+        .unwrap_or_else(|| panic!("no outbound leg: {legs:?}"));
+    let remote = outbound["remote"].as_str().unwrap_or_default();
+    assert!(
+        remote.starts_with("TLS:127.0.0.1:"),
+        "the call went over TLS: {outbound}"
+    );
+    assert!(rx_packets(outbound) >= 80, "SRTP from baresip: {outbound}");
+    let ok = call.bye(WAIT).await.expect("BYE answered");
+    assert_eq!(ok.status_code(), Some(200));
+    baresip.wait_output(" terminated (duration:", WAIT).await;
+    let metrics = server.metrics_text().await;
+    assert_eq!(
+        common::metric(&metrics, "mediaplane_srtp_auth_failures_total"),
+        0.0,
+        "no SRTP or SRTCP packet failed authentication: {metrics}"
+    );
+
+    let caller_purity = tone_purity(&heard, RATE, 600.0, RATE as usize / 2);
+    assert!(
+        caller_purity > 0.8,
+        "the caller hears baresip's 600 Hz: purity {caller_purity:.3}"
+    );
+    let recorded = baresip.recording("dec").await;
+    let baresip_purity = purity_mid(&recorded, 1000.0);
+    assert!(
+        baresip_purity > 0.8,
+        "baresip hears the caller's 1 kHz through SRTP: purity {baresip_purity:.3}"
+    );
+    println!(
+        "baresip registered over TLS: caller hears 600 Hz with purity {caller_purity:.3}, \
+         baresip hears 1 kHz with purity {baresip_purity:.3}"
+    );
+    baresip.stop().await;
+    server.stop().await;
+}
