@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mediaplane::codec::CodecKind;
-use mediaplane::config::{Application, Config, RouteConfig, UserConfig};
+use mediaplane::config::{Application, Config, RouteConfig, SrtpMode, UserConfig};
 use mediaplane::loadgen::simple_sdp::{sdp_offer, SdpAnswer};
 use mediaplane::loadgen::ua::TestUserAgent;
 use serde_json::Value;
@@ -21,6 +21,7 @@ use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::watch;
 
 use common::callee::{exchange_tone, tone_purity};
+use common::tls::TestCertificate;
 use common::{http_get, route_first, wait_for, TestServer};
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -42,6 +43,11 @@ impl Baresip {
     /// `account` makes of that port, sending a `tone_hz` sine; returns
     /// once it is ready.
     async fn start(account: impl FnOnce(u16) -> String, tone_hz: f64) -> Baresip {
+        Baresip::start_with(account, tone_hz, "").await
+    }
+
+    /// As `start`, with `extra` lines appended to the configuration.
+    async fn start_with(account: impl FnOnce(u16) -> String, tone_hz: f64, extra: &str) -> Baresip {
         let dir = tempfile::tempdir().unwrap();
         let port = free_sip_port();
         let tone = dir.path().join("tone.wav");
@@ -55,7 +61,8 @@ impl Baresip {
             .unwrap()
             .replace("@SIP_PORT@", &port.to_string())
             .replace("@TONE_WAV@", tone.to_str().unwrap())
-            .replace("@RECORD_DIR@", records.to_str().unwrap());
+            .replace("@RECORD_DIR@", records.to_str().unwrap())
+            + extra;
         std::fs::write(conf.join("config"), config).unwrap();
         std::fs::write(conf.join("accounts"), account(port) + "\n").unwrap();
 
@@ -178,13 +185,18 @@ async fn collect(mut from: impl AsyncRead + Unpin, to: Arc<watch::Sender<String>
     }
 }
 
-/// A loopback port free for both SIP transports baresip opens (UDP and
-/// TCP), released for baresip to take.
+/// A loopback port free for the SIP transports baresip opens (UDP and TCP
+/// on it, TLS on the next port), released for baresip to take.
 fn free_sip_port() -> u16 {
     loop {
         let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         let port = udp.local_addr().unwrap().port();
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+        let Some(next) = port.checked_add(1) else {
+            continue;
+        };
+        let tcp = std::net::TcpListener::bind(("127.0.0.1", port));
+        let tls = std::net::TcpListener::bind(("127.0.0.1", next));
+        if tcp.is_ok() && tls.is_ok() {
             return port;
         }
     }
@@ -454,6 +466,205 @@ async fn baresip_registers_with_digest_and_receives_a_call_to_its_user() {
     );
     println!(
         "registered baresip: caller hears 600 Hz with purity {caller_purity:.3}, \
+         baresip hears 1 kHz with purity {baresip_purity:.3}"
+    );
+    baresip.stop().await;
+    server.stop().await;
+}
+
+/// baresip calls the echo route over SIP over TLS with SDES-SRTP required
+/// on both sides (`mediaenc=srtp-mand`; the route's `srtp = "mandatory"`
+/// refuses a plain RTP/AVP offer with 488), and hears its tone back
+/// through the encrypted media while no packet fails authentication.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn baresip_calls_echo_over_tls_with_sdes_srtp() {
+    let certificate = TestCertificate::new();
+    let serve = certificate.serve();
+    let server = TestServer::start(move |c: &mut Config| {
+        serve(c);
+        let mut echo = RouteConfig::new("^echo$", Application::Echo);
+        echo.srtp.mode = Some(SrtpMode::Mandatory);
+        route_first(c, echo);
+    })
+    .await;
+    let tls = server.sip_tls_addr().expect("a TLS listener");
+    // baresip checks the server's certificate against this one (it is for
+    // 127.0.0.1); srtp.so provides the media encryption `srtp-mand`.
+    let extra = format!(
+        "sip_cafile\t\t{}\nmodule\t\t\tsrtp.so\n",
+        certificate.certificate.display()
+    );
+    let mut baresip = Baresip::start_with(
+        direct_account("answermode=manual;mediaenc=srtp-mand"),
+        1000.0,
+        &extra,
+    )
+    .await;
+    baresip
+        .command(&format!("/dial sip:echo@{tls};transport=tls"))
+        .await;
+    baresip.wait_output("Call established", WAIT).await;
+    // baresip's srtp module keyed the stream from our answer's a=crypto.
+    baresip
+        .wait_output(
+            "SRTP is Enabled (cryptosuite=AES_CM_128_HMAC_SHA1_80)",
+            WAIT,
+        )
+        .await;
+
+    let shown = wait_for(WAIT, || async {
+        calls(&server).await.first().map(rx_packets).unwrap_or(0) >= 100
+    })
+    .await;
+    let legs = calls(&server).await;
+    assert!(shown, "the API shows the call receiving SRTP: {legs:?}");
+    assert_eq!(legs.len(), 1, "{legs:?}");
+    let leg = &legs[0];
+    assert_eq!(leg["application"], "echo");
+    assert_eq!(leg["direction"], "inbound");
+    let remote = leg["remote"].as_str().unwrap_or_default();
+    assert!(
+        remote.starts_with("TLS:127.0.0.1:"),
+        "the call came over TLS: {leg}"
+    );
+    let echoed = leg["stats"]["tx_packets"].as_u64().unwrap_or(0);
+    assert!(echoed + 10 >= rx_packets(leg), "packets echoed: {leg}");
+    let metrics = server.metrics_text().await;
+    assert_eq!(
+        common::metric(&metrics, "mediaplane_srtp_auth_failures_total"),
+        0.0,
+        "{metrics}"
+    );
+    assert_eq!(
+        common::metric(&metrics, "mediaplane_srtp_replays_total"),
+        0.0,
+        "{metrics}"
+    );
+
+    baresip.command("/hangup").await;
+    baresip.wait_output(" terminated (duration:", WAIT).await;
+    assert!(
+        wait_for(WAIT, || async { calls(&server).await.is_empty() }).await,
+        "the call ends with baresip's BYE over TLS"
+    );
+    let metrics = server.metrics_text().await;
+    assert!(
+        common::metric(&metrics, "mediaplane_rtp_packets_received_total") >= 100.0,
+        "{metrics}"
+    );
+    assert_eq!(
+        common::metric(&metrics, "mediaplane_srtp_auth_failures_total"),
+        0.0,
+        "no SRTP or SRTCP packet failed authentication: {metrics}"
+    );
+
+    let sent = baresip.recording("enc").await;
+    let heard = baresip.recording("dec").await;
+    let purity = purity_mid(&heard, 1000.0);
+    assert!(
+        purity > 0.8,
+        "baresip hears its 1 kHz echoed through SRTP: purity {purity:.3} over {:.2} s",
+        seconds(&heard)
+    );
+    let (sent_s, heard_s) = (seconds(&sent), seconds(&heard));
+    assert!(
+        sent_s >= 2.0 && heard_s >= sent_s - 0.3 && heard_s <= sent_s + 0.1,
+        "baresip sent {sent_s:.2} s and heard {heard_s:.2} s back"
+    );
+    println!(
+        "over TLS and SRTP baresip hears its 1 kHz echoed with purity {purity:.3}: \
+         sent {sent_s:.2} s, heard {heard_s:.2} s"
+    );
+    baresip.stop().await;
+    server.stop().await;
+}
+
+/// baresip registers with mediaplane over SIP over TLS (`mediaenc=srtp-mand`)
+/// and receives a call to its user, whose SRTP is mandatory: the plain RTP
+/// caller reaches it through a bridge whose outbound leg, sent over
+/// baresip's TLS connection, offers RTP/SAVP; each side hears the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn baresip_registered_over_tls_receives_an_sdes_srtp_call() {
+    use mediaplane::sip::registrar::digest::Algorithm;
+    let certificate = TestCertificate::new();
+    let serve = certificate.serve();
+    let server = TestServer::start(move |c: &mut Config| {
+        serve(c);
+        c.registrar.algorithms = vec![Algorithm::Md5];
+        let mut alice = UserConfig::with_password("alice", "alice-secret");
+        alice.srtp.mode = Some(SrtpMode::Mandatory);
+        c.users.push(alice);
+    })
+    .await;
+    let (sip, tls) = (server.sip_addr(), server.sip_tls_addr().expect("TLS"));
+    let account = move |_| {
+        format!(
+            "<sip:alice@{tls};transport=tls>;auth_user=alice;auth_pass=alice-secret;\
+             regint=600;answermode=auto;mediaenc=srtp-mand"
+        )
+    };
+    let extra = format!(
+        "sip_cafile\t\t{}\nmodule\t\t\tsrtp.so\n",
+        certificate.certificate.display()
+    );
+    let baresip = Baresip::start_with(account, 600.0, &extra).await;
+    baresip.wait_output("registered successfully", WAIT).await;
+
+    let ua = TestUserAgent::bind_udp(sip).await.unwrap();
+    let caller_rtp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let offer = sdp_offer(caller_rtp.local_addr().unwrap(), &[CodecKind::Pcmu]);
+    let mut call = ua
+        .invite(&format!("sip:alice@{sip}"), &offer)
+        .await
+        .expect("the registered baresip answers");
+    let answer = SdpAnswer::parse(&call.final_response().unwrap().body_text()).unwrap();
+    baresip.wait_output("Call established", WAIT).await;
+    baresip
+        .wait_output("SRTP is Enabled (cryptosuite=", WAIT)
+        .await;
+    let heard = exchange_tone(
+        &caller_rtp,
+        CodecKind::Pcmu,
+        answer.payload_type,
+        answer.rtp_addr(),
+        1000.0,
+        100,
+    )
+    .await;
+    let legs = calls(&server).await;
+    let outbound = legs
+        .iter()
+        .find(|leg| leg["direction"] == "outbound")
+        .unwrap_or_else(|| panic!("no outbound leg: {legs:?}"));
+    let remote = outbound["remote"].as_str().unwrap_or_default();
+    assert!(
+        remote.starts_with("TLS:127.0.0.1:"),
+        "the call went over TLS: {outbound}"
+    );
+    assert!(rx_packets(outbound) >= 80, "SRTP from baresip: {outbound}");
+    let ok = call.bye(WAIT).await.expect("BYE answered");
+    assert_eq!(ok.status_code(), Some(200));
+    baresip.wait_output(" terminated (duration:", WAIT).await;
+    let metrics = server.metrics_text().await;
+    assert_eq!(
+        common::metric(&metrics, "mediaplane_srtp_auth_failures_total"),
+        0.0,
+        "no SRTP or SRTCP packet failed authentication: {metrics}"
+    );
+
+    let caller_purity = tone_purity(&heard, RATE, 600.0, RATE as usize / 2);
+    assert!(
+        caller_purity > 0.8,
+        "the caller hears baresip's 600 Hz: purity {caller_purity:.3}"
+    );
+    let recorded = baresip.recording("dec").await;
+    let baresip_purity = purity_mid(&recorded, 1000.0);
+    assert!(
+        baresip_purity > 0.8,
+        "baresip hears the caller's 1 kHz through SRTP: purity {baresip_purity:.3}"
+    );
+    println!(
+        "baresip registered over TLS: caller hears 600 Hz with purity {caller_purity:.3}, \
          baresip hears 1 kHz with purity {baresip_purity:.3}"
     );
     baresip.stop().await;
