@@ -3,6 +3,7 @@
 //! built on the in-repo test user agent.
 #![allow(dead_code)]
 
+pub mod baresip;
 pub mod bridging;
 pub mod callee;
 pub mod keypad;
