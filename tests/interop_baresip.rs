@@ -206,17 +206,7 @@ async fn baresip_registers_with_digest_and_receives_a_call_to_its_user() {
     assert_eq!(ok.status_code(), Some(200));
     baresip.wait_output(" terminated (duration:", WAIT).await;
 
-    let caller_purity = tone_purity(&heard, RATE, 600.0, RATE as usize / 2);
-    assert!(
-        caller_purity > 0.8,
-        "the caller hears baresip's 600 Hz: purity {caller_purity:.3}"
-    );
-    let recorded = baresip.recording("dec").await;
-    let baresip_purity = purity_mid(&recorded, 1000.0);
-    assert!(
-        baresip_purity > 0.8,
-        "baresip hears the caller's 1 kHz: purity {baresip_purity:.3}"
-    );
+    let (caller_purity, baresip_purity) = assert_each_hears_the_other(&heard, &baresip).await;
     println!(
         "registered baresip: caller hears 600 Hz with purity {caller_purity:.3}, \
          baresip hears 1 kHz with purity {baresip_purity:.3}"

@@ -7,7 +7,6 @@ mod common;
 use mediaplane::config::{Application, Config, RouteConfig, SrtpMode, UserConfig};
 
 use common::baresip::*;
-use common::callee::tone_purity;
 use common::tls::TestCertificate;
 use common::{route_first, wait_for, TestServer};
 
@@ -162,17 +161,7 @@ async fn baresip_registered_over_tls_receives_an_sdes_srtp_call() {
         "no SRTP or SRTCP packet failed authentication: {metrics}"
     );
 
-    let caller_purity = tone_purity(&heard, RATE, 600.0, RATE as usize / 2);
-    assert!(
-        caller_purity > 0.8,
-        "the caller hears baresip's 600 Hz: purity {caller_purity:.3}"
-    );
-    let recorded = baresip.recording("dec").await;
-    let baresip_purity = purity_mid(&recorded, 1000.0);
-    assert!(
-        baresip_purity > 0.8,
-        "baresip hears the caller's 1 kHz through SRTP: purity {baresip_purity:.3}"
-    );
+    let (caller_purity, baresip_purity) = assert_each_hears_the_other(&heard, &baresip).await;
     println!(
         "baresip registered over TLS: caller hears 600 Hz with purity {caller_purity:.3}, \
          baresip hears 1 kHz with purity {baresip_purity:.3}"

@@ -18,8 +18,8 @@ use mediaplane::media::srtp::{CryptoAttribute, SrtpSuite};
 use tokio::process::Command;
 use tokio::time::Instant;
 
-use common::callee::{tone_purity, Callee};
-use common::srtp::{answered, in_dialog, invite, offer};
+use common::callee::{tone_purity, Answered, Callee};
+use common::srtp::{answered, hang_up, in_dialog, invite, offer};
 use common::tls::{status, TestCertificate, TlsSipClient};
 use common::{route_first, TestServer};
 
@@ -56,18 +56,8 @@ async fn ffmpeg_srtp_tone_reaches_a_plain_rtp_callee_intact() {
     let media = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let sdp = offer(media.local_addr().unwrap(), "RTP/SAVP", &[ours.to_string()]);
     let uri = format!("sip:bob@{addr}");
-    let answering = async {
-        let answered = callee.answer(Duration::from_secs(5)).await;
-        callee.expect("ACK", Duration::from_secs(5)).await;
-        answered
-    };
-    let (ok, _answered) = tokio::join!(invite(&mut client, &uri, "ffmpeg-1", &sdp), answering);
-    assert_eq!(status(&ok), 200, "{ok}");
+    let (ok, _answered) = call_bob(&mut client, &callee, &uri, "ffmpeg-1", &sdp).await;
     let (server_rtp, _) = answered(&ok);
-    let local = client.local;
-    client
-        .send(&in_dialog("ACK", 1, &ok, local, "ffmpeg-1"))
-        .await;
 
     let mut ffmpeg = Command::new("ffmpeg")
         .args([
@@ -129,18 +119,33 @@ async fn ffmpeg_srtp_tone_reaches_a_plain_rtp_callee_intact() {
         0.0
     );
 
-    client
-        .send(&in_dialog("BYE", 2, &ok, local, "ffmpeg-1"))
-        .await;
-    assert_eq!(
-        status(&client.final_response(Duration::from_secs(5)).await),
-        200
-    );
+    assert_eq!(hang_up(&mut client, &ok, "ffmpeg-1").await, 200);
     server.stop().await;
 }
 
 /// A free even UDP port with the odd one above it free too (ffmpeg's RTP
 /// input takes RTCP there).
+/// Calls `uri` over `client` with `sdp` while the plain `callee` answers;
+/// the 200, ACKed, and what the callee was offered.
+async fn call_bob(
+    client: &mut TlsSipClient,
+    callee: &Callee,
+    uri: &str,
+    call_id: &str,
+    sdp: &str,
+) -> (String, Answered) {
+    let answering = async {
+        let answered = callee.answer(Duration::from_secs(5)).await;
+        callee.expect("ACK", Duration::from_secs(5)).await;
+        answered
+    };
+    let (ok, answered) = tokio::join!(invite(client, uri, call_id, sdp), answering);
+    assert_eq!(status(&ok), 200, "{ok}");
+    let local = client.local;
+    client.send(&in_dialog("ACK", 1, &ok, local, call_id)).await;
+    (ok, answered)
+}
+
 fn free_port_pair() -> u16 {
     loop {
         let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -165,18 +170,8 @@ async fn ffmpeg_decrypts_what_a_plain_rtp_callee_sends_through_the_bridge() {
     let ours = CryptoAttribute::generate(1, SrtpSuite::AES_CM_128_HMAC_SHA1_80).unwrap();
     let sdp = offer(media, "RTP/SAVP", &[ours.to_string()]);
     let uri = format!("sip:bob@{addr}");
-    let answering = async {
-        let answered = callee.answer(Duration::from_secs(5)).await;
-        callee.expect("ACK", Duration::from_secs(5)).await;
-        answered
-    };
-    let (ok, answered_call) = tokio::join!(invite(&mut client, &uri, "ffmpeg-2", &sdp), answering);
-    assert_eq!(status(&ok), 200, "{ok}");
+    let (ok, answered_call) = call_bob(&mut client, &callee, &uri, "ffmpeg-2", &sdp).await;
     let (_, theirs) = answered(&ok);
-    let local = client.local;
-    client
-        .send(&in_dialog("ACK", 1, &ok, local, "ffmpeg-2"))
-        .await;
 
     // ffmpeg reads an SDP that describes the server's stream with the
     // server's key (libavformat takes a=crypto from it).
@@ -246,12 +241,6 @@ async fn ffmpeg_decrypts_what_a_plain_rtp_callee_sends_through_the_bridge() {
     let purity = tone_purity(&samples, 8000, 1000.0, 4000);
     assert!(purity > 0.9, "1000 Hz purity in ffmpeg's decrypt: {purity}");
 
-    client
-        .send(&in_dialog("BYE", 2, &ok, local, "ffmpeg-2"))
-        .await;
-    assert_eq!(
-        status(&client.final_response(Duration::from_secs(5)).await),
-        200
-    );
+    assert_eq!(hang_up(&mut client, &ok, "ffmpeg-2").await, 200);
     server.stop().await;
 }

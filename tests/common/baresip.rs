@@ -298,3 +298,20 @@ pub async fn call_registered(server: &TestServer, baresip: &Baresip, user: &str)
         outbound,
     }
 }
+
+/// Checks that the caller heard baresip's 600 Hz in `heard` and baresip
+/// the caller's 1 kHz; the two purities.
+pub async fn assert_each_hears_the_other(heard: &[i16], baresip: &Baresip) -> (f64, f64) {
+    let caller_purity = tone_purity(heard, RATE, 600.0, RATE as usize / 2);
+    assert!(
+        caller_purity > 0.8,
+        "the caller hears baresip's 600 Hz: purity {caller_purity:.3}"
+    );
+    let recorded = baresip.recording("dec").await;
+    let baresip_purity = purity_mid(&recorded, 1000.0);
+    assert!(
+        baresip_purity > 0.8,
+        "baresip hears the caller's 1 kHz: purity {baresip_purity:.3}"
+    );
+    (caller_purity, baresip_purity)
+}

@@ -98,10 +98,15 @@ pub struct SrtpCall {
 impl SrtpCall {
     /// Sends BYE over `client`; its final status.
     pub async fn hang_up(&self, client: &mut TlsSipClient) -> u16 {
-        let bye = in_dialog("BYE", 2, &self.ok, client.local, &self.call_id);
-        client.send(&bye).await;
-        status(&client.final_response(Duration::from_secs(5)).await)
+        hang_up(client, &self.ok, &self.call_id).await
     }
+}
+
+/// Sends BYE in the dialog the 200 `ok` set up; its final status.
+pub async fn hang_up(client: &mut TlsSipClient, ok: &str, call_id: &str) -> u16 {
+    let bye = in_dialog("BYE", 2, ok, client.local, call_id);
+    client.send(&bye).await;
+    status(&client.final_response(Duration::from_secs(5)).await)
 }
 
 /// Calls `uri` offering SRTP with `suite`, ACKs the 200.
