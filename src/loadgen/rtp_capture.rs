@@ -133,8 +133,7 @@ impl CaptureShared {
         let Some(session) = srtp.as_mut() else {
             return Some(datagram);
         };
-        // RFC 5761 §4: RTCP packet types 200..=204 in the second octet.
-        if datagram.get(1).is_some_and(|pt| (200..=204).contains(pt)) {
+        if crate::media::rtcp::is_rtcp(datagram) {
             return None;
         }
         match session.unprotect_rtp(datagram, out) {

@@ -146,7 +146,7 @@ impl MediaSession {
     /// `handle_rtp` of an SRTP leg: the datagram is unprotected, then goes
     /// the plain way. RFC 5761 §4: payload types 64–95 are (S)RTCP.
     pub(super) fn handle_srtp(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
-        let rtcp = datagram.len() >= 2 && (192..=223).contains(&datagram[1]);
+        let rtcp = crate::media::rtcp::is_rtcp(datagram);
         self.unprotected(now, datagram, rtcp, |session, plain| {
             session.handle_rtp(now, from, plain)
         });
